@@ -1,0 +1,97 @@
+"""Page noise that portals mix into article text: one shared list plus per-platform additions.
+
+Per-portal additions live in the registry (`boilerplate = [...]` on a portal entry).
+A phrase matches a whole paragraph (compared by `text.match_key`), never a substring of real text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crawler.text import match_key
+
+SHARED_PHRASES: tuple[str, ...] = (
+    # placeholders and teasers
+    "Loading...",
+    "Đang tải...",
+    "Đi đến nguồn bài viết",
+    "Xem thêm",
+    "Xem tiếp...",
+    # actions
+    "Chia sẻ",
+    "In bài viết",
+    "In bài viết này",
+    "In trang",
+    "In ra",
+    "Gửi email",
+    "Gửi mail",
+    "Gửi bài viết",
+    "Gửi bài viết cho bạn bè",
+    "Phóng to",
+    "Thu nhỏ",
+    "Lên top",
+    "Trở về",
+    "Quay lại",
+    "Đóng cửa sổ này",
+    "Lưu bài viết này",
+    "Báo cáo nội dung lỗi",
+    "Giới thiệu bài viết cho bạn bè",
+    "Click để xếp hạng bài viết",
+    # leaked keys and skip links
+    "Sign In",
+    "Skip to main content",
+    "Truy cập nội dung luôn",
+    "Bạn cần bật JavaScript để xem nội dung này",
+)
+
+# A paragraph equal to one of these opens a related-articles block: it and what follows are dropped.
+SECTION_ENDERS: tuple[str, ...] = (
+    "Có thể quan tâm",
+    "Các tin khác",
+    "Tin liên quan",
+    "Tin bài liên quan",
+    "Tin cùng chuyên mục",
+    "Bài viết liên quan",
+    "Những tin mới hơn",
+    "Những tin cũ hơn",
+    "Other News",
+    "Related News",
+)
+
+PLATFORM_PHRASES: dict[str, tuple[str, ...]] = {
+    "liferay": ("Ngày đăng", "View count", "Pho Ban bien tap"),
+}
+
+_COUNTER = re.compile(
+    r"^(?:(?:lượt\s*xem|lượt\s*truy\s*cập|đã\s*xem|view\s*count|views?|cms-view-count|"
+    r"đang\s*truy\s*cập|tổng\s*lượt\s*truy\s*cập|số\s*lượt\s*xem|lượt\s*đọc)\s*:?\s*)?[\d][\d.,\s]*$",
+    re.IGNORECASE,
+)
+_LEAKED_KEY = re.compile(r"^(?:cms-publish-date|cms-view-count)\b.*$", re.IGNORECASE)
+_FOOTER = re.compile(
+    r"^(?:ghi rõ nguồn|powered by|bản quyền thuộc|copyright|©|cơ quan chủ quản|"
+    r"chịu trách nhiệm chính)\b",
+    re.IGNORECASE,
+)
+
+
+def phrase_keys(extra: tuple[str, ...] | list[str] = ()) -> frozenset[str]:
+    return frozenset(match_key(p) for p in (*SHARED_PHRASES, *extra))
+
+
+SHARED_KEYS = phrase_keys()
+SECTION_ENDER_KEYS = frozenset(match_key(p) for p in SECTION_ENDERS)
+
+
+def noise_kind(paragraph: str, keys: frozenset[str]) -> str | None:
+    """Why `paragraph` is page noise ("phrase", "counter", "leaked_key", "footer"), or None."""
+    stripped = paragraph.strip()
+    if _COUNTER.match(stripped):
+        return "counter"
+    if _LEAKED_KEY.match(stripped):
+        return "leaked_key"
+    if len(stripped) < 80 and match_key(stripped) in keys:
+        return "phrase"
+    if len(stripped) < 300 and _FOOTER.match(stripped):
+        return "footer"
+    return None

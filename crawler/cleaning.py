@@ -1,0 +1,196 @@
+"""Cleaning steps, one job each, as plain functions of a record.
+
+The Scrapy pipelines in `crawler.pipelines` wrap these one to one (adding stats); `clean_record` runs
+the same chain outside Scrapy for `crawler extract`, fixtures and benchmarks. Each step counts what it
+did in `counts` under its own namespace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+
+from crawler import boilerplate
+from crawler.dates import ICT, parse_vietnamese_date
+from crawler.items import PortalRecord, record_id
+from crawler.registry import load_registry
+from crawler.platforms.base import looks_like_byline, split_byline
+from crawler.text import join_paragraphs, match_key, normalize_text, paragraphs
+from crawler.urls import canonicalize_url
+
+Step = Callable[[PortalRecord, Counter[str]], None]
+
+_SOURCE_LINE = re.compile(
+    r"^\(?\s*(?:Nguồn(?:\s*tin)?\s*:\s*|Theo\s+)(?P<source>[^()]{2,160}?)\s*\)?\s*\.?$", re.IGNORECASE
+)
+_LEAD_SOURCE = re.compile(r"^\((?P<source>[^()]{2,40})\)\s*[–—-]\s*")
+_VIETNAMESE_LETTERS = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
+
+
+def attribute_portal(record: PortalRecord, counts: Counter[str]) -> None:
+    """Name the portal by its registry slug and attach its province (current and legacy)."""
+    registry = load_registry()
+    entry = registry.get(record.portal) or registry.for_url(record.url)
+    if entry is None:
+        counts["attribute/unregistered_host"] += 1
+        return
+    record.portal = entry.slug
+    record.province = entry.province()
+    counts["attribute/registered"] += 1
+
+
+def normalize_fields(record: PortalRecord, counts: Counter[str]) -> None:
+    """NFC, Đ look-alikes, invisibles, nbsp, whitespace and mojibake in every text field."""
+
+    def fix(value: str | None) -> str | None:
+        if value is None:
+            return None
+        fixed = normalize_text(value)
+        if fixed != value:
+            counts["normalize/fields_changed"] += 1
+        return fixed or None
+
+    record.title = fix(record.title) or ""
+    record.summary = fix(record.summary)
+    record.body = join_paragraphs([p for p in (fix(p) for p in paragraphs(record.body)) if p])
+    record.published_raw = fix(record.published_raw)
+    record.editor = fix(record.editor)
+    record.source = fix(record.source)
+    record.category = fix(record.category)
+    record.authors = [a for a in (fix(a) for a in record.authors) if a]
+    record.tags = [t for t in (fix(t) for t in record.tags) if t]
+    for image in record.images:
+        image.caption = fix(image.caption)
+        image.alt = fix(image.alt)
+
+
+@lru_cache(maxsize=256)
+def _noise_keys(platform: str, portal: str) -> frozenset[str]:
+    entry = load_registry().get(portal)
+    extra = (*boilerplate.PLATFORM_PHRASES.get(platform, ()), *(entry.boilerplate if entry else ()))
+    return boilerplate.phrase_keys(extra)
+
+
+def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
+    """Drop placeholders, counters, action labels, leaked keys, footers and related-article lists."""
+    keys = _noise_keys(record.platform, record.portal)
+    kept: list[str] = []
+    parts = paragraphs(record.body)
+    for index, para in enumerate(parts):
+        key = match_key(para)
+        if key in boilerplate.SECTION_ENDER_KEYS:
+            counts["boilerplate/related_block_cut"] += 1
+            counts["boilerplate/paragraphs_removed"] += len(parts) - index
+            break
+        if index == 0 and key == match_key(record.title):
+            counts["boilerplate/title_repeated"] += 1
+            continue
+        kind = boilerplate.noise_kind(para, keys)
+        if kind:
+            counts[f"boilerplate/{kind}"] += 1
+            counts["boilerplate/paragraphs_removed"] += 1
+            continue
+        kept.append(para)
+    record.body = join_paragraphs(kept)
+    if record.summary and boilerplate.noise_kind(record.summary, keys):
+        record.summary = None
+        counts["boilerplate/summary_removed"] += 1
+
+
+def separate_captions(record: PortalRecord, counts: Counter[str]) -> None:
+    """Captions belong to their images: a body paragraph repeating one is removed from the body."""
+    captions = {match_key(i.caption) for i in record.images if i.caption}
+    if not captions:
+        return
+    kept = []
+    for para in paragraphs(record.body):
+        if match_key(para) in captions:
+            counts["captions/removed_from_body"] += 1
+            continue
+        kept.append(para)
+    record.body = join_paragraphs(kept)
+    counts["captions/images_with_caption"] += sum(1 for i in record.images if i.caption)
+
+
+def extract_byline(record: PortalRecord, counts: Counter[str]) -> None:
+    """A trailing name line ("Lê Hằng", "Tố Tuấn – Nhật Quang") is the byline, not body text."""
+    parts = paragraphs(record.body)
+    if not parts:
+        return
+    last = parts[-1]
+    labelled = re.match(r"^(?:Tác giả|Người viết|Bài và ảnh)\s*:\s*(?P<names>.+)$", last, re.I)
+    if labelled or (len(parts) > 1 and looks_like_byline(last)):
+        names = split_byline(labelled.group("names") if labelled else last)
+        record.authors = [*record.authors, *(n for n in names if n not in record.authors)]
+        record.body = join_paragraphs(parts[:-1])
+        counts["byline/extracted"] += 1
+
+
+def extract_source(record: PortalRecord, counts: Counter[str]) -> None:
+    """"Nguồn: …" / "(Theo …)" near the end goes to `source`; a lead opener "(QBĐT) –" is noted too."""
+    parts = paragraphs(record.body)
+    for offset in range(1, min(3, len(parts)) + 1):
+        found = _SOURCE_LINE.match(parts[-offset])
+        if found and len(parts) > 1:
+            record.source = found.group("source").strip()
+            del parts[-offset]
+            record.body = join_paragraphs(parts)
+            counts["source/trailing"] += 1
+            return
+    lead = _LEAD_SOURCE.match(record.summary or (parts[0] if parts else ""))
+    if lead and record.source is None:
+        record.source = lead.group("source").strip()
+        counts["source/lead_opener"] += 1
+
+
+def parse_dates(record: PortalRecord, counts: Counter[str]) -> None:
+    """`published_raw` → `published_at` (+07:00), keeping the raw text and the rule that matched."""
+    if not record.published_raw or record.published_at:
+        return
+    parsed = parse_vietnamese_date(record.published_raw)
+    if parsed is None:
+        counts["dates/unparsed"] += 1
+        return
+    record.published_at = parsed.iso
+    record.published_rule = parsed.rule
+    counts[f"dates/rule_{parsed.rule}"] += 1
+
+
+def finalize(record: PortalRecord, counts: Counter[str]) -> None:
+    """Canonical URL, stable id, content hash, language and fetch time."""
+    record.canonical_url = canonicalize_url(record.canonical_url or record.url)
+    record.id = record_id(record.canonical_url)
+    hashed = match_key(f"{record.title}\n{record.body}")
+    record.content_hash = hashlib.sha256(hashed.encode("utf-8")).hexdigest()
+    sample = f"{record.title} {record.body[:2000]}"
+    if _VIETNAMESE_LETTERS.search(sample):
+        record.language = "vi"
+    elif record.language is None and sample.strip():
+        record.language = "en" if sample.isascii() else None
+    if not record.fetched_at:
+        record.fetched_at = datetime.now(ICT).isoformat(timespec="seconds")
+    counts["finalize/records"] += 1
+
+
+CLEANING_STEPS: tuple[Step, ...] = (
+    attribute_portal,
+    normalize_fields,
+    strip_boilerplate,
+    separate_captions,
+    extract_source,
+    extract_byline,
+    parse_dates,
+    finalize,
+)
+
+
+def clean_record(record: PortalRecord, counts: Counter[str] | None = None) -> PortalRecord:
+    """Run every cleaning step on `record` (as the crawl's pipelines do) and return it."""
+    counts = counts if counts is not None else Counter()
+    for step in CLEANING_STEPS:
+        step(record, counts)
+    return record

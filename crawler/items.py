@@ -1,0 +1,80 @@
+"""The record every parser returns and every pipeline and exporter handles (through ItemAdapter)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Image:
+    """An image of the article, with the caption the page shows under it."""
+
+    url: str
+    caption: str | None = None
+    alt: str | None = None
+
+
+@dataclass
+class Attachment:
+    """A file linked from the article (PDF, DOC(X), XLS(X), ZIP …)."""
+
+    url: str
+    filename: str
+    media_type: str | None = None
+
+
+@dataclass
+class Province:
+    """The province a portal belongs to, now and (for merged-away portals) before 1 July 2025."""
+
+    current_code: str
+    current_name: str
+    legacy_code: str | None = None
+    legacy_name: str | None = None
+
+
+@dataclass
+class ParserInfo:
+    """Which parser produced a record, so records can be re-derived when a parser changes."""
+
+    name: str
+    version: str
+
+
+@dataclass
+class PortalRecord:
+    """One article (news report, announcement, document page) harvested from a portal."""
+
+    url: str
+    canonical_url: str
+    portal: str
+    platform: str
+    parser: ParserInfo
+    title: str
+    id: str = ""
+    province: Province | None = None
+    page_type: str = "article"
+    summary: str | None = None
+    body: str = ""
+    published_at: str | None = None
+    published_raw: str | None = None
+    published_rule: str | None = None
+    updated_at: str | None = None
+    authors: list[str] = field(default_factory=list)
+    editor: str | None = None
+    source: str | None = None
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    view_count: int | None = None
+    language: str | None = None
+    content_hash: str = ""
+    fetched_at: str = ""
+    http_status: int = 200
+
+
+def record_id(canonical_url: str) -> str:
+    """A stable id: the same canonical URL always gives the same id, whatever the crawl order."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:20]

@@ -1,0 +1,58 @@
+"""Platform parsers and the detection that picks one for a page.
+
+Each platform is one small module with NAME, VERSION, detect(tree, url), parse_tree(tree, url) and
+article_key(url). A portal on a known platform needs only a registry entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from crawler.platforms import generic, liferay
+from crawler.platforms.base import parse_html
+from crawler.platforms.page import ParsedPage
+
+PARSERS: dict[str, ModuleType] = {liferay.NAME: liferay, generic.NAME: generic}
+# Platforms a registry entry may name: those with a parser, and "unknown" (detected per page).
+KNOWN_PLATFORMS = frozenset({*PARSERS, "unknown"})
+
+
+@dataclass(frozen=True)
+class Detection:
+    platform: str
+    evidence: tuple[str, ...]
+
+
+def detect(html: str, url: str) -> Detection:
+    """The platform whose signatures the page (or its URL) carries, with the evidence found."""
+    return _detect_tree(parse_html(html), url)
+
+
+def _detect_tree(tree: object, url: str) -> Detection:
+    for name, module in PARSERS.items():
+        if module is generic:
+            continue
+        evidence = module.detect(tree, url)
+        if evidence:
+            return Detection(name, tuple(evidence))
+    return Detection(generic.NAME, tuple(generic.detect(tree, url)))
+
+
+def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
+    """Parse one page with the named platform's parser, or the detected one; pure, no network."""
+    tree = parse_html(html)
+    if tree is None or not tree.text_content().strip():
+        return ParsedPage(kind="empty", reason="empty page (no text)")
+    name = platform if platform in PARSERS else _detect_tree(tree, url).platform
+    return PARSERS[name].parse_tree(tree, url)
+
+
+def article_key(url: str, platform: str | None = None) -> str | None:
+    """A platform's identity for the article behind `url` (same article, other category/print URL)."""
+    names = [platform] if platform in PARSERS else list(PARSERS)
+    for name in names:
+        key = PARSERS[name].article_key(url)
+        if key:
+            return key
+    return None

@@ -1,0 +1,182 @@
+"""Fallback for sites on no known platform: trafilatura finds the main text, then the shared
+block reader takes captions and the byline out of it, as for every platform.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from crawler.dates import parse_vietnamese_date
+from crawler.items import ParserInfo, PortalRecord
+from crawler.platforms.base import canonical_link, first, meta_content, read_body, text_of
+from crawler.platforms.page import ListingEntry, ParsedPage, page_links
+from crawler.text import collapse, join_paragraphs, normalize_text
+
+NAME = "generic"
+VERSION = "1.0"
+
+# trafilatura's XML-like output back to the HTML tags the block reader understands.
+_TRAFILATURA_TAGS = {
+    "graphic": "img", "head": "h3", "list": "ul", "item": "li", "lb": "br", "ref": "a",
+    "row": "tr", "cell": "td", "quote": "blockquote", "code": "pre",
+}
+_DATE_HINT = re.compile(r"date|time|ngay|publish|posted|post-on|block_timer|thoigian|ngaydang|meta", re.I)
+_NOT_ARTICLE_DATE = re.compile(r"today|date-?now|current|clock|weather|lich-am|calendar", re.I)
+_VIEWS_HINT = re.compile(r"view-?count|news-view|luot-?xem|luotxem|hits|post-views", re.I)
+_PAGER_TEXT = re.compile(r"^(?:\d{1,4}|sau|tiếp|trang sau|trang tiếp|next|›|»|>|>>|cuối|last)$", re.I)
+_PAGER_URL = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur)=\d+|/(?:page|trang)[-/]\d+", re.I)
+_ARTICLE_URL = re.compile(r"(?:\d{3,}|[a-z0-9]+(?:-[a-z0-9]+){3,})(?:\.html?|\.aspx|/)?$", re.I)
+_TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{3,80}$")
+MIN_ARTICLE_CHARS = 200
+
+
+def detect(tree: lxml.html.HtmlElement | None, url: str) -> list[str]:
+    return ["no platform signature matched: generic extraction"]
+
+
+def article_key(url: str) -> str | None:
+    return None
+
+
+def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
+    html = lxml.html.tostring(tree, encoding="unicode")
+    document = trafilatura.bare_extraction(
+        html, url=url, include_images=True, include_tables=True, include_links=True, with_metadata=True
+    )
+    body_el = _as_html(document.body) if document is not None and document.body is not None else None
+    title = _title(tree, document)
+    date_raw, date_attr = find_date_text(tree)
+    body = read_body(body_el, url) if body_el is not None else None
+    paragraphs = body.paragraphs if body is not None else []
+    if body is not None and paragraphs and title and _is_article(tree, paragraphs, date_raw):
+        record = PortalRecord(
+            url=url,
+            canonical_url=canonical_link(tree, url) or url,
+            portal=urlsplit(url).hostname or "",
+            platform=NAME,
+            parser=ParserInfo(name=NAME, version=VERSION),
+            title=title,
+            summary=meta_content(tree, "og:description", "description"),
+            body=join_paragraphs(paragraphs),
+            published_raw=date_attr or date_raw,
+            authors=body.authors,
+            category=meta_content(tree, "article:section"),
+            tags=[normalize_text(t) for t in tree.xpath('//meta[@property="article:tag"]/@content')],
+            images=body.images,
+            attachments=body.attachments,
+            language=(tree.get("lang") or "").split("-")[0] or None,
+            view_count=find_view_count(tree),
+        )
+        return ParsedPage(kind="article", record=record)
+    return listing(tree, url)
+
+
+def _as_html(element: etree._Element) -> lxml.html.HtmlElement:
+    copy = lxml.html.fromstring(etree.tostring(element, encoding="unicode"))
+    for el in copy.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag in _TRAFILATURA_TAGS:
+            el.tag = _TRAFILATURA_TAGS[el.tag]
+            if el.tag == "a" and el.get("target"):
+                el.set("href", el.get("target"))
+        elif el.tag == "hi" and "#i" in (el.get("rend") or ""):
+            el.tag = "em"
+        elif el.tag == "hi":
+            el.tag = "span"
+    return copy
+
+
+def _title(tree: lxml.html.HtmlElement, document: object) -> str:
+    h1 = first(tree, "h1")
+    if h1 is not None and len(text_of(h1)) >= 10:
+        return text_of(h1)
+    og = meta_content(tree, "og:title")
+    if og:
+        return og
+    found = getattr(document, "title", None) or text_of(first(tree, "title"))
+    return _TITLE_SUFFIX.sub("", normalize_text(found or ""))
+
+
+def _is_article(tree: lxml.html.HtmlElement, paragraphs: list[str], date_raw: str | None) -> bool:
+    chars = sum(len(p) for p in paragraphs)
+    if chars < MIN_ARTICLE_CHARS:
+        return False
+    typed = meta_content(tree, "og:type") == "article" or bool(tree.xpath('//*[@itemprop="articleBody"]'))
+    return typed or date_raw is not None or len(paragraphs) >= 3
+
+
+def find_date_text(tree: lxml.html.HtmlElement) -> tuple[str | None, str | None]:
+    """(visible date text, machine-readable date) of the article, preferring what follows the title."""
+    machine = meta_content(tree, "article:published_time", "datePublished", "pubdate", "date")
+    if machine is None:
+        machine = _json_ld_date(tree)
+    times = tree.xpath("//time[@datetime]")
+    if machine is None and times:
+        machine = times[0].get("datetime")
+    order = {el: i for i, el in enumerate(tree.iter())}
+    h1 = first(tree, "h1")
+    start = order.get(h1, 0) if h1 is not None else 0
+    candidates = [
+        el
+        for el in tree.xpath("//*[@class or @id]")
+        if _DATE_HINT.search(f"{el.get('class', '')} {el.get('id', '')}")
+        and not _NOT_ARTICLE_DATE.search(f"{el.get('class', '')} {el.get('id', '')}")
+        and order.get(el, 0) >= start
+    ]
+    for el in candidates:
+        text = collapse(el.text_content())
+        if len(text) <= 120 and parse_vietnamese_date(text) is not None:
+            inner = [collapse(c.text_content()) for c in el.iterdescendants() if c in candidates]
+            dated = [t for t in inner if parse_vietnamese_date(t) is not None]
+            return normalize_text(min([text, *dated], key=len)), machine
+    return None, machine
+
+
+def find_view_count(tree: lxml.html.HtmlElement) -> int | None:
+    """The view counter a page shows near the article ("162", "Lượt xem: 1.501")."""
+    for el in tree.xpath("//*[@class or @id]"):
+        if _VIEWS_HINT.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            digits = re.sub(r"\D", "", collapse(el.text_content()))
+            if digits and len(digits) < 10:
+                return int(digits)
+    return None
+
+
+def _json_ld_date(tree: lxml.html.HtmlElement) -> str | None:
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
+                return item["datePublished"]
+    return None
+
+
+def listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
+    """Links of a page that is not an article: likely articles, pagination, everything else."""
+    links = page_links(tree, url)
+    entries: dict[str, ListingEntry] = {}
+    pagination: list[str] = []
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").split("#", 1)[0]
+        if href not in links:
+            continue
+        label = collapse(anchor.text_content())
+        path = urlsplit(href).path
+        if _PAGER_TEXT.match(label) or (_PAGER_URL.search(href) and len(label) < 12):
+            if href not in pagination:
+                pagination.append(href)
+        elif len(label) >= 20 and _ARTICLE_URL.search(path):
+            entries.setdefault(href, ListingEntry(url=href, title=normalize_text(label)))
+    kind = "listing" if entries or pagination else "other"
+    return ParsedPage(kind=kind, entries=list(entries.values()), pagination=pagination, links=links,
+                      reason=None if kind == "listing" else "no article and no article links")

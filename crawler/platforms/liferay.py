@@ -1,0 +1,165 @@
+"""Liferay 6.x asset publisher (portlet 101), as on sotttt.hanoi.gov.vn and many provincial portals.
+
+Detail: `.asset-full-content-title`, `.assetPublishDate` ("Ngày đăng 13/05/2016 | 4:59 PM | View
+count: 1501"), `.sapo-wrapper p.sapo`, `.journal-content-article`, editor `p.view-content-author`,
+category `.dd_chuyenmuc`. Listing: `.asset-abstract` with `h3.asset-title a` and `.lfr-pagination`.
+A `view_content` URL can render the list instead (DOMAIN §2.3.1): the detail selector decides.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+
+from crawler.items import Image, ParserInfo, PortalRecord
+from crawler.platforms.base import canonical_link, first, read_body, text_of
+from crawler.platforms.page import ListingEntry, ParsedPage, page_links, same_host
+from crawler.text import join_paragraphs
+
+NAME = "liferay"
+VERSION = "1.0"
+
+_ARTICLE_PATH = re.compile(r"/-/(?:view_content|asset_publisher/[^/]+/content|details)/(?P<id>\d+)?")
+_VIEW_CONTENT_ID = re.compile(r"/-/view_content/(?P<id>\d+)-")
+_VIEW_COUNT = re.compile(r"(?:View count|Lượt xem|Số lượt xem|cms-view-count)\s*:?\s*(?P<n>[\d.,]+)", re.I)
+_DATE_LABEL = re.compile(r"^(?:Ngày đăng|Ngày cập nhật|Cập nhật|Posted on|Publish date)\s*:?\s*", re.I)
+_SIGNATURES = (
+    (re.compile(r"/-/view_content/|/-/asset_publisher/"), "URL has a Liferay /-/ asset path"),
+    (re.compile(r"[?&]p_p_id="), "URL has p_p_id portlet parameter"),
+)
+
+
+def detect(tree: lxml.html.HtmlElement | None, url: str) -> list[str]:
+    """Evidence that the page is served by Liferay (empty when there is none)."""
+    evidence = [why for pattern, why in _SIGNATURES if pattern.search(url)]
+    if tree is None:
+        return evidence
+    if tree.xpath('//*[starts-with(@id, "p_p_id_")]'):
+        evidence.append("portlet boundaries with id p_p_id_…")
+    if tree.xpath('//html[contains(concat(" ", normalize-space(@class), " "), " aui ")]'):
+        evidence.append("<html class='aui'> (Liferay AlloyUI)")
+    if tree.xpath('//script[contains(., "Liferay.")]'):
+        evidence.append("inline script calls Liferay.*")
+    if tree.cssselect(".journal-content-article, .asset-full-content-title"):
+        evidence.append("journal-content-article / asset publisher markup")
+    return evidence
+
+
+def article_key(url: str) -> str | None:
+    """One key per article whatever category path or portlet parameters the link carries."""
+    found = _VIEW_CONTENT_ID.search(urlsplit(url).path)
+    if found:
+        return f"{urlsplit(url).hostname}:liferay:{found.group('id')}"
+    return None
+
+
+def is_article_url(url: str) -> bool:
+    return bool(_ARTICLE_PATH.search(urlsplit(url).path))
+
+
+def _split_date_line(raw: str) -> tuple[str | None, int | None]:
+    """("Ngày đăng 13/05/2016 | 4:59 PM | View count: 1501") → ("13/05/2016 | 4:59 PM", 1501)."""
+    views = None
+    kept = []
+    for part in (p.strip() for p in raw.split("|")):
+        counter = _VIEW_COUNT.search(part)
+        if counter:
+            views = int(re.sub(r"\D", "", counter.group("n")) or 0)
+        elif part:
+            kept.append(_DATE_LABEL.sub("", part))
+    date = " | ".join(p for p in kept if p)
+    return (date or None), views
+
+
+def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
+    title_el = first(tree, ".asset-full-content-title", ".title-news h1", ".title-detail h1")
+    content = None
+    if title_el is not None:
+        scope = title_el.getparent()
+        found = scope.cssselect(".journal-content-article") if scope is not None else []
+        content = found[0] if found else first(tree, ".asset-content .journal-content-article")
+    if title_el is None or content is None:
+        return _listing(tree, url)
+    return ParsedPage(kind="article", record=_record(tree, url, title_el, content))
+
+
+def _record(
+    tree: lxml.html.HtmlElement,
+    url: str,
+    title_el: lxml.html.HtmlElement,
+    content: lxml.html.HtmlElement,
+) -> PortalRecord:
+    editor = None
+    for author_el in content.cssselect("p.view-content-author"):
+        editor = text_of(author_el) or editor
+        author_el.drop_tree()
+    body = read_body(content, url)
+    date_raw, views = _split_date_line(text_of(first(tree, ".assetPublishDate", ".time-post")))
+    sapo = first(tree, ".sapo-wrapper")
+    images: list[Image] = []
+    summary = None
+    if sapo is not None:
+        summary = text_of(first(sapo, "p.sapo")) or None
+        for img in sapo.iter("img"):
+            if img.get("src"):
+                images.append(Image(url=_absolute(url, img.get("src")), alt=img.get("alt") or None))
+    category_el = first(tree, ".dd_chuyenmuc .tintuc", ".dd_chuyenmuc span:last-child")
+    language = (tree.get("lang") or "").split("-")[0] or None
+    return PortalRecord(
+        url=url,
+        canonical_url=canonical_link(tree, url) or url,
+        portal=urlsplit(url).hostname or "",
+        platform=NAME,
+        parser=ParserInfo(name=NAME, version=VERSION),
+        title=text_of(title_el),
+        summary=summary,
+        body=join_paragraphs(body.paragraphs),
+        published_raw=date_raw,
+        authors=body.authors,
+        editor=editor,
+        category=text_of(category_el) or None,
+        images=images + body.images,
+        attachments=body.attachments,
+        view_count=views,
+        language=language,
+    )
+
+
+def _absolute(base: str, href: str) -> str:
+    return urljoin(base, href.strip())
+
+
+def _listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
+    entries: dict[str, ListingEntry] = {}
+    for item in tree.cssselect(".asset-abstract"):
+        link = first(item, "h3.asset-title a", ".asset-title a", "a")
+        if link is None or not link.get("href"):
+            continue
+        href = _absolute(url, link.get("href"))
+        if not same_host(href, url):
+            continue
+        date_el = first(item, ".assetPublishDate")
+        date_raw = _split_date_line(text_of(date_el))[0] if date_el is not None else None
+        entries.setdefault(href, ListingEntry(url=href, title=text_of(link), date_raw=date_raw))
+    pagination = []
+    for pager in tree.cssselect(".lfr-pagination, .pagination, .pager, .lfr-pagination-buttons"):
+        for anchor in pager.iter("a"):
+            href = (anchor.get("href") or "").strip()
+            if href and not href.startswith(("javascript:", "#")):
+                absolute = _absolute(url, href)
+                if same_host(absolute, url) and absolute not in pagination:
+                    pagination.append(absolute)
+    links = page_links(tree, url)
+    for href in links:
+        if is_article_url(href) and href not in entries:
+            entries[href] = ListingEntry(url=href)
+    kind = "listing" if entries or pagination else "other"
+    return ParsedPage(
+        kind=kind,
+        entries=list(entries.values()),
+        pagination=pagination,
+        links=links,
+        reason=None if kind == "listing" else "no article and no article links",
+    )

@@ -1,0 +1,60 @@
+"""What a platform parser returns for one page: a record (article pages) and the links to follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import lxml.html
+
+from crawler.items import PortalRecord
+
+
+@dataclass
+class ListingEntry:
+    """An article link found on a listing page, with the date the listing shows beside it."""
+
+    url: str
+    title: str = ""
+    date_raw: str | None = None
+
+
+@dataclass
+class ParsedPage:
+    """A parser's verdict on a page: an article (record set) or a listing (entries and pages)."""
+
+    kind: str  # "article", "listing" or "empty"
+    record: PortalRecord | None = None
+    entries: list[ListingEntry] = field(default_factory=list)
+    pagination: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+class PlatformParser(Protocol):
+    """The interface each module in `crawler.platforms` offers."""
+
+    NAME: str
+    VERSION: str
+
+    def detect(self, tree: lxml.html.HtmlElement | None, url: str) -> list[str]: ...
+
+    def parse_tree(self, tree: lxml.html.HtmlElement, url: str) -> ParsedPage: ...
+
+    def article_key(self, url: str) -> str | None: ...
+
+
+def same_host(url: str, other: str) -> bool:
+    return urlsplit(url).hostname == urlsplit(other).hostname
+
+
+def page_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
+    """Every http(s) link on the page that stays on the page's host, made absolute, in order."""
+    tree.make_links_absolute(url, resolve_base_href=True, handle_failures="discard")
+    seen: dict[str, None] = {}
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if href.startswith(("http://", "https://")) and same_host(href, url):
+            seen.setdefault(href.split("#", 1)[0], None)
+    return list(seen)

@@ -1,0 +1,154 @@
+"""The portal registry: `portals.toml`, loaded into frozen entries and checked on load."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from crawler.items import Province
+from crawler.platforms import KNOWN_PLATFORMS
+
+REGISTRY_PATH = Path(__file__).with_name("portals.toml")
+STATUSES = frozenset({"active", "legacy", "unverified"})
+KINDS = frozenset({"province", "department", "district", "party", "newspaper"})
+
+
+class RegistryError(ValueError):
+    """The registry file is wrong; the message says which entry and what to fix."""
+
+
+@dataclass(frozen=True)
+class PortalEntry:
+    slug: str
+    name: str
+    kind: str
+    code: str
+    domain: str
+    platform: str
+    status: str
+    start_urls: tuple[str, ...]
+    legacy_code: str | None = None
+    merged_from: tuple[str, ...] = ()
+    merged_into: str | None = None
+    note: str | None = None
+    boilerplate: tuple[str, ...] = ()
+    current_name: str = ""
+    legacy_name: str | None = None
+
+    @property
+    def short_name(self) -> str:
+        for prefix in ("Thành phố ", "Tỉnh "):
+            if self.name.startswith(prefix):
+                return self.name[len(prefix):]
+        return self.name
+
+    def province(self) -> Province:
+        return Province(
+            current_code=self.code,
+            current_name=self.current_name,
+            legacy_code=self.legacy_code,
+            legacy_name=self.legacy_name,
+        )
+
+
+@dataclass
+class Registry:
+    entries: dict[str, PortalEntry] = field(default_factory=dict)
+
+    def get(self, slug: str) -> PortalEntry | None:
+        return self.entries.get(slug)
+
+    def for_url(self, url: str) -> PortalEntry | None:
+        """The entry whose domain is the URL's host or a parent of it (longest domain wins)."""
+        host = (urlsplit(url).hostname or "").lower()
+        best: PortalEntry | None = None
+        for entry in self.entries.values():
+            if (host == entry.domain or host.endswith("." + entry.domain)) and (
+                best is None or len(entry.domain) > len(best.domain)
+            ):
+                best = entry
+        return best
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.entries.values())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _check_url(slug: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RegistryError(f"portal '{slug}': start URL {url!r} is not an http(s) URL with a host")
+
+
+def parse_registry(text: str, source: str = "portals.toml") -> Registry:
+    """Parse and check registry TOML: duplicate slugs or domains, unknown platforms, bad URLs."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RegistryError(f"{source}: not valid TOML ({error})") from None
+    rows = raw.get("portal", [])
+    required = ("slug", "name", "kind", "code", "domain", "platform", "status", "start_urls")
+    current_names = {
+        row.get("code"): _short(row.get("name", ""))
+        for row in rows
+        if row.get("status") != "legacy" and row.get("kind") == "province"
+    }
+    registry = Registry()
+    domains: dict[str, str] = {}
+    for index, row in enumerate(rows, start=1):
+        missing = [key for key in required if not row.get(key)]
+        slug = row.get("slug", f"#{index}")
+        if missing:
+            raise RegistryError(f"{source}: portal '{slug}' lacks {', '.join(missing)}")
+        if slug in registry.entries:
+            raise RegistryError(f"{source}: duplicate portal slug '{slug}'")
+        if row["platform"] not in KNOWN_PLATFORMS:
+            known = ", ".join(sorted(KNOWN_PLATFORMS))
+            raise RegistryError(f"{source}: portal '{slug}' names unknown platform '{row['platform']}' ({known})")
+        if row["status"] not in STATUSES:
+            raise RegistryError(f"{source}: portal '{slug}' has status '{row['status']}' (use {sorted(STATUSES)})")
+        if row["kind"] not in KINDS:
+            raise RegistryError(f"{source}: portal '{slug}' has kind '{row['kind']}' (use {sorted(KINDS)})")
+        if row["domain"] in domains:
+            raise RegistryError(f"{source}: domain {row['domain']} is used by '{domains[row['domain']]}' and '{slug}'")
+        if row["code"] not in current_names:
+            raise RegistryError(f"{source}: portal '{slug}' has code {row['code']}, which is no current unit")
+        for url in row["start_urls"]:
+            _check_url(slug, url)
+        domains[row["domain"]] = slug
+        legacy_code = row.get("legacy_code")
+        registry.entries[slug] = PortalEntry(
+            slug=slug,
+            name=row["name"],
+            kind=row["kind"],
+            code=row["code"],
+            domain=row["domain"],
+            platform=row["platform"],
+            status=row["status"],
+            start_urls=tuple(row["start_urls"]),
+            legacy_code=legacy_code,
+            merged_from=tuple(row.get("merged_from", ())),
+            merged_into=row.get("merged_into"),
+            note=row.get("note"),
+            boilerplate=tuple(row.get("boilerplate", ())),
+            current_name=current_names[row["code"]],
+            legacy_name=_short(row["name"]) if legacy_code else None,
+        )
+    return registry
+
+
+def _short(name: str) -> str:
+    for prefix in ("Thành phố ", "Tỉnh "):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+@lru_cache(maxsize=1)
+def load_registry() -> Registry:
+    return parse_registry(REGISTRY_PATH.read_text(encoding="utf-8"), str(REGISTRY_PATH))

@@ -1,0 +1,55 @@
+"""Vietnamese text repair and normalisation shared by parsers and pipelines."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+from ftfy.badness import is_bad
+
+# U+00D0 (Icelandic Eth) and U+0189 are typed for Đ on some portals: "HÐND", "QÐ".
+_D_LOOKALIKES = str.maketrans({"\u00d0": "\u0110", "\u0189": "\u0110", "\u00f0": "\u0111"})
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_AROUND_NEWLINE = re.compile(r" *\n *")
+# Cheap pre-check before asking ftfy: UTF-8 read as cp1252/latin-1 leaves these marks.
+_MOJIBAKE_HINT = re.compile("Ã|Ä|Å|Æ|áº|á»|â€|Â")
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8-read-as-cp1252 damage ("Há»™i nghá»‹" → "Hội nghị"), leaving good text alone."""
+    if not _MOJIBAKE_HINT.search(text) or not is_bad(text):
+        return text
+    return ftfy.fix_text(text, normalization="NFC")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, Đ look-alikes, invisible characters, nbsp and runs of spaces; keeps single newlines."""
+    text = repair_mojibake(text)
+    text = unicodedata.normalize("NFC", text)
+    text = text.translate(_D_LOOKALIKES)
+    text = _INVISIBLE.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = _AROUND_NEWLINE.sub("\n", text)
+    return text.strip()
+
+
+def collapse(text: str) -> str:
+    """One line of text: every whitespace run becomes one space."""
+    return " ".join(text.split())
+
+
+def paragraphs(body: str) -> list[str]:
+    """Split a record body into its paragraphs."""
+    return [p for p in body.split("\n\n") if p.strip()]
+
+
+def join_paragraphs(parts: list[str]) -> str:
+    return "\n\n".join(p for p in parts if p)
+
+
+def match_key(text: str) -> str:
+    """A key for comparing two strings as readers would: NFC, casefolded, no punctuation runs."""
+    text = unicodedata.normalize("NFC", text).casefold()
+    return " ".join(re.findall(r"\w+", text))
