@@ -24,8 +24,11 @@ from crawler.urls import canonicalize_url
 
 Step = Callable[[PortalRecord, Counter[str]], None]
 
+# "Nguồn: Báo Kon Tum", "(Theo Báo Kon Tum)", "Theo TTXVN"; not a sentence that starts "Theo báo cáo, …".
 _SOURCE_LINE = re.compile(
-    r"^\(?\s*(?:Nguồn(?:\s*tin)?\s*:\s*|Theo\s+)(?P<source>[^()]{2,160}?)\s*\)?\s*\.?$", re.IGNORECASE
+    r"^(?:Nguồn(?:\s*tin)?\s*:\s*(?P<labelled>[^\n]{2,160}?)"
+    r"|\(\s*(?:Nguồn\s*:?|Theo)\s+(?P<bracketed>[^()]{2,120}?)\s*\)"
+    r"|Theo\s+(?P<bare>[A-ZĐÀ-Ỹ][^,;:.()]{1,60}))\s*\.?$"
 )
 _LEAD_SOURCE = re.compile(r"^\((?P<source>[^()]{2,40})\)\s*[–—-]\s*")
 _VIETNAMESE_LETTERS = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
@@ -136,7 +139,7 @@ def extract_source(record: PortalRecord, counts: Counter[str]) -> None:
     for offset in range(1, min(3, len(parts)) + 1):
         found = _SOURCE_LINE.match(parts[-offset])
         if found and len(parts) > 1:
-            record.source = found.group("source").strip()
+            record.source = next(g for g in found.groups() if g).strip()
             del parts[-offset]
             record.body = join_paragraphs(parts)
             counts["source/trailing"] += 1

@@ -1,0 +1,297 @@
+"""`crawler` command: crawl, demo, portals, extract, schema, record-fixture.
+
+Every error a user can meet prints one line saying what to do and exits non-zero; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+
+
+class UserError(Exception):
+    """An error the user can fix; its message is the one line we print."""
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"crawler: {message}", file=sys.stderr)
+    return code
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"not a portal slug or an http(s) URL: {url!r} (see `crawler portals`)")
+    return url
+
+
+def _check_since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise UserError(f"--since must be a date like 2024-01-31, not {value!r}") from None
+
+
+def run_crawl(
+    target: str,
+    out: str | None,
+    since: str | None,
+    max_items: int | None,
+    delay: float | None = None,
+    extra_settings: list[str] | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
+    from crawler.export import default_run_dir
+    from crawler.registry import load_registry
+
+    registry = load_registry()
+    spider_args: dict[str, Any] = {}
+    if registry.get(target) is not None:
+        spider_args["portal"] = target
+    elif "://" in target:
+        spider_args["url"] = _check_url(target)
+    else:
+        raise UserError(f"unknown portal '{target}': run `crawler portals` for the slugs, or give a URL")
+    since = _check_since(since)
+    if max_items is not None and max_items < 1:
+        raise UserError("--max-items must be at least 1")
+    run_dir = Path(out) if out else default_run_dir()
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    settings.set("RUN_DIR", str(run_dir), priority="cmdline")
+    settings.set("LOG_FILE", str(run_dir / "crawl.log"), priority="cmdline")
+    settings.set("LOG_FILE_APPEND", False, priority="cmdline")
+    if since:
+        settings.set("CRAWL_SINCE", since, priority="cmdline")
+        spider_args["since"] = since
+    if max_items:
+        spider_args["max_items"] = max_items
+    if delay is not None:
+        settings.set("DOWNLOAD_DELAY", delay, priority="cmdline")
+    for pair in extra_settings or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
+        settings.set(name, value, priority="cmdline")
+    process = CrawlerProcess(settings)
+    process.crawl("portal", **spider_args)
+    process.start()
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}")
+    return run_dir, json.loads(manifest_path.read_text(encoding="utf-8"))
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    run_dir, manifest = run_crawl(args.target, args.out, args.since, args.max_items, args.delay, args.set)
+    errors = manifest["errors_by_kind"]
+    fetched = manifest["pages_fetched"]
+    if fetched == 0 and errors:
+        kinds = ", ".join(sorted(errors))
+        return _fail(f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network", EXIT_UNREACHABLE)
+    print(
+        f"{manifest['records_written']} records from {fetched} pages → {run_dir / 'records.jsonl'} "
+        f"(rejects: {sum(manifest['rejects_by_reason'].values())}, manifest: {run_dir / 'manifest.json'})"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from crawler.demo.site import serve
+
+    server, base = serve()
+    try:
+        print(f"serving the bundled fixture portal at {base}/ (127.0.0.1 only)")
+        run_dir, manifest = run_crawl(base + "/", args.out, None, None, delay=0.0)
+    finally:
+        server.shutdown()
+    print(
+        f"demo crawl done: {manifest['records_written']} records from {manifest['pages_fetched']} pages\n"
+        f"  records:  {run_dir / 'records.jsonl'}\n  rejects:  {run_dir / 'rejects.jsonl'}\n"
+        f"  manifest: {run_dir / 'manifest.json'}"
+    )
+    return 0
+
+
+def cmd_portals(args: argparse.Namespace) -> int:
+    from crawler.registry import load_registry
+
+    rows = [("slug", "name", "code", "legacy", "status", "platform", "domain")]
+    for entry in load_registry():
+        if args.status and entry.status != args.status:
+            continue
+        rows.append((entry.slug, entry.name, entry.code, entry.legacy_code or "", entry.status, entry.platform, entry.domain))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(f"{len(rows) - 1} portals")
+    return 0
+
+
+def extract_record(html: str, url: str, platform: str | None = None) -> dict[str, Any] | None:
+    """Parse and clean one page exactly as a crawl would; None when the page holds no article."""
+    from crawler.cleaning import clean_record
+    from crawler.platforms import parse_page
+
+    page = parse_page(html, url, platform)
+    if page.record is None:
+        return None
+    return dataclasses.asdict(clean_record(page.record))
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    source = args.source
+    if "://" in source:
+        url = _check_url(source)
+        html = _fetch(url)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UserError(f"no such file: {source} (give a saved page or an http(s) URL)")
+        from crawler.decoding import decode_html
+
+        html = decode_html(path.read_bytes(), None)[0]
+        url = args.url or path.resolve().as_uri()
+    record = extract_record(html, args.url or url, args.platform)
+    if record is None:
+        return _fail(f"no article found on {source} (a listing or empty page?); try `crawler detect`", 1)
+    print(json.dumps(record, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _fetch(url: str) -> str:
+    import urllib.error
+    import urllib.request
+
+    from crawler.decoding import decode_html
+    from crawler.settings import USER_AGENT
+
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (http(s) checked)
+            body = response.read(20 * 1024 * 1024)
+            charset = response.headers.get_content_charset()
+    except urllib.error.HTTPError as error:
+        raise UserError(f"{url} answered HTTP {error.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise UserError(f"could not reach {url} ({reason}); check the URL and network") from None
+    return decode_html(body, charset)[0]
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from crawler.platforms import detect
+
+    source = args.source
+    if "://" in source:
+        html, url = _fetch(_check_url(source)), source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UserError(f"no such file: {source}")
+        from crawler.decoding import decode_html
+
+        html, url = decode_html(path.read_bytes(), None)[0], args.url or path.resolve().as_uri()
+    found = detect(html, url)
+    print(found.platform)
+    for line in found.evidence:
+        print(f"  - {line}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from crawler.schema import SCHEMA_PATH, record_schema
+
+    text = json.dumps(record_schema(), ensure_ascii=False, indent=2) + "\n"
+    if args.write:
+        SCHEMA_PATH.write_text(text, encoding="utf-8")
+        print(f"wrote {SCHEMA_PATH}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_record_fixture(args: argparse.Namespace) -> int:
+    from crawler.fixtures import record_fixture
+
+    written = record_fixture(Path(args.fixture_dir))
+    print(f"wrote {written}: review the diff before committing")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crawler", description="Harvest Vietnam's provincial government portals.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    crawl = sub.add_parser("crawl", help="crawl a registry portal or a start URL into a run folder")
+    crawl.add_argument("target", help="portal slug (see `crawler portals`) or start URL")
+    crawl.add_argument("--out", help="run folder (default: output/runs/<run-id>)")
+    crawl.add_argument("--since", help="skip articles published before this date (YYYY-MM-DD)")
+    crawl.add_argument("--max-items", type=int, help="stop after writing this many records")
+    crawl.add_argument("--delay", type=float, help="seconds between requests to a host (default 1)")
+    crawl.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting")
+    crawl.set_defaults(func=cmd_crawl)
+
+    demo = sub.add_parser("demo", help="serve the bundled fixture portal on 127.0.0.1 and crawl it")
+    demo.add_argument("--out", help="run folder (default: output/runs/<run-id>)")
+    demo.set_defaults(func=cmd_demo)
+
+    portals = sub.add_parser("portals", help="list the portal registry")
+    portals.add_argument("--status", choices=["active", "legacy", "unverified"])
+    portals.set_defaults(func=cmd_portals)
+
+    extract = sub.add_parser("extract", help="one page → one cleaned record as JSON on stdout")
+    extract.add_argument("source", help="saved HTML file or http(s) URL")
+    extract.add_argument("--url", help="the page's original URL (for a saved file)")
+    extract.add_argument("--platform", help="force a platform parser (default: detect)")
+    extract.set_defaults(func=cmd_extract)
+
+    detect = sub.add_parser("detect", help="print the platform of a page and the evidence")
+    detect.add_argument("source", help="saved HTML file or http(s) URL")
+    detect.add_argument("--url", help="the page's original URL (for a saved file)")
+    detect.set_defaults(func=cmd_detect)
+
+    schema = sub.add_parser("schema", help="print (or --write) the record JSON Schema")
+    schema.add_argument("--write", action="store_true", help="rewrite crawler/record.schema.json")
+    schema.set_defaults(func=cmd_schema)
+
+    record = sub.add_parser("record-fixture", help="(re)write a fixture's expected.json from current output")
+    record.add_argument("fixture_dir", help="tests/fixtures/<platform>/<case>")
+    record.set_defaults(func=cmd_record_fixture)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as error:  # noqa: BLE001 — a user must never see a traceback
+        from crawler.registry import RegistryError
+
+        if isinstance(error, RegistryError):
+            return _fail(f"portal registry is invalid: {error}")
+        return _fail(f"unexpected error: {type(error).__name__}: {error} (please report it)", 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""A small fixture portal in Liferay 6.2 markup, served on 127.0.0.1 for `crawler demo` and tests.
+
+It carries what real portals throw at a crawler: category listings with pagination, one article
+under two categories and as a print view, the seed report with its noise, an empty 200 page, a dead
+link (404), a page whose charset header lies, a PDF link and a robots.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
+from typing import Any
+
+PAGE_SIZE = 2
+CATEGORIES = {"tin-tuc-su-kien": "Tin tức sự kiện", "thong-bao": "Thông báo"}
+
+
+@dataclass
+class Route:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+
+
+def load_articles() -> list[dict[str, Any]]:
+    return json.loads(files("crawler.demo").joinpath("articles.json").read_text(encoding="utf-8"))
+
+
+def article_path(article: dict[str, Any], category: str | None = None) -> str:
+    return f"/vi/{category or article['category']}/-/view_content/{article['id']}-{article['slug']}.html"
+
+
+def listing_path(category: str, page: int) -> str:
+    if page == 1:
+        return f"/vi/{category}"
+    return (
+        f"/vi/{category}?p_p_id=101&p_p_lifecycle=0&p_p_state=normal&p_p_mode=view"
+        f"&_101_delta={PAGE_SIZE}&_101_cur={page}"
+    )
+
+
+def _layout(title: str, main: str) -> str:
+    nav = "".join(f'<li><a href="/vi/{slug}">{escape(name)}</a></li>' for slug, name in CATEGORIES.items())
+    return f"""<!DOCTYPE html>
+<html class="aui ltr" dir="ltr" lang="vi-VN">
+<head><meta content="text/html; charset=UTF-8" http-equiv="content-type" /><title>{escape(title)}</title></head>
+<body>
+<a href="#main-content" class="skip-to-content">Truy cập nội dung luôn</a>
+<nav class="sort-pages"><ul><li><a href="/">Trang chủ</a></li>{nav}
+<li><a href="/vi/gioi-thieu">Giới thiệu</a></li><li><a href="/vi/bai-da-xoa">Lưu trữ</a></li></ul></nav>
+<div id="main-content" role="main"><div class="portlet-column" id="column-1">
+{main}
+</div></div>
+<footer><p>Cơ quan chủ quản: Sở Thông tin và Truyền thông</p><p>Powered by Liferay</p></footer>
+<script>Liferay.Portlet.ready(function() {{}});</script>
+</body></html>"""
+
+
+def _block_html(kind: str, value: str = "") -> str:
+    if kind == "img":
+        return f'<p style="text-align: center;"><img alt="" src="{escape(value)}" /></p>'
+    if kind == "caption":
+        return f'<p style="text-align: center;"><em>{escape(value)}</em></p>'
+    if kind == "byline":
+        return f'<p align="right"><strong>{escape(value)}</strong></p>'
+    if kind == "loading":
+        return '<div class="ads-slot"><span>Loading...</span></div>'
+    if kind == "attach":
+        return f'<p><a href="{escape(value)}">Tải tệp đính kèm</a></p>'
+    return f"<p>{escape(value)}</p>"
+
+
+def article_page(article: dict[str, Any], category: str | None = None) -> str:
+    category = category or article["category"]
+    body = "\n".join(_block_html(*block) for block in article["blocks"])
+    noise = (
+        '<div class="article-counters"><span>0</span> <span>162</span></div>'
+        if article.get("noise")
+        else ""
+    )
+    related = "".join(
+        f'<li><a href="{article_path(other)}">{escape(other["title"])}</a></li>'
+        for other in load_articles()
+        if other["id"] != article["id"]
+    )[:2000]
+    print_link = f"{article_path(article, category)}?p_p_state=pop_up&amp;viewMode=print"
+    main = f"""
+<div class="dd_chuyenmuc"><span class="trangchu"><a href="/">Trang chủ</a></span>
+<span class="tintuc"><p>{escape(CATEGORIES[category])}</p></span></div>
+<div class="portlet-boundary portlet-asset-publisher" id="p_p_id_101_"><section class="portlet"><div class="portlet-body">
+<div class="asset-full-content-title">{escape(article["title"])}</div>
+<div class="assetPublishDate block_timer"> Ngày đăng {escape(article["date"])} &nbsp;|&nbsp;View count: {article["views"]}</div>
+{noise}
+<div class="asset-full-content show-asset-title"><div class="asset-content" id="_101_{article["id"]}">
+<div class="sapo-wrapper clearfix"><p class="sapo"><strong>{escape(article.get("sapo", ""))}</strong></p></div>
+<div class="journal-content-article">
+{body}
+<p align="right" class="view-content-author"><strong><em>{escape(article.get("editor", ""))}</em></strong></p>
+</div></div></div>
+<div class="asset-control-detail"><span class="print-action"><a href="{print_link}">In bài viết</a></span>
+<span class="mailto-action"><a href="mailto:">Gửi mail</a></span></div>
+<div class="related_asset"><div class="related_asset_title">Các tin khác</div><ul class="related_asset_list">{related}</ul></div>
+</div></section></div>"""
+    return _layout(article["title"], main)
+
+
+def listing_page(category: str, page: int, articles: list[dict[str, Any]]) -> str:
+    chunk = articles[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    pages = max(1, -(-len(articles) // PAGE_SIZE))
+    items = "".join(
+        f"""<div class="asset-abstract"><div class="asset-content-custom">
+<h3 class="asset-title"><a href="{article_path(a, category)}">{escape(a["title"])}</a></h3>
+<div class="assetPublishDate block_timer"> {escape(a["date"])} </div>
+<div class="asset-summary">{escape(a.get("sapo", ""))}</div></div></div>"""
+        for a in chunk
+    )
+    pager = "".join(
+        f'<li><a href="{escape(listing_path(category, n))}">{n}</a></li>' for n in range(1, pages + 1)
+    )
+    if page < pages:
+        pager += f'<li><a href="{escape(listing_path(category, page + 1))}">Sau</a></li>'
+    main = f"""<div class="portlet-boundary portlet-asset-publisher" id="p_p_id_101_">
+<h1 class="portlet-title">{escape(CATEGORIES[category])}</h1>{items}
+<div class="taglib-page-iterator"><ul class="lfr-pagination-buttons pager">{pager}</ul></div></div>"""
+    return _layout(CATEGORIES[category], main)
+
+
+def build_routes() -> dict[str, Route]:
+    """Every path (with its query string) the fixture portal answers."""
+    articles = load_articles()
+    routes: dict[str, Route] = {}
+    for category in CATEGORIES:
+        members = [a for a in articles if a["category"] == category or category in a.get("also_in", [])]
+        pages = max(1, -(-len(members) // PAGE_SIZE))
+        for page in range(1, pages + 1):
+            routes[listing_path(category, page)] = Route(200, listing_page(category, page, members).encode())
+        for article in members:
+            html = article_page(article, category)
+            if article.get("charset_lie"):
+                routes[article_path(article, category)] = Route(
+                    200, html.encode("utf-8"), "text/html; charset=iso-8859-1"
+                )
+            else:
+                routes[article_path(article, category)] = Route(200, html.encode("utf-8"))
+    home_links = "".join(
+        f'<li><a href="{article_path(a)}">{escape(a["title"])}</a></li>' for a in articles[:3]
+    )
+    routes["/"] = Route(200, _layout("Trang chủ", f'<ul class="hot-news">{home_links}</ul>').encode())
+    routes["/vi/gioi-thieu"] = Route(200, b"")
+    routes["/robots.txt"] = Route(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+    routes["/documents/10182/55/tai-lieu-tap-huan-attt.pdf"] = Route(200, b"%PDF-1.4\n%%EOF\n", "application/pdf")
+    return routes
+
+
+class _Handler(BaseHTTPRequestHandler):
+    routes: dict[str, Route] = {}
+
+    def do_GET(self) -> None:
+        route = self.routes.get(self.path)
+        if route is None:
+            route = Route(404, _layout("Không tìm thấy", "<p>Không tìm thấy trang</p>").encode())
+        self.send_response(route.status)
+        self.send_header("Content-Type", route.content_type)
+        self.send_header("Content-Length", str(len(route.body)))
+        self.end_headers()
+        self.wfile.write(route.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the crawler's own log records every request."""
+
+
+def serve(routes: dict[str, Route] | None = None, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """Start the fixture portal on 127.0.0.1 in a background thread; returns (server, base URL)."""
+    handler = type("FixtureHandler", (_Handler,), {"routes": routes if routes is not None else build_routes()})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"

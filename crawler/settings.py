@@ -1,0 +1,61 @@
+"""Scrapy settings: polite and bounded by default (DOMAIN.md §7–8). Per-portal quirks come from the
+registry as spider settings; the command line may override any of these with -s NAME=VALUE."""
+
+BOT_NAME = "vn-portal-crawler"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "vn-portal-crawler/0.1 (+https://github.com/vn-portal-crawler; research crawler of public portals)"
+
+# Politeness: robots.txt, one request at a time per host, about one per second.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5
+
+# Slow government hosts: a long timeout, but bounded so nothing hangs.
+DOWNLOAD_TIMEOUT = 120
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_AFTER_MAX_SECONDS = 300
+
+# Size limits (also applied to decompressed bodies by HttpCompressionMiddleware).
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+
+# Crawl guards.
+MAX_LISTING_PAGES = 500
+MAX_NAV_DEPTH = 2
+REDIRECT_MAX_TIMES = 10
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RetryAfterMiddleware": 560,  # before RetryMiddleware (550) sees the response
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.AttributePortal": 100,
+    "crawler.pipelines.NormalizeText": 200,
+    "crawler.pipelines.StripBoilerplate": 300,
+    "crawler.pipelines.SeparateCaptions": 400,
+    "crawler.pipelines.ExtractSource": 500,
+    "crawler.pipelines.ExtractByline": 600,
+    "crawler.pipelines.ParseDates": 700,
+    "crawler.pipelines.Finalize": 800,
+    "crawler.pipelines.ValidateRecord": 900,
+    "crawler.pipelines.FilterSince": 950,
+    "crawler.pipelines.DropDuplicates": 1000,
+}
+
+EXTENSIONS = {
+    "crawler.export.RunWriter": 500,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+
+# Where the run writes (set by `crawler crawl`; a bare `scrapy crawl` gets output/runs/<run-id>).
+RUN_DIR = None
+OUTPUT_ROOT = "output"
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,203 @@
+"""The `portal` spider: discovers and schedules; parsing is the platform parsers' job.
+
+    scrapy crawl portal -a portal=<slug>      # a registry portal
+    scrapy crawl portal -a url=<start URL>    # any site (platform detected per page)
+
+Optional: -a since=YYYY-MM-DD, -a max_items=N. It stays on the start host, follows listings and
+their pagination to article pages, fetches each article once (also when it is linked from another
+category or as a print view), and reports every page that yields no record with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from scrapy.linkextractors import IGNORED_EXTENSIONS
+from twisted.python.failure import Failure
+
+from crawler.dates import parse_vietnamese_date
+from crawler.decoding import decode_html
+from crawler.export import page_rejected
+from crawler.platforms import article_key, parse_page
+from crawler.platforms.page import ParsedPage
+from crawler.registry import PortalEntry, load_registry
+from crawler.urls import canonicalize_url
+
+_SKIP_EXTENSIONS = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)
+
+
+class BadSpiderArgument(ValueError):
+    """A spider argument a user typed is wrong; the message says what to do."""
+
+
+def failure_kind(failure: Failure) -> str:
+    """A short name for why a request failed: http_404, dns, timeout, connection_refused …"""
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
+    if failure.check(DNSLookupError):
+        return "dns"
+    if failure.check(TimeoutError, TCPTimedOutError):
+        return "timeout"
+    if failure.check(ConnectionRefusedError):
+        return "connection_refused"
+    return type(failure.value).__name__
+
+
+class PortalSpider(scrapy.Spider):
+    name = "portal"
+
+    def __init__(
+        self,
+        portal: str | None = None,
+        url: str | None = None,
+        since: str | None = None,
+        max_items: str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.entry: PortalEntry | None = None
+        if portal:
+            self.entry = load_registry().get(portal)
+            if self.entry is None:
+                raise BadSpiderArgument(f"unknown portal '{portal}': run `crawler portals` to list them")
+            self.start_urls = list(self.entry.start_urls)
+            self.platform = None if self.entry.platform == "unknown" else self.entry.platform
+        elif url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise BadSpiderArgument(f"not an http(s) URL: {url!r}")
+            self.start_urls = [url]
+            self.platform = None
+        else:
+            raise BadSpiderArgument("give -a portal=<slug> or -a url=<start URL>")
+        self.portal_name = self.entry.slug if self.entry else urlsplit(self.start_urls[0]).hostname or ""
+        self.allowed_hosts = {urlsplit(u).hostname for u in self.start_urls}
+        try:
+            self.since = date.fromisoformat(since) if since else None
+        except ValueError:
+            raise BadSpiderArgument(f"since must be YYYY-MM-DD, not {since!r}") from None
+        try:
+            self.max_items = int(max_items) if max_items not in (None, "") else None
+        except ValueError:
+            raise BadSpiderArgument(f"max_items must be a whole number, not {max_items!r}") from None
+        self.scheduled: set[str] = set()
+
+    async def start(self) -> Any:
+        for url in self.start_urls:
+            yield self._request(url, role="start", nav_depth=0)
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def _request(self, url: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request | None:
+        parts = urlsplit(url)
+        if parts.hostname not in self.allowed_hosts:
+            self.crawler.stats.inc_value("schedule/offsite_skipped")
+            return None
+        if any(parts.path.lower().endswith(ext) for ext in _SKIP_EXTENSIONS):
+            self.crawler.stats.inc_value("schedule/non_html_link_skipped")
+            return None
+        known_article = article_key(url, self.platform)
+        if known_article is not None:
+            role = "article"
+        key = known_article or canonicalize_url(url)
+        if key in self.scheduled:
+            if role == "article":
+                self.crawler.stats.inc_value("dedupe/article_urls_skipped")
+            return None
+        self.scheduled.add(key)
+        target = canonicalize_url(url) if role == "article" else url
+        return scrapy.Request(
+            target,
+            callback=self.parse,
+            errback=self.on_error,
+            meta={"role": role, "nav_depth": nav_depth, "listing_page": listing_page},
+            priority={"article": 20, "listing": 10}.get(role, 0),
+        )
+
+    # -- callbacks --------------------------------------------------------------------------
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        stats = self.crawler.stats
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+        if content_type and "html" not in content_type and "xml" not in content_type:
+            yield from self._no_record(response, "non_html", f"not an HTML page ({content_type})")
+            return
+        if not response.body.strip():
+            yield from self._no_record(response, "empty", "empty response body")
+            return
+        html, encoding = decode_html(response.body, getattr(response, "encoding", None))
+        if encoding != (getattr(response, "encoding", "") or "").lower():
+            stats.inc_value("decode/charset_overridden")
+        page = parse_page(html, response.url, self.platform)
+        stats.inc_value(f"pages/{page.kind}")
+        if page.kind == "empty":
+            yield from self._no_record(response, "empty", page.reason or "empty page")
+            return
+        if page.record is not None:
+            record = page.record
+            record.http_status = response.status
+            if self.entry is not None:
+                record.portal = self.entry.slug
+            yield record
+        else:
+            if page.kind == "other":
+                self._report(response.url, "no_article", page.reason or "no article on page")
+            yield from self._follow(response, page)
+
+    def _follow(self, response: Response, page: ParsedPage) -> Iterator[scrapy.Request]:
+        meta = response.meta
+        nav_depth = meta.get("nav_depth", 0)
+        listing_page = meta.get("listing_page", 0)
+        new_articles = 0
+        fresh = not page.entries
+        for entry in page.entries:
+            if self.since and entry.date_raw:
+                parsed = parse_vietnamese_date(entry.date_raw)
+                if parsed and date.fromisoformat(parsed.iso[:10]) < self.since:
+                    self.crawler.stats.inc_value("since/listing_entries_skipped")
+                    continue
+            fresh = True
+            request = self._request(entry.url, role="article", nav_depth=nav_depth)
+            if request is not None:
+                new_articles += 1
+                yield request
+        max_pages = self.settings.getint("MAX_LISTING_PAGES", 500)
+        if page.pagination and fresh and (new_articles or listing_page == 0):
+            if listing_page + 1 >= max_pages:
+                self.crawler.stats.inc_value("guard/listing_page_limit")
+            else:
+                for url in page.pagination:
+                    request = self._request(url, role="listing", nav_depth=nav_depth, listing_page=listing_page + 1)
+                    if request is not None:
+                        yield request
+        elif page.pagination and not fresh:
+            self.crawler.stats.inc_value("since/pagination_stopped")
+        elif page.pagination and not new_articles:
+            self.crawler.stats.inc_value("guard/pagination_without_new_articles")
+        if nav_depth < self.settings.getint("MAX_NAV_DEPTH", 2):
+            for url in page.links:
+                request = self._request(url, role="page", nav_depth=nav_depth + 1)
+                if request is not None:
+                    yield request
+
+    def _no_record(self, response: Response, kind: str, reason: str) -> Iterator[Any]:
+        self.crawler.stats.inc_value(f"pages/{kind}")
+        self._report(response.url, kind, reason)
+        return iter(())
+
+    def _report(self, url: str, kind: str, reason: str) -> None:
+        self.crawler.signals.send_catch_log(page_rejected, url=url, kind=kind, reason=reason)
+
+    def on_error(self, failure: Failure) -> None:
+        kind = failure_kind(failure)
+        self.crawler.stats.inc_value(f"errors/{kind}")
+        request = failure.request
+        self._report(request.url, kind, str(failure.value)[:300] or kind)

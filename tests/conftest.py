@@ -1,0 +1,33 @@
+"""Shared test helpers: where ../shared is, and skips that CI turns into failures."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
+FIXTURES = ROOT / "tests" / "fixtures"
+# .ci/run sets this: a test that would skip for want of ../shared (or a service) fails instead.
+STRICT = os.environ.get("CRAWLER_TESTS_STRICT") == "1"
+
+
+def need_shared(*parts: str) -> Path:
+    """Path inside ../shared, or skip (fail under CRAWLER_TESTS_STRICT) when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent: these tests read ../shared (real portal pages, seed record)"
+        if STRICT:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def realpage_urls() -> dict[str, str]:
+    """local file (e.g. 'liferay/x.html') → the page's original URL, from MANIFEST.tsv."""
+    manifest = need_shared("realpages", "MANIFEST.tsv")
+    with manifest.open(encoding="utf-8") as handle:
+        return {row["local_file"]: row["source_url_if_known"] for row in csv.DictReader(handle, delimiter="\t")}
