@@ -17,8 +17,8 @@ from functools import lru_cache
 from crawler import boilerplate
 from crawler.dates import ICT, parse_vietnamese_date
 from crawler.items import PortalRecord, record_id
-from crawler.registry import load_registry
 from crawler.platforms.base import looks_like_byline, split_byline
+from crawler.registry import load_registry
 from crawler.text import join_paragraphs, match_key, normalize_text, paragraphs
 from crawler.urls import canonicalize_url
 
@@ -134,7 +134,7 @@ def extract_byline(record: PortalRecord, counts: Counter[str]) -> None:
 
 
 def extract_source(record: PortalRecord, counts: Counter[str]) -> None:
-    """"Nguồn: …" / "(Theo …)" near the end goes to `source`; a lead opener "(QBĐT) –" is noted too."""
+    """ "Nguồn: …" / "(Theo …)" near the end goes to `source`; a lead opener "(QBĐT) –" is noted too."""
     parts = paragraphs(record.body)
     for offset in range(1, min(3, len(parts)) + 1):
         found = _SOURCE_LINE.match(parts[-offset])

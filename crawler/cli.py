@@ -104,7 +104,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     fetched = manifest["pages_fetched"]
     if fetched == 0 and errors:
         kinds = ", ".join(sorted(errors))
-        return _fail(f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network", EXIT_UNREACHABLE)
+        return _fail(
+            f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network", EXIT_UNREACHABLE
+        )
     print(
         f"{manifest['records_written']} records from {fetched} pages → {run_dir / 'records.jsonl'} "
         f"(rejects: {sum(manifest['rejects_by_reason'].values())}, manifest: {run_dir / 'manifest.json'})"
@@ -136,7 +138,9 @@ def cmd_portals(args: argparse.Namespace) -> int:
     for entry in load_registry():
         if args.status and entry.status != args.status:
             continue
-        rows.append((entry.slug, entry.name, entry.code, entry.legacy_code or "", entry.status, entry.platform, entry.domain))
+        rows.append(
+            (entry.slug, entry.name, entry.code, entry.legacy_code or "", entry.status, entry.platform, entry.domain)
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -184,7 +188,7 @@ def _fetch(url: str) -> str:
 
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (http(s) checked)
+        with urllib.request.urlopen(request, timeout=60) as response:
             body = response.read(20 * 1024 * 1024)
             charset = response.headers.get_content_charset()
     except urllib.error.HTTPError as error:
@@ -285,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error))
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
-    except Exception as error:  # noqa: BLE001 — a user must never see a traceback
+    except Exception as error:
         from crawler.registry import RegistryError
 
         if isinstance(error, RegistryError):

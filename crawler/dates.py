@@ -68,7 +68,7 @@ def _build(groups: dict[str, str | None], rule: str) -> ParsedDate | None:
         return None
     tz = groups.get("tz")
     if tz:
-        offset = timezone.utc if tz == "Z" else _offset(tz)
+        offset = UTC if tz == "Z" else _offset(tz)
         aware = moment.replace(tzinfo=offset).astimezone(ICT)
     else:
         aware = moment.replace(tzinfo=ICT)

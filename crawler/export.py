@@ -137,4 +137,4 @@ class RunWriter:
 
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
-    return {k[len(prefix):]: v for k, v in sorted(stats.items()) if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in sorted(stats.items()) if k.startswith(prefix)}

@@ -34,8 +34,20 @@ def test_mojibake_repaired_and_good_text_untouched() -> None:
 
 
 def test_boilerplate_counters_and_related_block() -> None:
-    record = _record(["Đoạn một.", "0", "162", "Loading...", "Lượt xem: 1.501", "Đoạn hai.", "In bài viết",
-                      "cms-view-count: 17", "Có thể quan tâm", "Bài khác hấp dẫn"])
+    record = _record(
+        [
+            "Đoạn một.",
+            "0",
+            "162",
+            "Loading...",
+            "Lượt xem: 1.501",
+            "Đoạn hai.",
+            "In bài viết",
+            "cms-view-count: 17",
+            "Có thể quan tâm",
+            "Bài khác hấp dẫn",
+        ]
+    )
     counts: Counter[str] = Counter()
     cleaning.strip_boilerplate(record, counts)
     assert paragraphs(record.body) == ["Đoạn một.", "Đoạn hai."]

@@ -27,11 +27,7 @@ def _expected(fixture_dir: Path) -> dict:
     return json.loads((fixture_dir / "expected.json").read_text(encoding="utf-8"))
 
 
-CASES = [
-    pytest.param(d, field, id=f"{d.parent.name}/{d.name}:{field}")
-    for d in FIXTURE_DIRS
-    for field in _expected(d)
-]
+CASES = [pytest.param(d, field, id=f"{d.parent.name}/{d.name}:{field}") for d in FIXTURE_DIRS for field in _expected(d)]
 
 
 def test_fixtures_exist() -> None:

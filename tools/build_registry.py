@@ -1,6 +1,6 @@
 """Regenerate crawler/registry/portals.toml from ../shared/data (run by hand; review the diff).
 
-    python tools/build_registry.py [../shared/data]
+python tools/build_registry.py [../shared/data]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def slugify(name: str) -> str:
 def short_name(name_with_type: str) -> str:
     for prefix in ("Thành phố ", "Tỉnh "):
         if name_with_type.startswith(prefix):
-            return name_with_type[len(prefix):]
+            return name_with_type[len(prefix) :]
     return name_with_type
 
 

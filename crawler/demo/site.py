@@ -51,7 +51,7 @@ def _layout(title: str, main: str) -> str:
 <body>
 <a href="#main-content" class="skip-to-content">Truy cập nội dung luôn</a>
 <nav class="sort-pages"><ul><li><a href="/">Trang chủ</a></li>{nav}
-<li><a href="/vi/gioi-thieu">Giới thiệu</a></li><li><a href="/vi/bai-da-xoa">Lưu trữ</a></li></ul></nav>
+<li><a href="/vi/gioi-thieu">Giới thiệu</a></li><li><a href="/private/noi-bo">Nội bộ</a></li><li><a href="/vi/bai-da-xoa">Lưu trữ</a></li></ul></nav>
 <div id="main-content" role="main"><div class="portlet-column" id="column-1">
 {main}
 </div></div>
@@ -77,11 +77,7 @@ def _block_html(kind: str, value: str = "") -> str:
 def article_page(article: dict[str, Any], category: str | None = None) -> str:
     category = category or article["category"]
     body = "\n".join(_block_html(*block) for block in article["blocks"])
-    noise = (
-        '<div class="article-counters"><span>0</span> <span>162</span></div>'
-        if article.get("noise")
-        else ""
-    )
+    noise = '<div class="article-counters"><span>0</span> <span>162</span></div>' if article.get("noise") else ""
     related = "".join(
         f'<li><a href="{article_path(other)}">{escape(other["title"])}</a></li>'
         for other in load_articles()
@@ -118,9 +114,7 @@ def listing_page(category: str, page: int, articles: list[dict[str, Any]]) -> st
 <div class="asset-summary">{escape(a.get("sapo", ""))}</div></div></div>"""
         for a in chunk
     )
-    pager = "".join(
-        f'<li><a href="{escape(listing_path(category, n))}">{n}</a></li>' for n in range(1, pages + 1)
-    )
+    pager = "".join(f'<li><a href="{escape(listing_path(category, n))}">{n}</a></li>' for n in range(1, pages + 1))
     if page < pages:
         pager += f'<li><a href="{escape(listing_path(category, page + 1))}">Sau</a></li>'
     main = f"""<div class="portlet-boundary portlet-asset-publisher" id="p_p_id_101_">
@@ -146,9 +140,7 @@ def build_routes() -> dict[str, Route]:
                 )
             else:
                 routes[article_path(article, category)] = Route(200, html.encode("utf-8"))
-    home_links = "".join(
-        f'<li><a href="{article_path(a)}">{escape(a["title"])}</a></li>' for a in articles[:3]
-    )
+    home_links = "".join(f'<li><a href="{article_path(a)}">{escape(a["title"])}</a></li>' for a in articles[:3])
     routes["/"] = Route(200, _layout("Trang chủ", f'<ul class="hot-news">{home_links}</ul>').encode())
     routes["/vi/gioi-thieu"] = Route(200, b"")
     routes["/robots.txt"] = Route(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")

@@ -19,12 +19,63 @@ from crawler.items import Attachment, Image
 from crawler.text import collapse, normalize_text
 
 BLOCK_TAGS = frozenset(
-    "p div section article header footer aside blockquote figure figcaption h1 h2 h3 h4 h5 h6 "
-    "ul ol li table thead tbody tfoot tr dl dt dd pre address center main nav form hr".split()
+    [
+        "p",
+        "div",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "blockquote",
+        "figure",
+        "figcaption",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "dl",
+        "dt",
+        "dd",
+        "pre",
+        "address",
+        "center",
+        "main",
+        "nav",
+        "form",
+        "hr",
+    ]
 )
-SKIP_TAGS = frozenset("script style noscript template iframe object embed svg button select input textarea".split())
+SKIP_TAGS = frozenset(
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "button",
+        "select",
+        "input",
+        "textarea",
+    ]
+)
 CAPTION_CLASS = re.compile(r"caption|desc|chuthich|chu-thich|image-note|img-note|note-img|expNoEdit", re.I)
-ATTACHMENT_EXT = frozenset("pdf doc docx xls xlsx ppt pptx zip rar 7z odt ods rtf".split())
+ATTACHMENT_EXT = frozenset(
+    ["pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "rar", "7z", "odt", "ods", "rtf"]
+)
 MEDIA_TYPES = {
     "pdf": "application/pdf",
     "doc": "application/msword",
@@ -243,9 +294,7 @@ def split_byline(text: str) -> list[str]:
     return [n.strip() for n in _BYLINE_SPLIT.split(text) if n.strip()]
 
 
-def read_body(
-    element: lxml.html.HtmlElement, base_url: str, *, trailing_byline: bool = True
-) -> Body:
+def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline: bool = True) -> Body:
     """Paragraphs, images with captions, a right-aligned trailing byline and attachments of a body."""
     blocks, links = walk_blocks(element, base_url)
     body = Body(attachments=attachments_from_links(links))

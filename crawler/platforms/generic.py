@@ -23,8 +23,16 @@ VERSION = "1.0"
 
 # trafilatura's XML-like output back to the HTML tags the block reader understands.
 _TRAFILATURA_TAGS = {
-    "graphic": "img", "head": "h3", "list": "ul", "item": "li", "lb": "br", "ref": "a",
-    "row": "tr", "cell": "td", "quote": "blockquote", "code": "pre",
+    "graphic": "img",
+    "head": "h3",
+    "list": "ul",
+    "item": "li",
+    "lb": "br",
+    "ref": "a",
+    "row": "tr",
+    "cell": "td",
+    "quote": "blockquote",
+    "code": "pre",
 }
 _DATE_HINT = re.compile(r"date|time|ngay|publish|posted|post-on|block_timer|thoigian|ngaydang|meta", re.I)
 _NOT_ARTICLE_DATE = re.compile(r"today|date-?now|current|clock|weather|lich-am|calendar", re.I)
@@ -178,5 +186,10 @@ def listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         elif len(label) >= 20 and _ARTICLE_URL.search(path):
             entries.setdefault(href, ListingEntry(url=href, title=normalize_text(label)))
     kind = "listing" if entries or pagination else "other"
-    return ParsedPage(kind=kind, entries=list(entries.values()), pagination=pagination, links=links,
-                      reason=None if kind == "listing" else "no article and no article links")
+    return ParsedPage(
+        kind=kind,
+        entries=list(entries.values()),
+        pagination=pagination,
+        links=links,
+        reason=None if kind == "listing" else "no article and no article links",
+    )

@@ -42,7 +42,7 @@ class PortalEntry:
     def short_name(self) -> str:
         for prefix in ("Thành phố ", "Tỉnh "):
             if self.name.startswith(prefix):
-                return self.name[len(prefix):]
+                return self.name[len(prefix) :]
         return self.name
 
     def province(self) -> Province:
@@ -145,7 +145,7 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
 def _short(name: str) -> str:
     for prefix in ("Thành phố ", "Tỉnh "):
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return name
 
 

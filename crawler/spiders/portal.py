@@ -31,15 +31,18 @@ from crawler.urls import canonicalize_url
 _SKIP_EXTENSIONS = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)
 
 
-class BadSpiderArgument(ValueError):
+class SpiderArgumentError(ValueError):
     """A spider argument a user typed is wrong; the message says what to do."""
 
 
 def failure_kind(failure: Failure) -> str:
     """A short name for why a request failed: http_404, dns, timeout, connection_refused …"""
+    from scrapy.exceptions import IgnoreRequest
     from scrapy.spidermiddlewares.httperror import HttpError
     from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 
+    if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+        return "robots_disallowed"
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
     if failure.check(DNSLookupError):
@@ -67,27 +70,27 @@ class PortalSpider(scrapy.Spider):
         if portal:
             self.entry = load_registry().get(portal)
             if self.entry is None:
-                raise BadSpiderArgument(f"unknown portal '{portal}': run `crawler portals` to list them")
+                raise SpiderArgumentError(f"unknown portal '{portal}': run `crawler portals` to list them")
             self.start_urls = list(self.entry.start_urls)
             self.platform = None if self.entry.platform == "unknown" else self.entry.platform
         elif url:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise BadSpiderArgument(f"not an http(s) URL: {url!r}")
+                raise SpiderArgumentError(f"not an http(s) URL: {url!r}")
             self.start_urls = [url]
             self.platform = None
         else:
-            raise BadSpiderArgument("give -a portal=<slug> or -a url=<start URL>")
+            raise SpiderArgumentError("give -a portal=<slug> or -a url=<start URL>")
         self.portal_name = self.entry.slug if self.entry else urlsplit(self.start_urls[0]).hostname or ""
         self.allowed_hosts = {urlsplit(u).hostname for u in self.start_urls}
         try:
             self.since = date.fromisoformat(since) if since else None
         except ValueError:
-            raise BadSpiderArgument(f"since must be YYYY-MM-DD, not {since!r}") from None
+            raise SpiderArgumentError(f"since must be YYYY-MM-DD, not {since!r}") from None
         try:
             self.max_items = int(max_items) if max_items not in (None, "") else None
         except ValueError:
-            raise BadSpiderArgument(f"max_items must be a whole number, not {max_items!r}") from None
+            raise SpiderArgumentError(f"max_items must be a whole number, not {max_items!r}") from None
         self.scheduled: set[str] = set()
 
     async def start(self) -> Any:

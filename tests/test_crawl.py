@@ -1,0 +1,137 @@
+"""End to end: `crawler crawl` (a real subprocess) over the fixture portal served on 127.0.0.1.
+
+The site has paginated listings, one article under two categories and as a print view, the seed
+report with its noise, an empty 200 page, a 404, a page whose charset header lies, robots.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from crawler.demo.site import load_articles, serve
+from crawler.schema import shipped_schema
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    server, base = serve()
+    yield base
+    server.shutdown()
+    server.server_close()
+
+
+def crawl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "crawl", *args, "--delay", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def full_run(site: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], dict]:
+    out = tmp_path_factory.mktemp("run") / "full"
+    result = crawl(f"{site}/vi/tin-tuc-su-kien", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "records from" in result.stdout
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return out, records, manifest
+
+
+def test_one_record_per_article(full_run: tuple[Path, list[dict], dict]) -> None:
+    _, records, manifest = full_run
+    titles = sorted(r["title"] for r in records)
+    assert titles == sorted(a["title"] for a in load_articles())
+    assert len({r["id"] for r in records}) == len(records)
+    assert manifest["records_written"] == len(records)
+    assert manifest["duplicates_skipped"]["article_urls_not_fetched"] >= 2  # other category + print view
+
+
+def test_records_are_clean_and_complete(full_run: tuple[Path, list[dict], dict]) -> None:
+    _, records, _ = full_run
+    by_title = {r["title"]: r for r in records}
+    seed = by_title["Hội nghị sơ kết công tác thông tin đối ngoại 6 tháng đầu năm 2018"]
+    assert seed["published_at"] == "2018-07-16T10:25:00+07:00"
+    assert seed["authors"] == ["Lê Hằng"]
+    assert [i["caption"] for i in seed["images"]] == [
+        "Quang cảnh Hội nghị",
+        "Đồng chí Lê Thị Kim Đơn phát biểu kết luận Hội nghị",
+    ]
+    for noise in ("Loading...", "Quang cảnh Hội nghị", "Lê Hằng", "In bài viết", "Các tin khác", "View count"):
+        assert noise not in seed["body"]
+    lying = by_title["Thông báo lịch tiếp công dân tháng 6 năm 2024"]
+    assert "Sở Thông tin và Truyền thông thông báo lịch tiếp công dân" in lying["body"]
+    training = by_title["Tập huấn bảo đảm an toàn thông tin mạng năm 2024"]
+    assert [a["filename"] for a in training["attachments"]] == ["tai-lieu-tap-huan-attt.pdf"]
+    assert training["authors"] == ["Tố Tuấn", "Nhật Quang"]
+    assert by_title["Hội thảo chuyển đổi số cho doanh nghiệp nhỏ và vừa"]["source"] == "Báo Kon Tum"
+
+
+def test_every_exported_line_validates_against_the_schema(full_run: tuple[Path, list[dict], dict]) -> None:
+    _, records, _ = full_run
+    validator = jsonschema.Draft202012Validator(shipped_schema())
+    for record in records:
+        validator.validate(record)
+
+
+def test_vietnamese_is_not_escaped(full_run: tuple[Path, list[dict], dict]) -> None:
+    out, _, _ = full_run
+    text = (out / "records.jsonl").read_text(encoding="utf-8")
+    assert "Hội nghị" in text
+    assert "\\u" not in text
+
+
+def test_manifest_counts_pages_without_records(full_run: tuple[Path, list[dict], dict]) -> None:
+    out, _, manifest = full_run
+    assert manifest["pages_by_kind"]["empty"] == 1
+    assert manifest["errors_by_kind"]["http_404"] == 1
+    assert manifest["errors_by_kind"]["robots_disallowed"] == 1
+    assert manifest["rejects_by_reason"]["empty"] == 1
+    assert manifest["pages_fetched"] >= 10
+    assert manifest["finish_reason"] == "finished"
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["reason"] for r in rejects} >= {"empty", "http_404", "robots_disallowed"}
+    assert all(r["url"] and r["detail"] for r in rejects)
+    for key in ("started_at", "finished_at", "portals", "records_written", "duplicates_skipped"):
+        assert key in manifest
+
+
+def test_since_and_max_items(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "since"
+    result = crawl(f"{site}/vi/tin-tuc-su-kien", "--out", str(out), "--since", "2024-04-01")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert records
+    assert all(r["published_at"] >= "2024-04-01" for r in records)
+    limited = tmp_path / "max"
+    result = crawl(f"{site}/vi/tin-tuc-su-kien", "--out", str(limited), "--max-items", "2")
+    assert result.returncode == 0, result.stderr
+    assert len((limited / "records.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no-such-portal"], "unknown portal 'no-such-portal'"),
+        (["ftp://127.0.0.1/x"], "not a portal slug or an http(s) URL"),
+        (["http://127.0.0.1:9/", "--since", "yesterday"], "--since must be a date"),
+        (["http://127.0.0.1:9/"], "could not reach http://127.0.0.1:9/"),
+    ],
+)
+def test_user_errors_are_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:
+    result = crawl(*args, "--out", str(tmp_path / "run"))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
