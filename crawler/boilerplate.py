@@ -86,6 +86,8 @@ SECTION_ENDER_KEYS = frozenset(match_key(p) for p in SECTION_ENDERS)
 def noise_kind(paragraph: str, keys: frozenset[str]) -> str | None:
     """Why `paragraph` is page noise ("phrase", "counter", "leaked_key", "footer"), or None."""
     stripped = paragraph.strip()
+    if len(stripped) > 300:
+        return None
     if _COUNTER.match(stripped):
         return "counter"
     if _LEAKED_KEY.match(stripped):

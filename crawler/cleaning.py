@@ -59,7 +59,7 @@ def normalize_fields(record: PortalRecord, counts: Counter[str]) -> None:
 
     record.title = fix(record.title) or ""
     record.summary = fix(record.summary)
-    record.body = join_paragraphs([p for p in (fix(p) for p in paragraphs(record.body)) if p])
+    record.body = join_paragraphs(paragraphs(fix(record.body) or ""))
     record.published_raw = fix(record.published_raw)
     record.editor = fix(record.editor)
     record.source = fix(record.source)
@@ -83,13 +83,14 @@ def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
     keys = _noise_keys(record.platform, record.portal)
     kept: list[str] = []
     parts = paragraphs(record.body)
+    title_key = match_key(record.title)
     for index, para in enumerate(parts):
-        key = match_key(para)
+        key = match_key(para) if len(para) < 300 else ""
         if key in boilerplate.SECTION_ENDER_KEYS:
             counts["boilerplate/related_block_cut"] += 1
             counts["boilerplate/paragraphs_removed"] += len(parts) - index
             break
-        if index == 0 and key == match_key(record.title):
+        if index == 0 and key == title_key:
             counts["boilerplate/title_repeated"] += 1
             continue
         kind = boilerplate.noise_kind(para, keys)

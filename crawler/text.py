@@ -27,12 +27,21 @@ def repair_mojibake(text: str) -> str:
 def normalize_text(text: str) -> str:
     """NFC, Đ look-alikes, invisible characters, nbsp and runs of spaces; keeps single newlines."""
     text = repair_mojibake(text)
-    text = unicodedata.normalize("NFC", text)
-    text = text.translate(_D_LOOKALIKES)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if "\u00d0" in text or "\u0189" in text or "\u00f0" in text:
+        text = text.translate(_D_LOOKALIKES)
     text = _INVISIBLE.sub("", text)
     text = _SPACES.sub(" ", text)
-    text = _AROUND_NEWLINE.sub("\n", text)
+    if "\n" in text:
+        text = _AROUND_NEWLINE.sub("\n", text)
     return text.strip()
+
+
+def quick_clean(text: str) -> str:
+    """One line, NFC: enough for layout decisions; the NormalizeText pipeline does the rest."""
+    text = " ".join(text.split())
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def collapse(text: str) -> str:

@@ -74,15 +74,17 @@ def _block_html(kind: str, value: str = "") -> str:
     return f"<p>{escape(value)}</p>"
 
 
-def article_page(article: dict[str, Any], category: str | None = None) -> str:
+def article_page(
+    article: dict[str, Any], category: str | None = None, others: list[dict[str, Any]] | None = None
+) -> str:
     category = category or article["category"]
     body = "\n".join(_block_html(*block) for block in article["blocks"])
     noise = '<div class="article-counters"><span>0</span> <span>162</span></div>' if article.get("noise") else ""
     related = "".join(
         f'<li><a href="{article_path(other)}">{escape(other["title"])}</a></li>'
-        for other in load_articles()
+        for other in (others if others is not None else load_articles())[:8]
         if other["id"] != article["id"]
-    )[:2000]
+    )
     print_link = f"{article_path(article, category)}?p_p_state=pop_up&amp;viewMode=print"
     main = f"""
 <div class="dd_chuyenmuc"><span class="trangchu"><a href="/">Trang chủ</a></span>
@@ -123,9 +125,9 @@ def listing_page(category: str, page: int, articles: list[dict[str, Any]]) -> st
     return _layout(CATEGORIES[category], main)
 
 
-def build_routes() -> dict[str, Route]:
+def build_routes(articles: list[dict[str, Any]] | None = None) -> dict[str, Route]:
     """Every path (with its query string) the fixture portal answers."""
-    articles = load_articles()
+    articles = articles if articles is not None else load_articles()
     routes: dict[str, Route] = {}
     for category in CATEGORIES:
         members = [a for a in articles if a["category"] == category or category in a.get("also_in", [])]
@@ -133,7 +135,7 @@ def build_routes() -> dict[str, Route]:
         for page in range(1, pages + 1):
             routes[listing_path(category, page)] = Route(200, listing_page(category, page, members).encode())
         for article in members:
-            html = article_page(article, category)
+            html = article_page(article, category, articles)
             if article.get("charset_lie"):
                 routes[article_path(article, category)] = Route(
                     200, html.encode("utf-8"), "text/html; charset=iso-8859-1"

@@ -29,11 +29,11 @@ def detect(html: str, url: str) -> Detection:
     return _detect_tree(parse_html(html), url)
 
 
-def _detect_tree(tree: object, url: str) -> Detection:
+def _detect_tree(tree: object, url: str, quick: bool = False) -> Detection:
     for name, module in PARSERS.items():
         if module is generic:
             continue
-        evidence = module.detect(tree, url)
+        evidence = module.detect(tree, url, quick)
         if evidence:
             return Detection(name, tuple(evidence))
     return Detection(generic.NAME, tuple(generic.detect(tree, url)))
@@ -44,7 +44,7 @@ def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
     tree = parse_html(html)
     if tree is None or not tree.text_content().strip():
         return ParsedPage(kind="empty", reason="empty page (no text)")
-    name = platform if platform in PARSERS else _detect_tree(tree, url).platform
+    name = platform if platform in PARSERS else _detect_tree(tree, url, quick=True).platform
     return PARSERS[name].parse_tree(tree, url)
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
+from lxml.cssselect import CSSSelector
 from lxml.etree import ParserError
 
 from crawler.items import Attachment, Image
-from crawler.text import collapse, normalize_text
+from crawler.text import collapse, normalize_text, quick_clean
 
 BLOCK_TAGS = frozenset(
     [
@@ -114,12 +116,34 @@ def text_of(element: lxml.html.HtmlElement | None) -> str:
     return normalize_text(collapse(element.text_content()))
 
 
-def first(tree: lxml.html.HtmlElement, *css: str) -> lxml.html.HtmlElement | None:
-    for selector in css:
-        found = tree.cssselect(selector)
+@lru_cache(maxsize=512)
+def css(selector: str) -> CSSSelector:
+    """A compiled CSS selector: compiling costs more than matching, so each is compiled once."""
+    return CSSSelector(selector, translator="html")
+
+
+def select(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
+    return css(selector)(tree)
+
+
+def first(tree: lxml.html.HtmlElement, *selectors: str) -> lxml.html.HtmlElement | None:
+    for selector in selectors:
+        found = css(selector)(tree)
         if found:
             return found[0]
     return None
+
+
+def by_class(tree: lxml.html.HtmlElement, *names: str) -> dict[str, list[lxml.html.HtmlElement]]:
+    """Elements carrying each class name, found in one pass over the tree (not one per selector)."""
+    test = " or ".join(f"contains(@class, '{name}')" for name in names)
+    found: dict[str, list[lxml.html.HtmlElement]] = {name: [] for name in names}
+    for el in tree.xpath(f"//*[{test}]"):
+        tokens = set((el.get("class") or "").split())
+        for name in names:
+            if name in tokens:
+                found[name].append(el)
+    return found
 
 
 def meta_content(tree: lxml.html.HtmlElement, *names: str) -> str | None:
@@ -205,7 +229,7 @@ class _Walker:
         self._buffer: list[str] = []
 
     def flush(self, owner: lxml.html.HtmlElement | None) -> None:
-        text = normalize_text(collapse("".join(self._buffer)))
+        text = quick_clean("".join(self._buffer))
         self._buffer.clear()
         if not text:
             return
@@ -232,7 +256,7 @@ class _Walker:
             self._buffer.append(" ")
             return
         if tag == "a" and el.get("href"):
-            self.links.append((urljoin(self.base_url, el.get("href").strip()), collapse(el.text_content())))
+            self.links.append((el.get("href").strip(), ""))
         block = tag in BLOCK_TAGS
         if block:
             self.flush(owner)
@@ -251,7 +275,7 @@ class _Walker:
 
 
 def walk_blocks(element: lxml.html.HtmlElement, base_url: str) -> tuple[list[Block], list[tuple[str, str]]]:
-    """Blocks of `element` in reading order, plus every link (url, text) inside it."""
+    """Blocks of `element` in reading order, plus every link (href as written, text) inside it."""
     walker = _Walker(base_url)
     walker.visit(element, element)
     walker.flush(element)
@@ -297,7 +321,7 @@ def split_byline(text: str) -> list[str]:
 def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline: bool = True) -> Body:
     """Paragraphs, images with captions, a right-aligned trailing byline and attachments of a body."""
     blocks, links = walk_blocks(element, base_url)
-    body = Body(attachments=attachments_from_links(links))
+    body = Body(attachments=attachments_from_links(links, base_url))
     pending_image: Image | None = None
     kept: list[Block] = []
     for block in blocks:
@@ -321,9 +345,12 @@ def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline:
     return body
 
 
-def attachments_from_links(links: list[tuple[str, str]]) -> list[Attachment]:
+def attachments_from_links(links: list[tuple[str, str]], base_url: str) -> list[Attachment]:
     found: dict[str, Attachment] = {}
-    for url, _text in links:
+    for href, _text in links:
+        if PurePosixPath(urlsplit(href).path).suffix.lower().lstrip(".") not in ATTACHMENT_EXT:
+            continue
+        url = urljoin(base_url, href)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             continue

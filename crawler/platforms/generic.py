@@ -44,7 +44,7 @@ _TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{3,80}$")
 MIN_ARTICLE_CHARS = 200
 
 
-def detect(tree: lxml.html.HtmlElement | None, url: str) -> list[str]:
+def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) -> list[str]:
     return ["no platform signature matched: generic extraction"]
 
 

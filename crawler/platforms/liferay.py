@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 
 from crawler.items import Image, ParserInfo, PortalRecord
-from crawler.platforms.base import canonical_link, first, read_body, text_of
+from crawler.platforms.base import by_class, canonical_link, first, read_body, select, text_of
 from crawler.platforms.page import ListingEntry, ParsedPage, page_links, same_host
 from crawler.text import join_paragraphs
 
@@ -31,19 +31,21 @@ _SIGNATURES = (
 )
 
 
-def detect(tree: lxml.html.HtmlElement | None, url: str) -> list[str]:
-    """Evidence that the page is served by Liferay (empty when there is none)."""
+def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) -> list[str]:
+    """Evidence that the page is served by Liferay (empty when there is none); `quick` stops at the first."""
     evidence = [why for pattern, why in _SIGNATURES if pattern.search(url)]
-    if tree is None:
+    if tree is None or (quick and evidence):
         return evidence
+    if select(tree, ".journal-content-article, .asset-full-content-title"):
+        evidence.append("journal-content-article / asset publisher markup")
+        if quick:
+            return evidence
     if tree.xpath('//*[starts-with(@id, "p_p_id_")]'):
         evidence.append("portlet boundaries with id p_p_id_…")
     if tree.xpath('//html[contains(concat(" ", normalize-space(@class), " "), " aui ")]'):
         evidence.append("<html class='aui'> (Liferay AlloyUI)")
     if tree.xpath('//script[contains(., "Liferay.")]'):
         evidence.append("inline script calls Liferay.*")
-    if tree.cssselect(".journal-content-article, .asset-full-content-title"):
-        evidence.append("journal-content-article / asset publisher markup")
     return evidence
 
 
@@ -73,16 +75,32 @@ def _split_date_line(raw: str) -> tuple[str | None, int | None]:
     return (date or None), views
 
 
+_DETAIL_CLASSES = (
+    "asset-full-content-title",
+    "journal-content-article",
+    "assetPublishDate",
+    "sapo-wrapper",
+    "dd_chuyenmuc",
+    "time-post",
+)
+
+
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    title_el = first(tree, ".asset-full-content-title", ".title-news h1", ".title-detail h1")
+    parts = by_class(tree, *_DETAIL_CLASSES)
+    titles = parts["asset-full-content-title"]
+    title_el = titles[0] if titles else first(tree, ".title-news h1", ".title-detail h1")
     content = None
     if title_el is not None:
         scope = title_el.getparent()
-        found = scope.cssselect(".journal-content-article") if scope is not None else []
-        content = found[0] if found else first(tree, ".asset-content .journal-content-article")
+        inside = [el for el in parts["journal-content-article"] if scope is not None and _within(el, scope)]
+        content = inside[0] if inside else None
     if title_el is None or content is None:
         return _listing(tree, url)
-    return ParsedPage(kind="article", record=_record(tree, url, title_el, content))
+    return ParsedPage(kind="article", record=_record(tree, url, title_el, content, parts))
+
+
+def _within(el: lxml.html.HtmlElement, ancestor: lxml.html.HtmlElement) -> bool:
+    return any(parent is ancestor for parent in el.iterancestors())
 
 
 def _record(
@@ -90,14 +108,16 @@ def _record(
     url: str,
     title_el: lxml.html.HtmlElement,
     content: lxml.html.HtmlElement,
+    parts: dict[str, list[lxml.html.HtmlElement]],
 ) -> PortalRecord:
     editor = None
-    for author_el in content.cssselect("p.view-content-author"):
+    for author_el in select(content, "p.view-content-author"):
         editor = text_of(author_el) or editor
         author_el.drop_tree()
     body = read_body(content, url)
-    date_raw, views = _split_date_line(text_of(first(tree, ".assetPublishDate", ".time-post")))
-    sapo = first(tree, ".sapo-wrapper")
+    date_el = next(iter(parts["assetPublishDate"] + parts["time-post"]), None)
+    date_raw, views = _split_date_line(text_of(date_el))
+    sapo = next(iter(parts["sapo-wrapper"]), None)
     images: list[Image] = []
     summary = None
     if sapo is not None:
@@ -105,7 +125,8 @@ def _record(
         for img in sapo.iter("img"):
             if img.get("src"):
                 images.append(Image(url=_absolute(url, img.get("src")), alt=img.get("alt") or None))
-    category_el = first(tree, ".dd_chuyenmuc .tintuc", ".dd_chuyenmuc span:last-child")
+    crumbs = parts["dd_chuyenmuc"]
+    category_el = first(crumbs[0], ".tintuc", "span:last-child") if crumbs else None
     language = (tree.get("lang") or "").split("-")[0] or None
     return PortalRecord(
         url=url,
@@ -133,7 +154,7 @@ def _absolute(base: str, href: str) -> str:
 
 def _listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     entries: dict[str, ListingEntry] = {}
-    for item in tree.cssselect(".asset-abstract"):
+    for item in select(tree, ".asset-abstract"):
         link = first(item, "h3.asset-title a", ".asset-title a", "a")
         if link is None or not link.get("href"):
             continue
@@ -144,7 +165,7 @@ def _listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         date_raw = _split_date_line(text_of(date_el))[0] if date_el is not None else None
         entries.setdefault(href, ListingEntry(url=href, title=text_of(link), date_raw=date_raw))
     pagination = []
-    for pager in tree.cssselect(".lfr-pagination, .pagination, .pager, .lfr-pagination-buttons"):
+    for pager in select(tree, ".lfr-pagination, .pagination, .pager, .lfr-pagination-buttons"):
         for anchor in pager.iter("a"):
             href = (anchor.get("href") or "").strip()
             if href and not href.startswith(("javascript:", "#")):

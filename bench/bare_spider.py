@@ -1,0 +1,20 @@
+"""Baseline for bench_crawl.py: a bare Scrapy spider that only follows links on the same host."""
+
+from urllib.parse import urlsplit
+
+import scrapy
+
+
+class BareSpider(scrapy.Spider):
+    name = "bare"
+
+    def __init__(self, url: str, **kwargs):
+        super().__init__(**kwargs)
+        self.start_urls = [url]
+        self.host = urlsplit(url).hostname
+
+    def parse(self, response):
+        for href in response.css("a::attr(href)").getall():
+            url = response.urljoin(href)
+            if urlsplit(url).hostname == self.host:
+                yield scrapy.Request(url, callback=self.parse)
