@@ -116,7 +116,8 @@ def listing_page(category: str, page: int, articles: list[dict[str, Any]]) -> st
 <div class="asset-summary">{escape(a.get("sapo", ""))}</div></div></div>"""
         for a in chunk
     )
-    pager = "".join(f'<li><a href="{escape(listing_path(category, n))}">{n}</a></li>' for n in range(1, pages + 1))
+    window = sorted({1, pages, *range(max(1, page - 3), min(pages, page + 3) + 1)})
+    pager = "".join(f'<li><a href="{escape(listing_path(category, n))}">{n}</a></li>' for n in window)
     if page < pages:
         pager += f'<li><a href="{escape(listing_path(category, page + 1))}">Sau</a></li>'
     main = f"""<div class="portlet-boundary portlet-asset-publisher" id="p_p_id_101_">

@@ -96,7 +96,10 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         content = inside[0] if inside else None
     if title_el is None or content is None:
         return _listing(tree, url)
-    return ParsedPage(kind="article", record=_record(tree, url, title_el, content, parts))
+    record = _record(tree, url, title_el, content, parts)
+    # Related-article and print links lead to articles no listing may show; the spider dedupes them.
+    links = [link for link in page_links(tree, url) if is_article_url(link)]
+    return ParsedPage(kind="article", record=record, links=links)
 
 
 def _within(el: lxml.html.HtmlElement, ancestor: lxml.html.HtmlElement) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
@@ -51,10 +51,16 @@ def same_host(url: str, other: str) -> bool:
 
 def page_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
     """Every http(s) link on the page that stays on the page's host, made absolute, in order."""
-    tree.make_links_absolute(url, resolve_base_href=True, handle_failures="discard")
+    host = urlsplit(url).hostname
+    bases = tree.xpath("//base/@href")
+    if bases and bases[0].strip():
+        url = urljoin(url, bases[0].strip())
     seen: dict[str, None] = {}
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
-        if href.startswith(("http://", "https://")) and same_host(href, url):
-            seen.setdefault(href.split("#", 1)[0], None)
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        absolute = urljoin(url, href).split("#", 1)[0]
+        if absolute.startswith(("http://", "https://")) and urlsplit(absolute).hostname == host:
+            seen.setdefault(absolute, None)
     return list(seen)

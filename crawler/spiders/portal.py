@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,6 +93,7 @@ class PortalSpider(scrapy.Spider):
         except ValueError:
             raise SpiderArgumentError(f"max_items must be a whole number, not {max_items!r}") from None
         self.scheduled: set[str] = set()
+        self.seen_links: set[str] = set()
 
     async def start(self) -> Any:
         for url in self.start_urls:
@@ -100,11 +102,15 @@ class PortalSpider(scrapy.Spider):
     # -- scheduling -------------------------------------------------------------------------
 
     def _request(self, url: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request | None:
+        if url in self.seen_links:
+            # The same link on another listing page: nothing to decide again (and cheap to skip).
+            return None
+        self.seen_links.add(url)
         parts = urlsplit(url)
         if parts.hostname not in self.allowed_hosts:
             self.crawler.stats.inc_value("schedule/offsite_skipped")
             return None
-        if any(parts.path.lower().endswith(ext) for ext in _SKIP_EXTENSIONS):
+        if PurePosixPath(parts.path).suffix.lower() in _SKIP_EXTENSIONS:
             self.crawler.stats.inc_value("schedule/non_html_link_skipped")
             return None
         known_article = article_key(url, self.platform)
@@ -150,6 +156,10 @@ class PortalSpider(scrapy.Spider):
             if self.entry is not None:
                 record.portal = self.entry.slug
             yield record
+            for url in page.links:
+                request = self._request(url, role="article", nav_depth=response.meta.get("nav_depth", 0))
+                if request is not None:
+                    yield request
         else:
             if page.kind == "other":
                 self._report(response.url, "no_article", page.reason or "no article on page")
