@@ -16,11 +16,17 @@ from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.dates import ICT
 
 # Sent by the spider for every page that yields no record: url, kind, reason.
 page_rejected = object()
+
+
+def _schedule_coro(coro: Any) -> None:
+    """Run a Scrapy coroutine from a synchronous signal handler."""
+    deferred_from_coro(coro)
 
 
 def new_run_id() -> str:
@@ -82,7 +88,7 @@ class RunWriter:
         self.records_written += 1
         self.portals.add(data.get("portal", ""))
         if self.max_items is not None and self.records_written >= self.max_items:
-            self.crawler.engine.close_spider(spider, "max_items")
+            _schedule_coro(self.crawler.engine.close_spider_async(reason="max_items"))
 
     def item_dropped(self, item: Any, response: Any, exception: DropItem, spider: Spider) -> None:
         reason = type(exception).__name__

@@ -14,6 +14,10 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5
 
+# Start hosts on loopback (a local mirror) get no delay and this many parallel requests, unless
+# DOWNLOAD_DELAY is given on the command line (--delay).
+LOOPBACK_CONCURRENCY = 8
+
 # Slow government hosts: a long timeout, but bounded so nothing hangs.
 DOWNLOAD_TIMEOUT = 120
 RETRY_ENABLED = True

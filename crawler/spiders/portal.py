@@ -10,6 +10,7 @@ category or as a print view), and reports every page that yields no record with 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from datetime import date
 from pathlib import PurePosixPath
@@ -30,6 +31,15 @@ from crawler.registry import PortalEntry, load_registry
 from crawler.urls import canonicalize_url
 
 _SKIP_EXTENSIONS = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 class SpiderArgumentError(ValueError):
@@ -94,6 +104,17 @@ class PortalSpider(scrapy.Spider):
             raise SpiderArgumentError(f"max_items must be a whole number, not {max_items!r}") from None
         self.scheduled: set[str] = set()
         self.seen_links: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if all(_is_loopback(host) for host in spider.allowed_hosts):
+            # A mirror on this machine needs no politeness delay; remote hosts always get one.
+            # Spider priority: a --delay / -s given on the command line still wins.
+            crawler.settings.set("DOWNLOAD_DELAY", 0.0, priority="spider")
+            concurrency = crawler.settings.getint("LOOPBACK_CONCURRENCY", 8)
+            crawler.settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", concurrency, priority="spider")
+        return spider
 
     async def start(self) -> Any:
         for url in self.start_urls:
