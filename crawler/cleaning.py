@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from crawler import boilerplate
-from crawler.dates import ICT, parse_vietnamese_date
+from crawler.dates import ICT, is_dateline, parse_vietnamese_date
 from crawler.items import PortalRecord, record_id
 from crawler.platforms.base import looks_like_byline, split_byline
 from crawler.registry import load_registry
@@ -84,6 +84,7 @@ def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
     kept: list[str] = []
     parts = paragraphs(record.body)
     title_key = match_key(record.title)
+    raw_date_key = match_key(record.published_raw) if record.published_raw else None
     for index, para in enumerate(parts):
         key = match_key(para) if len(para) < 300 else ""
         if key in boilerplate.SECTION_ENDER_KEYS:
@@ -94,6 +95,8 @@ def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
             counts["boilerplate/title_repeated"] += 1
             continue
         kind = boilerplate.noise_kind(para, keys)
+        if kind is None and (key == raw_date_key or is_dateline(para)):
+            kind = "dateline"
         if kind:
             counts[f"boilerplate/{kind}"] += 1
             counts["boilerplate/paragraphs_removed"] += 1

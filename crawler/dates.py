@@ -121,5 +121,16 @@ def _dateparser_fallback(text: str) -> ParsedDate | None:
     return ParsedDate(moment.astimezone(ICT).replace(microsecond=0).isoformat(), "dateparser")
 
 
-def to_date(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)
+_DATELINE_WORDS = re.compile(
+    r"\b(?:cập\s*nhật|lúc|vào|ngày\s*đăng|đăng\s*ngày|đăng\s*lúc|gửi\s*lúc|ngày|tháng|năm|thứ\s*(?:hai|ba|tư|năm|"
+    r"sáu|bảy|\d)|chủ\s*nhật|posted|updated|on|sa|ch|am|pm|gmt)\b",
+    re.IGNORECASE,
+)
+
+
+def is_dateline(text: str) -> bool:
+    """True for a line that only states a date ("Cập nhật lúc: 10:25, 16/07/2018"), not a sentence."""
+    if len(text) > 80 or parse_vietnamese_date(text) is None:
+        return False
+    rest = _DATELINE_WORDS.sub(" ", unicodedata.normalize("NFC", text))
+    return not re.search(r"[^\W\d_]", rest)

@@ -94,6 +94,8 @@ def test_vietnamese_is_not_escaped(full_run: tuple[Path, list[dict], dict]) -> N
 def test_manifest_counts_pages_without_records(full_run: tuple[Path, list[dict], dict]) -> None:
     out, _, manifest = full_run
     assert manifest["pages_by_kind"]["empty"] == 1
+    assert manifest["pages_by_kind"]["non_html"] == 1
+    assert manifest["rejects_by_reason"]["non_html"] == 1
     assert manifest["errors_by_kind"]["http_404"] == 1
     assert manifest["errors_by_kind"]["robots_disallowed"] == 1
     assert manifest["rejects_by_reason"]["empty"] == 1

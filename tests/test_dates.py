@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.dates import parse_vietnamese_date
+from crawler.dates import is_dateline, parse_vietnamese_date
 
 CASES = [
     ("07/11/2018 | 09:38", "2018-11-07T09:38:00+07:00"),
@@ -52,3 +52,17 @@ def test_not_a_date(raw: str) -> None:
 def test_rule_is_reported() -> None:
     parsed = parse_vietnamese_date("Ngày 16 tháng 7 năm 2018")
     assert parsed is not None and parsed.rule == "written"
+
+
+@pytest.mark.parametrize(
+    ("text", "dateline"),
+    [
+        ("Cập nhật lúc: 10:25, 16/07/2018", True),
+        ("Thứ Hai, 16/07/2018 - 10:25", True),
+        ("Ngày đăng 24/08/2022 | 04:30 PM", True),
+        ("Ngày 16/7/2018, UBND tỉnh tổ chức hội nghị sơ kết", False),
+        ("Kế hoạch 174/KH-UBND ngày 27/07/2021 của UBND Thành phố Hà Nội", False),
+    ],
+)
+def test_dateline(text: str, dateline: bool) -> None:
+    assert is_dateline(text) is dateline

@@ -15,6 +15,9 @@ from .conftest import FIXTURES, need_shared
 
 SEED_PAGES = [
     FIXTURES / "generic" / "kontum_seed",  # a custom CMS template: generic parser
+    FIXTURES / "generic" / "seed_figure",  # figure/figcaption, date in an unlabelled span
+    FIXTURES / "generic" / "seed_table",  # captions in table cells, time-first date line in the text
+    FIXTURES / "generic" / "seed_plain",  # italic captions, unstyled byline, noise as paragraphs
     FIXTURES / "liferay" / "demo_seed_4898",  # the same report in Liferay 6.2 markup
 ]
 

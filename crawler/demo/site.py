@@ -51,7 +51,7 @@ def _layout(title: str, main: str) -> str:
 <body>
 <a href="#main-content" class="skip-to-content">Truy cập nội dung luôn</a>
 <nav class="sort-pages"><ul><li><a href="/">Trang chủ</a></li>{nav}
-<li><a href="/vi/gioi-thieu">Giới thiệu</a></li><li><a href="/private/noi-bo">Nội bộ</a></li><li><a href="/vi/bai-da-xoa">Lưu trữ</a></li></ul></nav>
+<li><a href="/vi/gioi-thieu">Giới thiệu</a></li><li><a href="/vi/bao-cao-tong-hop">Báo cáo</a></li><li><a href="/private/noi-bo">Nội bộ</a></li><li><a href="/vi/bai-da-xoa">Lưu trữ</a></li></ul></nav>
 <div id="main-content" role="main"><div class="portlet-column" id="column-1">
 {main}
 </div></div>
@@ -146,6 +146,8 @@ def build_routes(articles: list[dict[str, Any]] | None = None) -> dict[str, Rout
     home_links = "".join(f'<li><a href="{article_path(a)}">{escape(a["title"])}</a></li>' for a in articles[:3])
     routes["/"] = Route(200, _layout("Trang chủ", f'<ul class="hot-news">{home_links}</ul>').encode())
     routes["/vi/gioi-thieu"] = Route(200, b"")
+    # A document served under a page-like URL: fetched, counted as non-HTML, never parsed.
+    routes["/vi/bao-cao-tong-hop"] = Route(200, b"%PDF-1.4\n%%EOF\n", "application/pdf")
     routes["/robots.txt"] = Route(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
     routes["/documents/10182/55/tai-lieu-tap-huan-attt.pdf"] = Route(200, b"%PDF-1.4\n%%EOF\n", "application/pdf")
     return routes

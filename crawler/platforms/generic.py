@@ -13,7 +13,7 @@ import trafilatura
 from lxml import etree
 
 from crawler.dates import parse_vietnamese_date
-from crawler.items import ParserInfo, PortalRecord
+from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.platforms.base import canonical_link, first, meta_content, read_body, text_of
 from crawler.platforms.page import ListingEntry, ParsedPage, page_links
 from crawler.text import collapse, join_paragraphs, normalize_text
@@ -36,6 +36,7 @@ _TRAFILATURA_TAGS = {
 }
 _DATE_HINT = re.compile(r"date|time|ngay|publish|posted|post-on|block_timer|thoigian|ngaydang|meta", re.I)
 _NOT_ARTICLE_DATE = re.compile(r"today|date-?now|current|clock|weather|lich-am|calendar", re.I)
+_COUNTER_PART = re.compile(r"lượt\s*xem|view|thích|like|bình\s*luận|comment|chia\s*sẻ|^\s*[\d.,]+\s*$", re.I)
 _VIEWS_HINT = re.compile(r"view-?count|news-view|luot-?xem|luotxem|hits|post-views", re.I)
 _PAGER_TEXT = re.compile(r"^(?:\d{1,4}|sau|tiếp|trang sau|trang tiếp|next|›|»|>|>>|cuối|last)$", re.I)
 _PAGER_URL = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur)=\d+|/(?:page|trang)[-/]\d+", re.I)
@@ -59,8 +60,10 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     )
     body_el = _as_html(document.body) if document is not None and document.body is not None else None
     title = _title(tree, document)
-    date_raw, date_attr = find_date_text(tree)
+    date_raw, date_attr = find_date_text(tree, _title_element(tree, title))
     body = read_body(body_el, url) if body_el is not None else None
+    if body is not None and any(image.caption is None for image in body.images):
+        _captions_from_page(tree, url, body.images)
     paragraphs = body.paragraphs if body is not None else []
     if body is not None and paragraphs and title and _is_article(tree, paragraphs, date_raw):
         record = PortalRecord(
@@ -72,7 +75,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             title=title,
             summary=meta_content(tree, "og:description", "description"),
             body=join_paragraphs(paragraphs),
-            published_raw=date_attr or date_raw,
+            published_raw=date_raw or date_attr,
             authors=body.authors,
             category=meta_content(tree, "article:section"),
             tags=[normalize_text(t) for t in tree.xpath('//meta[@property="article:tag"]/@content')],
@@ -101,6 +104,23 @@ def _as_html(element: etree._Element) -> lxml.html.HtmlElement:
     return copy
 
 
+def _captions_from_page(tree: lxml.html.HtmlElement, url: str, images: list[Image]) -> None:
+    """Captions trafilatura dropped (figcaption, caption cells): read them from the page itself."""
+    page_body = tree.body if tree.find("body") is not None else tree
+    on_page = {image.url: image.caption for image in read_body(page_body, url, trailing_byline=False).images}
+    for image in images:
+        if image.caption is None:
+            image.caption = on_page.get(image.url)
+
+
+def _title_element(tree: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
+    """The element showing the title (to look for the date after it)."""
+    for el in tree.xpath("//h1 | //h2 | //h3 | //*[contains(@class, 'title')]"):
+        if text_of(el) == title:
+            return el
+    return first(tree, "h1")
+
+
 def _title(tree: lxml.html.HtmlElement, document: object) -> str:
     h1 = first(tree, "h1")
     if h1 is not None and len(text_of(h1)) >= 10:
@@ -120,8 +140,10 @@ def _is_article(tree: lxml.html.HtmlElement, paragraphs: list[str], date_raw: st
     return typed or date_raw is not None or len(paragraphs) >= 3
 
 
-def find_date_text(tree: lxml.html.HtmlElement) -> tuple[str | None, str | None]:
-    """(visible date text, machine-readable date) of the article, preferring what follows the title."""
+def find_date_text(
+    tree: lxml.html.HtmlElement, title_el: lxml.html.HtmlElement | None = None
+) -> tuple[str | None, str | None]:
+    """(date text as shown, machine-readable date) of the article, looked for after the title."""
     machine = meta_content(tree, "article:published_time", "datePublished", "pubdate", "date")
     if machine is None:
         machine = _json_ld_date(tree)
@@ -129,22 +151,37 @@ def find_date_text(tree: lxml.html.HtmlElement) -> tuple[str | None, str | None]
     if machine is None and times:
         machine = times[0].get("datetime")
     order = {el: i for i, el in enumerate(tree.iter())}
-    h1 = first(tree, "h1")
-    start = order.get(h1, 0) if h1 is not None else 0
-    candidates = [
+    start = order.get(title_el, 0) if title_el is not None else 0
+    hinted = [
         el
         for el in tree.xpath("//*[@class or @id]")
         if _DATE_HINT.search(f"{el.get('class', '')} {el.get('id', '')}")
         and not _NOT_ARTICLE_DATE.search(f"{el.get('class', '')} {el.get('id', '')}")
         and order.get(el, 0) >= start
     ]
-    for el in candidates:
+    for el in hinted:
         text = collapse(el.text_content())
-        if len(text) <= 120 and parse_vietnamese_date(text) is not None:
-            inner = [collapse(c.text_content()) for c in el.iterdescendants() if c in candidates]
+        if len(text) <= 160 and parse_vietnamese_date(text) is not None:
+            inner = [collapse(c.text_content()) for c in el.iterdescendants() if c in hinted]
             dated = [t for t in inner if parse_vietnamese_date(t) is not None]
-            return normalize_text(min([text, *dated], key=len)), machine
+            return _date_segment(min([text, *dated], key=len)), machine
+    if title_el is not None:
+        # No date-like class: the first short dated block in the few elements after the title.
+        parent = title_el.getparent()
+        nearby = list(title_el.itersiblings())[:8] + (list(parent.itersiblings())[:5] if parent is not None else [])
+        for el in nearby:
+            for node in el.iter():
+                text = collapse(node.text_content()) if isinstance(node.tag, str) else ""
+                if text and len(text) <= 160 and parse_vietnamese_date(text) is not None:
+                    return _date_segment(text), machine
     return None, machine
+
+
+def _date_segment(text: str) -> str:
+    """The date part of a meta line: "16/07/2018 - 10:25 | 162 lượt xem" → "16/07/2018 - 10:25"."""
+    parts = [p.strip() for p in text.split("|")]
+    kept = [p for p in parts if p and not _COUNTER_PART.search(p)]
+    return normalize_text(" | ".join(kept) if kept else text)
 
 
 def find_view_count(tree: lxml.html.HtmlElement) -> int | None:
