@@ -114,8 +114,9 @@ def separate_captions(record: PortalRecord, counts: Counter[str]) -> None:
     if not captions:
         return
     kept = []
+    longest = max(len(c) for c in captions) + 20
     for para in paragraphs(record.body):
-        if match_key(para) in captions:
+        if len(para) <= longest and match_key(para) in captions:
             counts["captions/removed_from_body"] += 1
             continue
         kept.append(para)

@@ -11,15 +11,20 @@ from ftfy.badness import is_bad
 # U+00D0 (Icelandic Eth) and U+0189 are typed for Đ on some portals: "HÐND", "QÐ".
 _D_LOOKALIKES = str.maketrans({"\u00d0": "\u0110", "\u0189": "\u0110", "\u00f0": "\u0111"})
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# Runs of two or more blanks, or any blank other than a plain space: single spaces are left alone,
+# which keeps this cheap on long bodies.
+_SPACES = re.compile(
+    r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+)
+_PUNCTUATION = re.compile(r"[^\w\s]+")
 _AROUND_NEWLINE = re.compile(r" *\n *")
 # Cheap pre-check before asking ftfy: UTF-8 read as cp1252/latin-1 leaves these marks.
-_MOJIBAKE_HINT = re.compile("Ã|Ä|Å|Æ|áº|á»|â€|Â")
+_MOJIBAKE_HINTS = ("Ã", "Ä", "Å", "Æ", "áº", "á»", "â€", "Â")
 
 
 def repair_mojibake(text: str) -> str:
     """Undo UTF-8-read-as-cp1252 damage ("Há»™i nghá»‹" → "Hội nghị"), leaving good text alone."""
-    if not _MOJIBAKE_HINT.search(text) or not is_bad(text):
+    if not any(hint in text for hint in _MOJIBAKE_HINTS) or not is_bad(text):
         return text
     return ftfy.fix_text(text, normalization="NFC")
 
@@ -61,4 +66,4 @@ def join_paragraphs(parts: list[str]) -> str:
 def match_key(text: str) -> str:
     """A key for comparing two strings as readers would: NFC, casefolded, no punctuation runs."""
     text = unicodedata.normalize("NFC", text).casefold()
-    return " ".join(re.findall(r"\w+", text))
+    return " ".join(_PUNCTUATION.sub(" ", text).split())

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
+from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.etree import ParserError
 
@@ -116,6 +117,9 @@ def text_of(element: lxml.html.HtmlElement | None) -> str:
     return normalize_text(collapse(element.text_content()))
 
 
+_CANONICAL_HREF = etree.XPath('//head/link[@rel="canonical"]/@href | //body/link[@rel="canonical"]/@href')
+
+
 @lru_cache(maxsize=512)
 def css(selector: str) -> CSSSelector:
     """A compiled CSS selector: compiling costs more than matching, so each is compiled once."""
@@ -134,11 +138,16 @@ def first(tree: lxml.html.HtmlElement, *selectors: str) -> lxml.html.HtmlElement
     return None
 
 
-def by_class(tree: lxml.html.HtmlElement, *names: str) -> dict[str, list[lxml.html.HtmlElement]]:
-    """Elements carrying each class name, found in one pass over the tree (not one per selector)."""
+@lru_cache(maxsize=64)
+def _class_xpath(names: tuple[str, ...], tag: str) -> etree.XPath:
     test = " or ".join(f"contains(@class, '{name}')" for name in names)
+    return etree.XPath(f"//{tag}[@class][{test}]")
+
+
+def by_class(tree: lxml.html.HtmlElement, *names: str, tag: str = "*") -> dict[str, list[lxml.html.HtmlElement]]:
+    """Elements (of `tag`) carrying each class name, found in one pass over the tree, not one per name."""
     found: dict[str, list[lxml.html.HtmlElement]] = {name: [] for name in names}
-    for el in tree.xpath(f"//*[{test}]"):
+    for el in _class_xpath(names, tag)(tree):
         tokens = set((el.get("class") or "").split())
         for name in names:
             if name in tokens:
@@ -157,7 +166,7 @@ def meta_content(tree: lxml.html.HtmlElement, *names: str) -> str | None:
 
 def canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
     """The page's rel=canonical, made absolute; None when it points at another host."""
-    hrefs = tree.xpath('//link[@rel="canonical"]/@href')
+    hrefs = _CANONICAL_HREF(tree)
     if not hrefs or not hrefs[0].strip():
         return None
     absolute = urljoin(url, hrefs[0].strip())

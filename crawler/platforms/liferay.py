@@ -12,6 +12,7 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
+from lxml import etree
 
 from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.platforms.base import by_class, canonical_link, first, read_body, select, text_of
@@ -22,6 +23,7 @@ NAME = "liferay"
 VERSION = "1.0"
 
 _ARTICLE_PATH = re.compile(r"/-/(?:view_content|asset_publisher/[^/]+/content|details)/(?P<id>\d+)?")
+_HREFS = etree.XPath("//a/@href")
 _VIEW_CONTENT_ID = re.compile(r"/-/view_content/(?P<id>\d+)-")
 _VIEW_COUNT = re.compile(r"(?:View count|Lượt xem|Số lượt xem|cms-view-count)\s*:?\s*(?P<n>[\d.,]+)", re.I)
 _DATE_LABEL = re.compile(r"^(?:Ngày đăng|Ngày cập nhật|Cập nhật|Posted on|Publish date)\s*:?\s*", re.I)
@@ -61,6 +63,17 @@ def is_article_url(url: str) -> bool:
     return bool(_ARTICLE_PATH.search(urlsplit(url).path))
 
 
+def article_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
+    """Same-host links to other Liferay articles (related lists, print views), cheap on big pages."""
+    found: dict[str, None] = {}
+    for href in _HREFS(tree):
+        if _ARTICLE_PATH.search(href):
+            absolute = urljoin(url, href.strip()).split("#", 1)[0]
+            if same_host(absolute, url):
+                found.setdefault(absolute, None)
+    return list(found)
+
+
 def _split_date_line(raw: str) -> tuple[str | None, int | None]:
     """("Ngày đăng 13/05/2016 | 4:59 PM | View count: 1501") → ("13/05/2016 | 4:59 PM", 1501)."""
     views = None
@@ -86,7 +99,7 @@ _DETAIL_CLASSES = (
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    parts = by_class(tree, *_DETAIL_CLASSES)
+    parts = by_class(tree, *_DETAIL_CLASSES, tag="div")  # asset-publisher templates use <div> for these
     titles = parts["asset-full-content-title"]
     title_el = titles[0] if titles else first(tree, ".title-news h1", ".title-detail h1")
     content = None
@@ -98,7 +111,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         return _listing(tree, url)
     record = _record(tree, url, title_el, content, parts)
     # Related-article and print links lead to articles no listing may show; the spider dedupes them.
-    links = [link for link in page_links(tree, url) if is_article_url(link)]
+    links = article_links(tree, url)
     return ParsedPage(kind="article", record=record, links=links)
 
 
@@ -119,6 +132,8 @@ def _record(
         author_el.drop_tree()
     body = read_body(content, url)
     date_el = next(iter(parts["assetPublishDate"] + parts["time-post"]), None)
+    if date_el is None:
+        date_el = first(tree, ".time-post")
     date_raw, views = _split_date_line(text_of(date_el))
     sapo = next(iter(parts["sapo-wrapper"]), None)
     images: list[Image] = []
