@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from crawler import boilerplate
 from crawler.dates import ICT, is_dateline, parse_vietnamese_date
@@ -37,7 +38,16 @@ _VIETNAMESE_LETTERS = re.compile("[ăâđêôơưạảấầẩẫậắằẳ�
 def attribute_portal(record: PortalRecord, counts: Counter[str]) -> None:
     """Name the portal by its registry slug and attach its province (current and legacy)."""
     registry = load_registry()
-    entry = registry.get(record.portal) or registry.for_url(record.url)
+    entry = registry.get(record.portal)
+    if entry is None:
+        entry = registry.for_url(record.url)
+        host = (urlsplit(record.url).hostname or "").removeprefix("www.")
+        if entry is not None and host != entry.domain:
+            # A sub-site of a registered portal (a department, a former district): its own host
+            # names it, the parent portal gives the province.
+            record.province = entry.province()
+            counts["attribute/subdomain_of_registered"] += 1
+            return
     if entry is None:
         counts["attribute/unregistered_host"] += 1
         return

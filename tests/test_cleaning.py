@@ -129,3 +129,12 @@ def test_portal_attribution_keeps_legacy_and_current_province() -> None:
     assert record.portal == "kon-tum"
     assert record.province is not None
     assert (record.province.current_code, record.province.legacy_code) == ("51", "62")
+
+
+def test_subdomain_keeps_its_host_but_gets_the_province() -> None:
+    record = _record(["x"])
+    record.url = record.canonical_url = "https://stttt.laocai.gov.vn/tin-tuc/a-258090"
+    record.portal = "stttt.laocai.gov.vn"
+    cleaning.attribute_portal(record, Counter())
+    assert record.portal == "stttt.laocai.gov.vn"
+    assert record.province is not None and record.province.current_code == "15"

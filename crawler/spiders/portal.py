@@ -166,7 +166,15 @@ class PortalSpider(scrapy.Spider):
         html, encoding = decode_html(response.body, getattr(response, "encoding", None))
         if encoding != (getattr(response, "encoding", "") or "").lower():
             stats.inc_value("decode/charset_overridden")
-        page = parse_page(html, response.url, self.platform)
+        if response.meta.get("role") == "start":
+            # A start URL that redirected (http → https, bare → www) moves the crawl to that host.
+            self.allowed_hosts.add(urlsplit(response.url).hostname)
+        try:
+            page = parse_page(html, response.url, self.platform)
+        except Exception as error:  # noqa: BLE001 — one bad page must not stop the crawl
+            self.logger.exception("parser failed on %s", response.url)
+            yield from self._no_record(response, "parse_error", f"{type(error).__name__}: {error}")
+            return
         stats.inc_value(f"pages/{page.kind}")
         if page.kind == "empty":
             yield from self._no_record(response, "empty", page.reason or "empty page")
