@@ -83,6 +83,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             attachments=body.attachments,
             language=(tree.get("lang") or "").split("-")[0] or None,
             view_count=find_view_count(tree),
+            updated_at=_updated_at(tree),
         )
         return ParsedPage(kind="article", record=record)
     return listing(tree, url)
@@ -192,6 +193,13 @@ def find_view_count(tree: lxml.html.HtmlElement) -> int | None:
             if digits and len(digits) < 10:
                 return int(digits)
     return None
+
+
+def _updated_at(tree: lxml.html.HtmlElement) -> str | None:
+    """The page's machine-readable modification time, in +07:00."""
+    raw = meta_content(tree, "article:modified_time", "dateModified", "og:updated_time")
+    parsed = parse_vietnamese_date(raw)
+    return parsed.iso if parsed else None
 
 
 def _json_ld_date(tree: lxml.html.HtmlElement) -> str | None:

@@ -171,7 +171,7 @@ class PortalSpider(scrapy.Spider):
             self.allowed_hosts.add(urlsplit(response.url).hostname)
         try:
             page = parse_page(html, response.url, self.platform)
-        except Exception as error:  # noqa: BLE001 — one bad page must not stop the crawl
+        except Exception as error:  # one bad page must not stop the crawl
             self.logger.exception("parser failed on %s", response.url)
             yield from self._no_record(response, "parse_error", f"{type(error).__name__}: {error}")
             return
