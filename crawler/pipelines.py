@@ -29,10 +29,8 @@ class DuplicateRecord(DropItem):
     """The record was already exported in this run (same canonical URL or same text)."""
 
 
-class _StepPipeline:
-    """Run one cleaning step and add its counts to the crawl stats."""
-
-    step: ClassVar[cleaning.Step]
+class _CountingPipeline:
+    """A pipeline that counts what it does in the crawl stats."""
 
     def __init__(self, stats: StatsCollector) -> None:
         self.stats = stats
@@ -40,6 +38,12 @@ class _StepPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler.stats)
+
+
+class _StepPipeline(_CountingPipeline):
+    """Run one cleaning step and add its counts to the crawl stats."""
+
+    step: ClassVar[cleaning.Step]
 
     def process_item(self, item: PortalRecord) -> PortalRecord:
         counts: Counter[str] = Counter()
@@ -112,15 +116,8 @@ def validation_errors(item: Any) -> list[str]:
     return errors
 
 
-class ValidateRecord:
+class ValidateRecord(_CountingPipeline):
     """Drop records lacking url, title, body (or attachments), or a parsed date when one is shown."""
-
-    def __init__(self, stats: StatsCollector) -> None:
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats)
 
     def process_item(self, item: Any) -> Any:
         errors = validation_errors(item)
@@ -154,17 +151,13 @@ class FilterSince:
         return item
 
 
-class DropDuplicates:
+class DropDuplicates(_CountingPipeline):
     """Export each article once per run: same canonical URL (id) or same normalised text."""
 
     def __init__(self, stats: StatsCollector) -> None:
-        self.stats = stats
+        super().__init__(stats)
         self.ids: set[str] = set()
         self.hashes: dict[str, str] = {}
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats)
 
     def process_item(self, item: Any) -> Any:
         record = ItemAdapter(item)

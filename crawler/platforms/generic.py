@@ -15,7 +15,7 @@ from lxml import etree
 from crawler.dates import parse_vietnamese_date
 from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.platforms.base import canonical_link, first, meta_content, read_body, text_of
-from crawler.platforms.page import ListingEntry, ParsedPage, page_links
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links
 from crawler.text import collapse, join_paragraphs, normalize_text
 
 NAME = "generic"
@@ -230,11 +230,4 @@ def listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
                 pagination.append(href)
         elif len(label) >= 20 and _ARTICLE_URL.search(path):
             entries.setdefault(href, ListingEntry(url=href, title=normalize_text(label)))
-    kind = "listing" if entries or pagination else "other"
-    return ParsedPage(
-        kind=kind,
-        entries=list(entries.values()),
-        pagination=pagination,
-        links=links,
-        reason=None if kind == "listing" else "no article and no article links",
-    )
+    return listing_result(list(entries.values()), pagination, links)

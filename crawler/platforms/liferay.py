@@ -16,7 +16,7 @@ from lxml import etree
 
 from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.platforms.base import by_class, canonical_link, first, read_body, select, text_of
-from crawler.platforms.page import ListingEntry, ParsedPage, page_links, same_host
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, same_host
 from crawler.text import join_paragraphs
 
 NAME = "liferay"
@@ -194,11 +194,4 @@ def _listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     for href in links:
         if is_article_url(href) and href not in entries:
             entries[href] = ListingEntry(url=href)
-    kind = "listing" if entries or pagination else "other"
-    return ParsedPage(
-        kind=kind,
-        entries=list(entries.values()),
-        pagination=pagination,
-        links=links,
-        reason=None if kind == "listing" else "no article and no article links",
-    )
+    return listing_result(list(entries.values()), pagination, links)

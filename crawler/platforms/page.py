@@ -32,6 +32,13 @@ class ParsedPage:
     reason: str | None = None
 
 
+def listing_result(entries: list[ListingEntry], pagination: list[str], links: list[str]) -> ParsedPage:
+    """A non-article page: a listing when it leads to articles or further pages, else "other"."""
+    kind = "listing" if entries or pagination else "other"
+    reason = None if kind == "listing" else "no article and no article links"
+    return ParsedPage(kind=kind, entries=entries, pagination=pagination, links=links, reason=reason)
+
+
 class PlatformParser(Protocol):
     """The interface each module in `crawler.platforms` offers."""
 
