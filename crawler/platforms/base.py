@@ -22,59 +22,12 @@ from crawler.items import Attachment, Image
 from crawler.text import collapse, normalize_text, quick_clean
 
 BLOCK_TAGS = frozenset(
-    [
-        "p",
-        "div",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "aside",
-        "blockquote",
-        "figure",
-        "figcaption",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "ul",
-        "ol",
-        "li",
-        "table",
-        "thead",
-        "tbody",
-        "tfoot",
-        "tr",
-        "dl",
-        "dt",
-        "dd",
-        "pre",
-        "address",
-        "center",
-        "main",
-        "nav",
-        "form",
-        "hr",
-    ]
+    (
+        "p div section article header footer aside blockquote figure figcaption h1 h2 h3 h4 h5 h6 "
+        "ul ol li table thead tbody tfoot tr dl dt dd pre address center main nav form hr"
+    ).split()
 )
-SKIP_TAGS = frozenset(
-    [
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "iframe",
-        "object",
-        "embed",
-        "svg",
-        "button",
-        "select",
-        "input",
-        "textarea",
-    ]
-)
+SKIP_TAGS = frozenset("script style noscript template iframe object embed svg button select input textarea".split())
 CAPTION_CLASS = re.compile(r"caption|desc|chuthich|chu-thich|image-note|img-note|note-img|expNoEdit", re.I)
 ATTACHMENT_EXT = frozenset(
     ["pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "rar", "7z", "odt", "ods", "rtf"]
