@@ -128,6 +128,11 @@ class RunWriter:
                 "records_same_content": stats.get("dedupe/same_content", 0),
             },
             "errors_by_kind": _prefixed(stats, "errors/"),
+            "links_not_followed": {
+                **_prefixed(stats, "schedule/"),
+                **{f"guard_{k}": v for k, v in _prefixed(stats, "guard/").items()},
+                **{f"since_{k}": v for k, v in _prefixed(stats, "since/").items()},
+            },
             "http_status_counts": _prefixed(stats, "downloader/response_status_count/"),
             "cleaning": {
                 key: value
