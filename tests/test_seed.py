@@ -18,6 +18,7 @@ SEED_PAGES = [
     FIXTURES / "generic" / "seed_figure",  # figure/figcaption, date in an unlabelled span
     FIXTURES / "generic" / "seed_table",  # captions in table cells, time-first date line in the text
     FIXTURES / "generic" / "seed_plain",  # italic captions, unstyled byline, noise as paragraphs
+    FIXTURES / "generic" / "seed_logo_h1",  # site logo in <h1>, image and caption in one <div>
     FIXTURES / "liferay" / "demo_seed_4898",  # the same report in Liferay 6.2 markup
 ]
 

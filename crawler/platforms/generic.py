@@ -36,11 +36,14 @@ _TRAFILATURA_TAGS = {
 }
 _DATE_HINT = re.compile(r"date|time|ngay|publish|posted|post-on|block_timer|thoigian|ngaydang|meta", re.I)
 _NOT_ARTICLE_DATE = re.compile(r"today|date-?now|current|clock|weather|lich-am|calendar", re.I)
+_META_SEPARATOR = re.compile(r"(\s*\|\s*|\s+[-–]\s+)")
 _COUNTER_PART = re.compile(r"lượt\s*xem|view|thích|like|bình\s*luận|comment|chia\s*sẻ|^\s*[\d.,]+\s*$", re.I)
 _VIEWS_HINT = re.compile(r"view-?count|news-view|luot-?xem|luotxem|hits|post-views", re.I)
 _PAGER_TEXT = re.compile(r"^(?:\d{1,4}|sau|tiếp|trang sau|trang tiếp|next|›|»|>|>>|cuối|last)$", re.I)
 _PAGER_URL = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur)=\d+|/(?:page|trang)[-/]\d+", re.I)
 _ARTICLE_URL = re.compile(r"(?:\d{3,}|[a-z0-9]+(?:-[a-z0-9]+){3,})(?:\.html?|\.aspx|/)?$", re.I)
+_HEADINGS = etree.XPath("//h1 | //h2 | //*[contains(@class, 'title')]")
+_MASTHEAD = re.compile(r"logo|header|banner|masthead|brand|top-?bar", re.I)
 _TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{3,80}$")
 MIN_ARTICLE_CHARS = 200
 
@@ -62,9 +65,9 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     title = _title(tree, document)
     date_raw, date_attr = find_date_text(tree, _title_element(tree, title))
     body = read_body(body_el, url) if body_el is not None else None
-    if body is not None and any(image.caption is None for image in body.images):
-        _captions_from_page(tree, url, body.images)
     paragraphs = body.paragraphs if body is not None else []
+    if body is not None and paragraphs:
+        body.images = _images_from_page(tree, url, paragraphs, body.images)
     if body is not None and paragraphs and title and _is_article(tree, paragraphs, date_raw):
         record = PortalRecord(
             url=url,
@@ -105,13 +108,51 @@ def _as_html(element: etree._Element) -> lxml.html.HtmlElement:
     return copy
 
 
-def _captions_from_page(tree: lxml.html.HtmlElement, url: str, images: list[Image]) -> None:
-    """Captions trafilatura dropped (figcaption, caption cells): read them from the page itself."""
-    page_body = tree.body if tree.find("body") is not None else tree
-    on_page = {image.url: image.caption for image in read_body(page_body, url, trailing_byline=False).images}
-    for image in images:
-        if image.caption is None:
-            image.caption = on_page.get(image.url)
+def _images_from_page(tree: lxml.html.HtmlElement, url: str, paragraphs: list[str], found: list[Image]) -> list[Image]:
+    """Images of the article with their captions, read from the page's own markup.
+
+    trafilatura drops some images (an <img> beside a caption in one <div>) and most caption markup
+    (figcaption, caption cells), so the element holding the article's first and last paragraphs is
+    read again with the shared block reader; images only trafilatura saw are kept after them.
+    """
+    # Anchor on long paragraphs: short first/last ones may be a repeated title or a byline.
+    anchors = [p for p in paragraphs if len(p) >= 80]
+    container = _content_container(tree, anchors[0], anchors[-1]) if anchors else None
+    if container is None:
+        container = tree.body if tree.find("body") is not None else tree
+        own = {i.url: i for i in read_body(container, url, trailing_byline=False).images}
+        for image in found:
+            if image.caption is None and image.url in own:
+                image.caption = own[image.url].caption
+        return found
+    images = read_body(container, url, trailing_byline=False).images
+    seen = {image.url for image in images}
+    return images + [image for image in found if image.url not in seen]
+
+
+def _content_container(tree: lxml.html.HtmlElement, first_para: str, last_para: str) -> lxml.html.HtmlElement | None:
+    """The smallest element containing both the first and the last paragraph of the extracted text."""
+    start = _element_with_text(tree, first_para)
+    end = _element_with_text(tree, last_para)
+    if start is None or end is None:
+        return None
+    ancestors = {id(a) for a in (start, *start.iterancestors())}
+    for candidate in (end, *end.iterancestors()):
+        if id(candidate) in ancestors:
+            return candidate
+    return None
+
+
+def _element_with_text(tree: lxml.html.HtmlElement, paragraph: str) -> lxml.html.HtmlElement | None:
+    snippet = paragraph[:40]
+    if not snippet or ("'" in snippet and '"' in snippet):
+        return None
+    quote = '"' if "'" in snippet else "'"
+    for node in tree.xpath(f"//body//text()[contains(normalize-space(.), {quote}{snippet}{quote})]"):
+        parent = node.getparent()
+        if parent is not None and parent.tag not in ("script", "style", "title"):
+            return parent
+    return None
 
 
 def _title_element(tree: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
@@ -123,14 +164,31 @@ def _title_element(tree: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlEle
 
 
 def _title(tree: lxml.html.HtmlElement, document: object) -> str:
-    h1 = first(tree, "h1")
-    if h1 is not None and len(text_of(h1)) >= 10:
-        return text_of(h1)
+    """The article title: a heading the document title repeats, else og:title, else the first real h1.
+
+    Portals often put the site name in an <h1> logo, so a heading only wins outright when the
+    page's <title> or og:title contains it.
+    """
     og = meta_content(tree, "og:title")
+    page_title = normalize_text(text_of(first(tree, "title")))
+    headings = [text_of(el) for el in _HEADINGS(tree)]
+    headings = [h for h in headings if len(h) >= 10]
+    for heading in headings:
+        if (og and heading in og) or heading in page_title:
+            return heading
     if og:
         return og
-    found = getattr(document, "title", None) or text_of(first(tree, "title"))
+    for el in _HEADINGS(tree):
+        if el.tag == "h1" and len(text_of(el)) >= 10 and not _in_masthead(el):
+            return text_of(el)
+    found = getattr(document, "title", None) or page_title
     return _TITLE_SUFFIX.sub("", normalize_text(found or ""))
+
+
+def _in_masthead(el: lxml.html.HtmlElement) -> bool:
+    return any(
+        _MASTHEAD.search(f"{a.get('class', '')} {a.get('id', '')}") or a.tag == "header" for a in el.iterancestors()
+    )
 
 
 def _is_article(tree: lxml.html.HtmlElement, paragraphs: list[str], date_raw: str | None) -> bool:
@@ -180,9 +238,12 @@ def find_date_text(
 
 def _date_segment(text: str) -> str:
     """The date part of a meta line: "16/07/2018 - 10:25 | 162 lượt xem" → "16/07/2018 - 10:25"."""
-    parts = [p.strip() for p in text.split("|")]
-    kept = [p for p in parts if p and not _COUNTER_PART.search(p)]
-    return normalize_text(" | ".join(kept) if kept else text)
+    pieces = _META_SEPARATOR.split(text)
+    kept = [pieces[0]] if not _COUNTER_PART.search(pieces[0]) else []
+    for separator, piece in zip(pieces[1::2], pieces[2::2], strict=True):
+        if not _COUNTER_PART.search(piece):
+            kept.extend([separator, piece] if kept else [piece])
+    return normalize_text("".join(kept) if kept else text)
 
 
 def find_view_count(tree: lxml.html.HtmlElement) -> int | None:
