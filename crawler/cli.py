@@ -289,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error))
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except ImportError as error:
+        return _fail(f"a dependency is missing ({error}); reinstall with: pip install -e .", 1)
     except Exception as error:
         from crawler.registry import RegistryError
 
