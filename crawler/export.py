@@ -126,6 +126,7 @@ class RunWriter:
                 "article_urls_not_fetched": stats.get("dedupe/article_urls_skipped", 0),
                 "records_same_canonical_url": stats.get("dedupe/same_canonical_url", 0),
                 "records_same_content": stats.get("dedupe/same_content", 0),
+                "alternative_urls_tried": stats.get("dedupe/alternative_url_tried", 0),
             },
             "errors_by_kind": _prefixed(stats, "errors/"),
             "links_not_followed": {

@@ -121,6 +121,17 @@ def test_since_and_max_items(site: str, tmp_path: Path) -> None:
     assert len((limited / "records.jsonl").read_text(encoding="utf-8").splitlines()) == 2
 
 
+def test_article_whose_first_url_is_broken_comes_from_another_url(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "home"
+    result = crawl(f"{site}/", "--out", str(out))  # the home page links a stale, empty URL first
+    assert result.returncode == 0, result.stderr
+    titles = [json.loads(line)["title"] for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(titles) == sorted(a["title"] for a in load_articles())
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["duplicates_skipped"]["alternative_urls_tried"] >= 1
+    assert manifest["rejects_by_reason"]["no_article"] >= 1
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

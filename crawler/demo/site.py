@@ -144,6 +144,13 @@ def build_routes(articles: list[dict[str, Any]] | None = None) -> dict[str, Rout
             else:
                 routes[article_path(article, category)] = Route(200, html.encode("utf-8"))
     home_links = "".join(f'<li><a href="{article_path(a)}">{escape(a["title"])}</a></li>' for a in articles[:3])
+    # A stale link to one article under a retired category: an empty page, so the crawl must fall
+    # back to the article's other URL.
+    stale = next((a for a in articles if a.get("charset_lie")), None)
+    if stale is not None:
+        stale_path = f"/vi/luu-tru/-/view_content/{stale['id']}-{stale['slug']}.html"
+        routes[stale_path] = Route(200, _layout("", "").encode())
+        home_links = f'<li><a href="{stale_path}">{escape(stale["title"])}</a></li>' + home_links
     routes["/"] = Route(200, _layout("Trang chủ", f'<ul class="hot-news">{home_links}</ul>').encode())
     routes["/vi/gioi-thieu"] = Route(200, b"")
     # A document served under a page-like URL: fetched, counted as non-HTML, never parsed.

@@ -24,7 +24,8 @@ VERSION = "1.0"
 
 _ARTICLE_PATH = re.compile(r"/-/(?:view_content|asset_publisher/[^/]+/content|details)/(?P<id>\d+)?")
 _HREFS = etree.XPath("//a/@href")
-_VIEW_CONTENT_ID = re.compile(r"/-/view_content/(?P<id>\d+)-")
+# The article id, only when nothing follows the slug: "…/1005455-slug.html/en" renders a list.
+_VIEW_CONTENT_ID = re.compile(r"/-/view_content/(?P<id>\d+)-[^/]*$")
 _VIEW_COUNT = re.compile(r"(?:View count|Lượt xem|Số lượt xem|cms-view-count)\s*:?\s*(?P<n>[\d.,]+)", re.I)
 _DATE_LABEL = re.compile(r"^(?:Ngày đăng|Ngày cập nhật|Cập nhật|Posted on|Publish date)\s*:?\s*", re.I)
 _SIGNATURES = (

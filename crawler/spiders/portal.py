@@ -30,6 +30,7 @@ from crawler.platforms.page import ParsedPage
 from crawler.registry import PortalEntry, load_registry
 from crawler.urls import canonicalize_url
 
+MAX_ALTERNATIVES = 4
 _SKIP_EXTENSIONS = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)
 
 
@@ -104,6 +105,8 @@ class PortalSpider(scrapy.Spider):
             raise SpiderArgumentError(f"max_items must be a whole number, not {max_items!r}") from None
         self.scheduled: set[str] = set()
         self.seen_links: set[str] = set()
+        # article key → other URLs the article was linked under, tried if the fetched one fails.
+        self.alternatives: dict[str, list[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -141,16 +144,36 @@ class PortalSpider(scrapy.Spider):
         if key in self.scheduled:
             if role == "article":
                 self.crawler.stats.inc_value("dedupe/article_urls_skipped")
+                variants = self.alternatives.get(key)
+                canonical = canonicalize_url(url)
+                if variants is not None and len(variants) <= MAX_ALTERNATIVES and canonical not in variants:
+                    variants.append(canonical)
             return None
         self.scheduled.add(key)
+        if role == "article":
+            self.alternatives[key] = [canonicalize_url(url)]  # [fetched, then untried variants]
+        return self._build(url, key, role=role, nav_depth=nav_depth, listing_page=listing_page)
+
+    def _build(self, url: str, key: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request:
         target = canonicalize_url(url) if role == "article" else url
         return scrapy.Request(
             target,
             callback=self.parse,
             errback=self.on_error,
-            meta={"role": role, "nav_depth": nav_depth, "listing_page": listing_page},
+            meta={"role": role, "nav_depth": nav_depth, "listing_page": listing_page, "key": key},
             priority={"article": 20, "listing": 10}.get(role, 0),
         )
+
+    def _next_alternative(self, meta: dict[str, Any]) -> Iterator[scrapy.Request]:
+        """The article's page gave no record: try another URL the same article was linked under."""
+        key = meta.get("key")
+        variants = self.alternatives.get(key) if key else None
+        if not variants or len(variants) < 2:
+            self.alternatives.pop(key, None)
+            return
+        url = variants.pop(1)
+        self.crawler.stats.inc_value("dedupe/alternative_url_tried")
+        yield self._build(url, key, role="article", nav_depth=meta.get("nav_depth", 0))
 
     # -- callbacks --------------------------------------------------------------------------
 
@@ -177,9 +200,10 @@ class PortalSpider(scrapy.Spider):
             return
         stats.inc_value(f"pages/{page.kind}")
         if page.kind == "empty":
-            yield from self._no_record(response, "empty", page.reason or "empty page")
+            yield from self._no_record(response, "empty", page.reason or "empty page", counted=True)
             return
         if page.record is not None:
+            self.alternatives.pop(response.meta.get("key"), None)
             record = page.record
             record.http_status = response.status
             if self.entry is not None:
@@ -192,6 +216,8 @@ class PortalSpider(scrapy.Spider):
         else:
             if page.kind == "other":
                 self._report(response.url, "no_article", page.reason or "no article on page")
+            if response.meta.get("role") == "article":
+                yield from self._next_alternative(response.meta)
             yield from self._follow(response, page)
 
     def _follow(self, response: Response, page: ParsedPage) -> Iterator[scrapy.Request]:
@@ -230,16 +256,20 @@ class PortalSpider(scrapy.Spider):
                 if request is not None:
                     yield request
 
-    def _no_record(self, response: Response, kind: str, reason: str) -> Iterator[Any]:
-        self.crawler.stats.inc_value(f"pages/{kind}")
+    def _no_record(self, response: Response, kind: str, reason: str, counted: bool = False) -> Iterator[Any]:
+        if not counted:
+            self.crawler.stats.inc_value(f"pages/{kind}")
         self._report(response.url, kind, reason)
-        return iter(())
+        if response.meta.get("role") == "article":
+            yield from self._next_alternative(response.meta)
 
     def _report(self, url: str, kind: str, reason: str) -> None:
         self.crawler.signals.send_catch_log(page_rejected, url=url, kind=kind, reason=reason)
 
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure) -> Iterator[scrapy.Request]:
         kind = failure_kind(failure)
         self.crawler.stats.inc_value(f"errors/{kind}")
         request = failure.request
         self._report(request.url, kind, str(failure.value)[:300] or kind)
+        if request.meta.get("role") == "article":
+            yield from self._next_alternative(request.meta)
