@@ -16,6 +16,7 @@ from lxml import etree
 
 from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.platforms.base import by_class, canonical_link, first, read_body, select, text_of
+from crawler.platforms.meta import find_date_text
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, same_host
 from crawler.text import join_paragraphs
 
@@ -89,6 +90,9 @@ def _split_date_line(raw: str) -> tuple[str | None, int | None]:
     return (date or None), views
 
 
+# Other Liferay hosts (DOMAIN.md §2.3.2): bacgiang-style detail templates, moh.gov.vn.
+_OTHER_TITLES = (".title-news h1", ".title-detail h1", ".title-detail", "h1.title-news")
+_OTHER_BODIES = ".content-detail, .detail-content"
 _DETAIL_CLASSES = (
     "asset-full-content-title",
     "journal-content-article",
@@ -102,11 +106,15 @@ _DETAIL_CLASSES = (
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     parts = by_class(tree, *_DETAIL_CLASSES, tag="div")  # asset-publisher templates use <div> for these
     titles = parts["asset-full-content-title"]
-    title_el = titles[0] if titles else first(tree, ".title-news h1", ".title-detail h1")
+    title_el = titles[0] if titles else first(tree, *_OTHER_TITLES)
     content = None
     if title_el is not None:
-        scope = title_el.getparent()
+        # The body is the first content element of the title's own portlet; side portlets are
+        # journal-content-articles too (banners, link tables).
+        scope = _portlet_of(title_el)
         inside = [el for el in parts["journal-content-article"] if scope is not None and _within(el, scope)]
+        if not inside and scope is not None:
+            inside = select(scope, _OTHER_BODIES)
         content = inside[0] if inside else None
     if title_el is None or content is None:
         return _listing(tree, url)
@@ -114,6 +122,14 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     # Related-article and print links lead to articles no listing may show; the spider dedupes them.
     links = article_links(tree, url)
     return ParsedPage(kind="article", record=record, links=links)
+
+
+def _portlet_of(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The portlet boundary (id p_p_id_…) around `el`, else its parent."""
+    for ancestor in el.iterancestors():
+        if (ancestor.get("id") or "").startswith("p_p_id_"):
+            return ancestor
+    return el.getparent()
 
 
 def _within(el: lxml.html.HtmlElement, ancestor: lxml.html.HtmlElement) -> bool:
@@ -136,6 +152,8 @@ def _record(
     if date_el is None:
         date_el = first(tree, ".time-post")
     date_raw, views = _split_date_line(text_of(date_el))
+    if date_raw is None and date_el is None:
+        date_raw = find_date_text(tree, title_el)[0]
     sapo = next(iter(parts["sapo-wrapper"]), None)
     images: list[Image] = []
     summary = None
