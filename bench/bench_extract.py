@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,13 +41,16 @@ def pages() -> list[tuple[str, str]]:
     return found
 
 
-def per_page(func, docs: list[tuple[str, str]], rounds: int) -> float:
-    func(*docs[0])  # warm-up: imports, compiled selectors
-    start = time.perf_counter()
+def per_page(func, docs: list[tuple[str, str]], rounds: int) -> list[float]:
+    """Seconds per page for each round (the first call is a warm-up: imports, compiled selectors)."""
+    func(*docs[0])
+    times = []
     for _ in range(rounds):
+        start = time.perf_counter()
         for html, url in docs:
             func(html, url)
-    return (time.perf_counter() - start) / (rounds * len(docs))
+        times.append((time.perf_counter() - start) / len(docs))
+    return times
 
 
 def ours(html: str, url: str) -> None:
@@ -64,13 +68,18 @@ def lxml_parse(html: str, url: str) -> None:
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     docs = pages()
     size = sum(len(h.encode()) for h, _ in docs) / len(docs) / 1024
-    ours_s = per_page(ours, docs, rounds)
-    theirs_s = per_page(trafilatura_extract, docs, rounds)
-    lxml_s = per_page(lxml_parse, docs, rounds)
-    print(f"pages: {len(docs)} (mean {size:.0f} KB), rounds: {rounds}")
+    # Interleave the contenders round by round so machine load drifts affect both alike.
+    ours_t: list[float] = []
+    theirs_t: list[float] = []
+    for _ in range(rounds):
+        ours_t += per_page(ours, docs, 1)
+        theirs_t += per_page(trafilatura_extract, docs, 1)
+    lxml_s = statistics.median(per_page(lxml_parse, docs, rounds))
+    ours_s, theirs_s = statistics.median(ours_t), statistics.median(theirs_t)
+    print(f"pages: {len(docs)} (mean {size:.0f} KB), rounds: {rounds}, medians per page")
     print(f"lxml parse only:             {lxml_s * 1000:7.2f} ms/page")
     print(f"ours (parse + cleaning):     {ours_s * 1000:7.2f} ms/page")
     print(f"trafilatura bare_extraction: {theirs_s * 1000:7.2f} ms/page")

@@ -16,6 +16,8 @@ _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _SPACES = re.compile(
     r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]"
 )
+# One cheap scan deciding whether the two substitutions above have anything to do.
+_NEEDS_SPACING = re.compile("[\u200b\u200c\u200d\u2060\ufeff\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]| [ \n]|\n ")
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 _AROUND_NEWLINE = re.compile(r" *\n *")
 # Cheap pre-check before asking ftfy: UTF-8 read as cp1252/latin-1 leaves these marks.
@@ -36,10 +38,11 @@ def normalize_text(text: str) -> str:
         text = unicodedata.normalize("NFC", text)
     if "\u00d0" in text or "\u0189" in text or "\u00f0" in text:
         text = text.translate(_D_LOOKALIKES)
-    text = _INVISIBLE.sub("", text)
-    text = _SPACES.sub(" ", text)
-    if "\n" in text:
-        text = _AROUND_NEWLINE.sub("\n", text)
+    if _NEEDS_SPACING.search(text):
+        text = _INVISIBLE.sub("", text)
+        text = _SPACES.sub(" ", text)
+        if "\n" in text:
+            text = _AROUND_NEWLINE.sub("\n", text)
     return text.strip()
 
 

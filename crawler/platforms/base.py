@@ -70,7 +70,9 @@ def text_of(element: lxml.html.HtmlElement | None) -> str:
     return normalize_text(collapse(element.text_content()))
 
 
-_CANONICAL_HREF = etree.XPath('//head/link[@rel="canonical"]/@href | //body/link[@rel="canonical"]/@href')
+# The direct path first: a // search walks the whole tree, and the link is nearly always in <head>.
+_CANONICAL_IN_HEAD = etree.XPath('/html/head/link[@rel="canonical"]/@href')
+_CANONICAL_ANYWHERE = etree.XPath('//link[@rel="canonical"]/@href')
 
 
 @lru_cache(maxsize=512)
@@ -119,7 +121,7 @@ def meta_content(tree: lxml.html.HtmlElement, *names: str) -> str | None:
 
 def canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
     """The page's rel=canonical, made absolute; None when it points at another host."""
-    hrefs = _CANONICAL_HREF(tree)
+    hrefs = _CANONICAL_IN_HEAD(tree) or _CANONICAL_ANYWHERE(tree)
     if not hrefs or not hrefs[0].strip():
         return None
     absolute = urljoin(url, hrefs[0].strip())
@@ -130,15 +132,45 @@ def canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
 
 @dataclass
 class Block:
-    """A paragraph of text or an image, in reading order, with the layout hints a caption or byline has."""
+    """A paragraph of text or an image, in reading order, with the layout hints a caption or byline has.
+
+    Hints are read from the owning element only when asked: just the blocks under an image or at the
+    end of the body ever are.
+    """
 
     text: str = ""
     image: Image | None = None
-    centered: bool = False
-    right: bool = False
-    emphasised: bool = False
-    caption_class: bool = False
-    small: bool = False
+    owner: lxml.html.HtmlElement | None = None
+    _hints: dict[str, bool] | None = None
+
+    def _hint(self, name: str) -> bool:
+        if self._hints is None:
+            if self.owner is None:
+                self._hints = {}
+            else:
+                self._hints = _layout(self.owner)
+                self._hints["emphasised"] = _emphasised(self.owner, self.text)
+        return self._hints.get(name, False)
+
+    @property
+    def centered(self) -> bool:
+        return self._hint("centered")
+
+    @property
+    def right(self) -> bool:
+        return self._hint("right")
+
+    @property
+    def emphasised(self) -> bool:
+        return self._hint("emphasised")
+
+    @property
+    def caption_class(self) -> bool:
+        return self._hint("caption_class")
+
+    @property
+    def small(self) -> bool:
+        return self._hint("small")
 
 
 @dataclass
@@ -195,9 +227,7 @@ class _Walker:
         self._buffer.clear()
         if not text:
             return
-        hints = _layout(owner) if owner is not None else {}
-        emphasised = _emphasised(owner, text) if owner is not None else False
-        self.blocks.append(Block(text=text, emphasised=emphasised, **hints))
+        self.blocks.append(Block(text=text, owner=owner))
 
     def image(self, el: lxml.html.HtmlElement) -> None:
         src = el.get("src") or el.get("data-src") or el.get("data-original") or ""
@@ -295,7 +325,7 @@ def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline:
             pending_image.caption = block.text
             pending_image = None
             continue
-        if block.caption_class and body.images and body.images[-1].caption is None:
+        if body.images and body.images[-1].caption is None and block.caption_class:
             body.images[-1].caption = block.text
             continue
         pending_image = None

@@ -57,20 +57,19 @@ class PortalEntry:
 @dataclass
 class Registry:
     entries: dict[str, PortalEntry] = field(default_factory=dict)
+    by_domain: dict[str, PortalEntry] = field(default_factory=dict)
 
     def get(self, slug: str) -> PortalEntry | None:
         return self.entries.get(slug)
 
     def for_url(self, url: str) -> PortalEntry | None:
         """The entry whose domain is the URL's host or a parent of it (longest domain wins)."""
-        host = (urlsplit(url).hostname or "").lower()
-        best: PortalEntry | None = None
-        for entry in self.entries.values():
-            if (host == entry.domain or host.endswith("." + entry.domain)) and (
-                best is None or len(entry.domain) > len(best.domain)
-            ):
-                best = entry
-        return best
+        labels = (urlsplit(url).hostname or "").lower().split(".")
+        for start in range(len(labels) - 1):  # longest suffix first: sotttt.hanoi.gov.vn, hanoi.gov.vn …
+            entry = self.by_domain.get(".".join(labels[start:]))
+            if entry is not None:
+                return entry
+        return None
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.entries.values())
@@ -122,7 +121,7 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
             _check_url(slug, url)
         domains[row["domain"]] = slug
         legacy_code = row.get("legacy_code")
-        registry.entries[slug] = PortalEntry(
+        registry.entries[slug] = registry.by_domain[row["domain"]] = PortalEntry(
             slug=slug,
             name=row["name"],
             kind=row["kind"],
