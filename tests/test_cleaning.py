@@ -13,7 +13,7 @@ def _record(body: list[str], **fields) -> PortalRecord:
     return PortalRecord(
         url="https://kontum.gov.vn/tin-tuc/a-1",
         canonical_url="https://kontum.gov.vn/tin-tuc/a-1",
-        portal="kontum.gov.vn",
+        portal=fields.pop("portal", "kontum.gov.vn"),
         platform="generic",
         parser=ParserInfo("generic", "1.0"),
         title=fields.pop("title", "Tiêu đề bài viết"),
@@ -138,3 +138,43 @@ def test_subdomain_keeps_its_host_but_gets_the_province() -> None:
     cleaning.attribute_portal(record, Counter())
     assert record.portal == "stttt.laocai.gov.vn"
     assert record.province is not None and record.province.current_code == "15"
+
+
+def test_per_portal_boilerplate_from_the_registry(monkeypatch) -> None:
+    from crawler.registry import parse_registry
+
+    registry = parse_registry(
+        """
+[[portal]]
+slug = "kon-tum"
+name = "Tỉnh Kon Tum"
+kind = "province"
+code = "51"
+domain = "kontum.gov.vn"
+platform = "unknown"
+status = "legacy"
+start_urls = ["https://kontum.gov.vn/"]
+boilerplate = ["Xem tin theo ngày"]
+
+[[portal]]
+slug = "quang-ngai"
+name = "Tỉnh Quảng Ngãi"
+kind = "province"
+code = "51"
+domain = "quangngai.gov.vn"
+platform = "unknown"
+status = "active"
+start_urls = ["https://quangngai.gov.vn/"]
+"""
+    )
+    monkeypatch.setattr(cleaning, "load_registry", lambda: registry)
+    cleaning._noise_keys.cache_clear()
+    try:
+        kontum = _record(["Nội dung.", "Xem tin theo ngày"], portal="kon-tum")
+        other = _record(["Nội dung.", "Xem tin theo ngày"], portal="quang-ngai")
+        for record in (kontum, other):
+            cleaning.strip_boilerplate(record, Counter())
+        assert paragraphs(kontum.body) == ["Nội dung."]
+        assert paragraphs(other.body) == ["Nội dung.", "Xem tin theo ngày"]
+    finally:
+        cleaning._noise_keys.cache_clear()
