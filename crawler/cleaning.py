@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 
 from crawler import boilerplate
 from crawler.dates import ICT, is_dateline, parse_vietnamese_date
-from crawler.items import PortalRecord, record_id
+from crawler.documents import find_document_numbers, parse_document_number, type_from_title
+from crawler.items import DocumentNumberParts, PortalRecord, Signer, record_id
 from crawler.platforms.base import looks_like_byline, split_byline
 from crawler.registry import load_registry
-from crawler.text import join_paragraphs, match_key, normalize_text, paragraphs
+from crawler.text import content_key, join_paragraphs, match_key, normalize_text, paragraphs
 from crawler.urls import canonicalize_url
 
 Step = Callable[[PortalRecord, Counter[str]], None]
@@ -178,11 +179,52 @@ def parse_dates(record: PortalRecord, counts: Counter[str]) -> None:
     counts[f"dates/rule_{parsed.rule}"] += 1
 
 
+_SIGNING_AUTHORITY = re.compile(r"^(?P<authority>TM|KT|Q|TL|TUQ)\.\s*(?P<rest>.+)$")
+
+
+def structure_document(record: PortalRecord, counts: Counter[str]) -> None:
+    """Split a document's number, name its type and issuer, date its issue and effect, mark the signer's authority."""
+    document = record.document
+    if document is None:
+        return
+    number = parse_document_number(document.number)
+    if number is not None:
+        document.number = number.text
+        document.number_parts = DocumentNumberParts(number.number, number.year, number.symbol)
+        document.doc_type = document.doc_type or number.doc_type
+        document.issuer = document.issuer or number.issuer
+        counts["documents/number_parsed"] += 1
+    elif document.number:
+        counts["documents/number_unparsed"] += 1
+    document.doc_type = document.doc_type or type_from_title(record.title)
+    for name in ("issued_at", "effective_at"):
+        parsed = parse_vietnamese_date(getattr(document, name))
+        setattr(document, name, parsed.iso[:10] if parsed else None)
+    if document.signer is not None:
+        signed = _SIGNING_AUTHORITY.match(document.signer.name)
+        if signed:
+            document.signer = Signer(name=signed.group("rest").strip(), authority=f"{signed.group('authority')}.")
+    counts["documents/structured"] += 1
+
+
+def collect_document_refs(record: PortalRecord, counts: Counter[str]) -> None:
+    """Every document number the record's text mentions, in order, each once."""
+    texts = [record.title, record.summary, record.body]
+    if record.document is not None:
+        texts += [record.document.number, record.document.abstract]
+    refs: dict[str, None] = {}
+    for text in texts:
+        for number in find_document_numbers(text):
+            refs.setdefault(number.text, None)
+    record.document_refs = list(refs)
+    counts["documents/refs"] += len(refs)
+
+
 def finalize(record: PortalRecord, counts: Counter[str]) -> None:
     """Canonical URL, stable id, content hash, language and fetch time."""
     record.canonical_url = canonicalize_url(record.canonical_url or record.url)
     record.id = record_id(record.canonical_url)
-    hashed = match_key(f"{record.title}\n{record.body}")
+    hashed = content_key(f"{record.title}\n{record.body}")
     record.content_hash = hashlib.sha256(hashed.encode("utf-8")).hexdigest()
     sample = f"{record.title} {record.body[:2000]}"
     if _VIETNAMESE_LETTERS.search(sample):
@@ -202,6 +244,8 @@ CLEANING_STEPS: tuple[Step, ...] = (
     extract_source,
     extract_byline,
     parse_dates,
+    structure_document,
+    collect_document_refs,
     finalize,
 )
 

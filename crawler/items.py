@@ -43,6 +43,40 @@ class ParserInfo:
 
 
 @dataclass
+class DocumentNumberParts:
+    """A document number split as Nghị định 30/2020 writes it: number / [year /] symbol."""
+
+    number: str
+    year: str | None
+    symbol: str
+
+
+@dataclass
+class Signer:
+    """Who signed a document, and for whom: TM. (on behalf of a body), KT. (deputy), Q. (acting), TL., TUQ."""
+
+    name: str
+    authority: str | None = None
+    title: str | None = None
+
+
+@dataclass
+class Document:
+    """What an official-document page (văn bản) states about the document."""
+
+    number: str | None = None
+    number_parts: DocumentNumberParts | None = None
+    doc_type: str | None = None
+    issuer: str | None = None
+    issued_at: str | None = None
+    effective_at: str | None = None
+    signer: Signer | None = None
+    abstract: str | None = None
+    status: str | None = None
+    sector: str | None = None
+
+
+@dataclass
 class PortalRecord:
     """One article (news report, announcement, document page) harvested from a portal."""
 
@@ -68,6 +102,8 @@ class PortalRecord:
     tags: list[str] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    document: Document | None = None
+    document_refs: list[str] = field(default_factory=list)
     view_count: int | None = None
     language: str | None = None
     content_hash: str = ""

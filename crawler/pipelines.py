@@ -95,6 +95,18 @@ class ParseDates(_StepPipeline):
     step = staticmethod(cleaning.parse_dates)
 
 
+class StructureDocument(_StepPipeline):
+    """Document number parts, type, issuer, dates and signer of official-document pages."""
+
+    step = staticmethod(cleaning.structure_document)
+
+
+class CollectDocumentRefs(_StepPipeline):
+    """Document numbers mentioned in the record's text into `document_refs`."""
+
+    step = staticmethod(cleaning.collect_document_refs)
+
+
 class Finalize(_StepPipeline):
     """Canonical URL, id, content hash, language."""
 

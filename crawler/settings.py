@@ -46,6 +46,8 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ExtractSource": 500,
     "crawler.pipelines.ExtractByline": 600,
     "crawler.pipelines.ParseDates": 700,
+    "crawler.pipelines.StructureDocument": 720,
+    "crawler.pipelines.CollectDocumentRefs": 740,
     "crawler.pipelines.Finalize": 800,
     "crawler.pipelines.ValidateRecord": 900,
     "crawler.pipelines.FilterSince": 950,

@@ -68,5 +68,13 @@ def join_paragraphs(parts: list[str]) -> str:
 
 def match_key(text: str) -> str:
     """A key for comparing two strings as readers would: NFC, casefolded, no punctuation runs."""
-    text = unicodedata.normalize("NFC", text).casefold()
-    return " ".join(_PUNCTUATION.sub(" ", text).split())
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
+
+
+def content_key(text: str) -> str:
+    """The text a content hash is taken over: NFC, case-folded, whitespace collapsed."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.casefold().split())

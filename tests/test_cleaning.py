@@ -113,7 +113,7 @@ def test_dates_keep_raw_and_rule() -> None:
 
 def test_finalize_id_is_stable_and_hash_ignores_case_and_spacing() -> None:
     first = _record(["Nội dung."])
-    second = _record(["NỘI   dung"])
+    second = _record(["NỘI   dung."])
     second.url = second.canonical_url = "https://kontum.gov.vn/tin-tuc/a-1?utm_source=x#top"
     for record in (first, second):
         cleaning.finalize(record, Counter())

@@ -11,9 +11,9 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from crawler.items import Image, ParserInfo, PortalRecord
+from crawler.items import Document, Image, ParserInfo, PortalRecord
 from crawler.platforms.base import canonical_link, first, meta_content, read_body, text_of
-from crawler.platforms.meta import find_date_text, find_view_count, updated_at_of
+from crawler.platforms.meta import document_from_page, find_date_text, find_view_count, updated_at_of
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links
 from crawler.text import collapse, join_paragraphs, normalize_text
 
@@ -62,7 +62,8 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     paragraphs = body.paragraphs if body is not None else []
     if body is not None and paragraphs:
         body.images = _images_from_page(tree, url, paragraphs, body.images)
-    if body is not None and paragraphs and title and _is_article(tree, paragraphs, date_raw):
+    document = document_from_page(tree, tree.text_content()) if body is not None else None
+    if body is not None and title and (paragraphs or document) and _is_article(tree, paragraphs, date_raw, document):
         record = PortalRecord(
             url=url,
             canonical_url=canonical_link(tree, url) or url,
@@ -81,6 +82,8 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             language=(tree.get("lang") or "").split("-")[0] or None,
             view_count=find_view_count(tree),
             updated_at=updated_at_of(tree),
+            document=document,
+            page_type="document" if document else "article",
         )
         return ParsedPage(kind="article", record=record)
     return listing(tree, url)
@@ -185,7 +188,11 @@ def _in_masthead(el: lxml.html.HtmlElement) -> bool:
     )
 
 
-def _is_article(tree: lxml.html.HtmlElement, paragraphs: list[str], date_raw: str | None) -> bool:
+def _is_article(
+    tree: lxml.html.HtmlElement, paragraphs: list[str], date_raw: str | None, document: Document | None = None
+) -> bool:
+    if document is not None:
+        return True
     chars = sum(len(p) for p in paragraphs)
     if chars < MIN_ARTICLE_CHARS:
         return False

@@ -16,7 +16,7 @@ from lxml import etree
 
 from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.platforms.base import by_class, canonical_link, first, read_body, select, text_of
-from crawler.platforms.meta import find_date_text
+from crawler.platforms.meta import document_from_page, find_date_text
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, same_host
 from crawler.text import join_paragraphs
 
@@ -148,6 +148,7 @@ def _record(
         editor = text_of(author_el) or editor
         author_el.drop_tree()
     body = read_body(content, url)
+    document = document_from_page(content, " ".join(body.paragraphs))
     date_el = next(iter(parts["assetPublishDate"] + parts["time-post"]), None)
     if date_el is None:
         date_el = first(tree, ".time-post")
@@ -182,6 +183,8 @@ def _record(
         attachments=body.attachments,
         view_count=views,
         language=language,
+        document=document,
+        page_type="document" if document else "article",
     )
 
 

@@ -6,8 +6,10 @@ import json
 import re
 
 import lxml.html
+from lxml import etree
 
 from crawler.dates import parse_vietnamese_date
+from crawler.items import Document, Signer
 from crawler.platforms.base import meta_content
 from crawler.text import collapse, normalize_text
 
@@ -92,3 +94,89 @@ def _json_ld_date(tree: lxml.html.HtmlElement) -> str | None:
             if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
                 return item["datePublished"]
     return None
+
+
+# Labels of official-document metadata as portals print them (DOMAIN.md §6), matched on the label
+# cell's text without its colon, case-folded.
+_DOCUMENT_LABELS: dict[str, str] = {
+    "số ký hiệu": "number",
+    "số/ký hiệu": "number",
+    "số, ký hiệu": "number",
+    "ký hiệu": "number",
+    "số hiệu": "number",
+    "số văn bản": "number",
+    "số hiệu văn bản": "number",
+    "loại văn bản": "doc_type",
+    "hình thức văn bản": "doc_type",
+    "cơ quan ban hành": "issuer",
+    "đơn vị ban hành": "issuer",
+    "nơi ban hành": "issuer",
+    "cơ quan": "issuer",
+    "ngày ban hành": "issued_at",
+    "ngày ký": "issued_at",
+    "ban hành": "issued_at",
+    "ngày hiệu lực": "effective_at",
+    "ngày có hiệu lực": "effective_at",
+    "hiệu lực": "effective_at",
+    "người ký": "signer",
+    "người ký duyệt": "signer",
+    "trích yếu": "abstract",
+    "trích yếu nội dung": "abstract",
+    "về việc": "abstract",
+    "tình trạng hiệu lực": "status",
+    "tình trạng": "status",
+    "trạng thái": "status",
+    "lĩnh vực": "sector",
+}
+_LABEL_CELLS = etree.XPath(".//tr[count(th|td) >= 2] | .//dl/dt")
+_LABEL_LINE = re.compile(r"^(?P<label>[^:]{2,30}):\s*(?P<value>.+)$")
+
+
+def read_document_fields(element: lxml.html.HtmlElement) -> dict[str, str]:
+    """Document metadata (label → value) from tables, definition lists and "Nhãn: giá trị" lines.
+
+    A "Hiệu lực" value that is no date ("Còn hiệu lực") is the document's status.
+    """
+    fields: dict[str, str] = {}
+
+    def add(label: str, value: str) -> None:
+        key = _DOCUMENT_LABELS.get(collapse(label).rstrip(":").strip().casefold())
+        value = normalize_text(collapse(value))
+        if key is None or not value:
+            return
+        if key == "effective_at" and parse_vietnamese_date(value) is None:
+            key = "status"
+        fields.setdefault(key, value)
+
+    for node in _LABEL_CELLS(element):
+        if node.tag == "dt":
+            following = node.getnext()
+            if following is not None and following.tag == "dd":
+                add(node.text_content(), following.text_content())
+            continue
+        cells = [c for c in node if c.tag in ("th", "td")]
+        for label_cell, value_cell in zip(cells[::2], cells[1::2], strict=False):
+            add(label_cell.text_content(), value_cell.text_content())
+    for line in element.xpath(".//p | .//li | .//div[not(*)]"):
+        found = _LABEL_LINE.match(collapse(line.text_content()))
+        if found:
+            add(found.group("label"), found.group("value"))
+    return fields
+
+
+_DOCUMENT_HINTS = ("ký hiệu", "số hiệu", "trích yếu", "ngày ban hành", "cơ quan ban hành", "người ký")
+
+
+def document_from_page(element: lxml.html.HtmlElement, text: str) -> Document | None:
+    """The document a page describes, when it shows a number and at least one other field.
+
+    `text` is text already extracted from `element`: a cheap test before any table is read.
+    """
+    lowered = text.casefold()
+    if not any(hint in lowered for hint in _DOCUMENT_HINTS):
+        return None
+    fields = read_document_fields(element)
+    if "number" not in fields or len(fields) < 2:
+        return None
+    signer = fields.pop("signer", None)
+    return Document(**fields, signer=Signer(name=signer) if signer else None)
