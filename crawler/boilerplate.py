@@ -37,6 +37,14 @@ SHARED_PHRASES: tuple[str, ...] = (
     "Báo cáo nội dung lỗi",
     "Giới thiệu bài viết cho bạn bè",
     "Click để xếp hạng bài viết",
+    # attachment labels (the files themselves go to `attachments`)
+    "Tệp đính kèm",
+    "File đính kèm",
+    "Tài liệu đính kèm",
+    "Văn bản đính kèm",
+    "Nhấn vào để tải file.",
+    "Tải về",
+    "Download",
     # leaked keys and skip links
     "Sign In",
     "Skip to main content",

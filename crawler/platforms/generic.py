@@ -11,9 +11,9 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from crawler.items import Document, Image, ParserInfo, PortalRecord
-from crawler.platforms.base import canonical_link, first, meta_content, read_body, text_of
-from crawler.platforms.meta import document_from_page, find_date_text, find_view_count, updated_at_of
+from crawler.items import Attachment, Document, Image, ParserInfo, PortalRecord
+from crawler.platforms.base import attachments_from_links, canonical_link, first, meta_content, read_body, text_of
+from crawler.platforms.meta import document_from_page, find_date_text, find_view_count, is_metadata_row, updated_at_of
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links
 from crawler.text import collapse, join_paragraphs, normalize_text
 
@@ -63,6 +63,10 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     if body is not None and paragraphs:
         body.images = _images_from_page(tree, url, paragraphs, body.images)
     document = document_from_page(tree, tree.text_content()) if body is not None else None
+    if document is not None and body is not None:
+        # The metadata table is the document's fields, not its text; its files may sit beside the text.
+        paragraphs = [p for p in paragraphs if not is_metadata_row(p)]
+        body.attachments = _document_attachments(tree, url, paragraphs, body.attachments)
     if body is not None and title and (paragraphs or document) and _is_article(tree, paragraphs, date_raw, document):
         record = PortalRecord(
             url=url,
@@ -125,6 +129,20 @@ def _images_from_page(tree: lxml.html.HtmlElement, url: str, paragraphs: list[st
     images = read_body(container, url, trailing_byline=False).images
     seen = {image.url for image in images}
     return images + [image for image in found if image.url not in seen]
+
+
+def _document_attachments(
+    tree: lxml.html.HtmlElement, url: str, paragraphs: list[str], found: list[Attachment]
+) -> list[Attachment]:
+    """Files of a document page: links in the block around the document's text (its "Tệp đính kèm")."""
+    anchors = [p for p in paragraphs if len(p) >= 80]
+    container = _content_container(tree, anchors[0], anchors[-1]) if anchors else None
+    if container is None:
+        return found
+    around = container.getparent() if container.getparent() is not None else container
+    links = [(href, "") for href in around.xpath(".//a/@href")]
+    known = {a.url for a in found}
+    return found + [a for a in attachments_from_links(links, url) if a.url not in known]
 
 
 def _content_container(tree: lxml.html.HtmlElement, first_para: str, last_para: str) -> lxml.html.HtmlElement | None:

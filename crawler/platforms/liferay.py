@@ -16,7 +16,7 @@ from lxml import etree
 
 from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.platforms.base import by_class, canonical_link, first, read_body, select, text_of
-from crawler.platforms.meta import document_from_page, find_date_text
+from crawler.platforms.meta import document_from_page, find_date_text, is_metadata_row
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, same_host
 from crawler.text import join_paragraphs
 
@@ -149,6 +149,8 @@ def _record(
         author_el.drop_tree()
     body = read_body(content, url)
     document = document_from_page(content, " ".join(body.paragraphs))
+    if document is not None:
+        body.paragraphs = [p for p in body.paragraphs if not is_metadata_row(p)]
     date_el = next(iter(parts["assetPublishDate"] + parts["time-post"]), None)
     if date_el is None:
         date_el = first(tree, ".time-post")

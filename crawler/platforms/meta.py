@@ -50,10 +50,10 @@ def find_date_text(
         parent = title_el.getparent()
         nearby = list(title_el.itersiblings())[:8] + (list(parent.itersiblings())[:5] if parent is not None else [])
         for el in nearby:
-            for node in el.iter():
-                text = collapse(node.text_content()) if isinstance(node.tag, str) else ""
-                if text and len(text) <= 160 and parse_vietnamese_date(text) is not None:
-                    return _date_segment(text), machine
+            texts = (collapse(node.text_content()) for node in el.iter() if isinstance(node.tag, str))
+            dated = [t for t in texts if t and len(t) <= 160 and parse_vietnamese_date(t) is not None]
+            if dated:  # the smallest element showing the date: a cell, not its whole row
+                return _date_segment(min(dated, key=len)), machine
     return None, machine
 
 
@@ -165,6 +165,12 @@ def read_document_fields(element: lxml.html.HtmlElement) -> dict[str, str]:
 
 
 _DOCUMENT_HINTS = ("ký hiệu", "số hiệu", "trích yếu", "ngày ban hành", "cơ quan ban hành", "người ký")
+
+
+def is_metadata_row(paragraph: str) -> bool:
+    """A body paragraph that is a row of the document's metadata table ("Số ký hiệu: | 915/QĐ-UBND | …")."""
+    label = re.split(r"\s*[:|]", paragraph, maxsplit=1)[0]
+    return label.strip().casefold() in _DOCUMENT_LABELS and len(paragraph) > len(label) + 1
 
 
 def document_from_page(element: lxml.html.HtmlElement, text: str) -> Document | None:
