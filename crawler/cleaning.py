@@ -19,6 +19,7 @@ from crawler import boilerplate
 from crawler.dates import ICT, is_dateline, parse_vietnamese_date
 from crawler.documents import find_document_numbers, parse_document_number, type_from_title
 from crawler.items import DocumentNumberParts, PortalRecord, Signer, record_id
+from crawler.legacy import repair_legacy
 from crawler.platforms.base import looks_like_byline, split_byline
 from crawler.registry import load_registry
 from crawler.text import content_key, join_paragraphs, match_key, normalize_text, paragraphs
@@ -63,6 +64,9 @@ def normalize_fields(record: PortalRecord, counts: Counter[str]) -> None:
     def fix(value: str | None) -> str | None:
         if value is None:
             return None
+        value, legacy = repair_legacy(value)
+        if legacy:
+            counts[f"normalize/legacy_{legacy}"] += 1
         fixed = normalize_text(value)
         if fixed != value:
             counts["normalize/fields_changed"] += 1
@@ -70,7 +74,8 @@ def normalize_fields(record: PortalRecord, counts: Counter[str]) -> None:
 
     record.title = fix(record.title) or ""
     record.summary = fix(record.summary)
-    record.body = join_paragraphs(paragraphs(fix(record.body) or ""))
+    # Paragraph by paragraph: a TCVN3 paragraph pasted into a Unicode page is converted on its own.
+    record.body = join_paragraphs([p for p in (fix(p) for p in paragraphs(record.body)) if p])
     record.published_raw = fix(record.published_raw)
     record.editor = fix(record.editor)
     record.source = fix(record.source)

@@ -80,6 +80,10 @@ def test_records_are_clean_and_complete(full_run: tuple[Path, list[dict], dict])
     assert [a["filename"] for a in training["attachments"]] == ["tai-lieu-tap-huan-attt.pdf"]
     assert training["authors"] == ["Tố Tuấn", "Nhật Quang"]
     assert by_title["Hội thảo chuyển đổi số cho doanh nghiệp nhỏ và vừa"]["source"] == "Báo Kon Tum"
+    legacy = by_title["Thông báo lịch trực Tết Nguyên đán của cơ quan"]  # served as TCVN3 bytes
+    assert legacy["authors"] == ["Mường Khương"]
+    assert legacy["body"].startswith("Thực hiện chỉ đạo của ủy ban nhân dân tỉnh")
+    assert legacy["published_at"] == "2019-01-25T15:30:00+07:00"
 
 
 def test_every_exported_line_validates_against_the_schema(full_run: tuple[Path, list[dict], dict]) -> None:

@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any
 
+from crawler.legacy import unicode_to_tcvn3
+
 PAGE_SIZE = 2
 CATEGORIES = {"tin-tuc-su-kien": "Tin tức sự kiện", "thong-bao": "Thông báo"}
 
@@ -137,7 +139,13 @@ def build_routes(articles: list[dict[str, Any]] | None = None) -> dict[str, Rout
             routes[listing_path(category, page)] = Route(200, listing_page(category, page, members).encode())
         for article in members:
             html = article_page(article, category, articles)
-            if article.get("charset_lie"):
+            if article.get("legacy") == "tcvn3":
+                # A pre-Unicode page: TCVN3 bytes behind a windows-1252 declaration.
+                legacy_html = html.replace('charset=UTF-8"', 'charset=windows-1252"')
+                routes[article_path(article, category)] = Route(
+                    200, unicode_to_tcvn3(legacy_html), "text/html; charset=windows-1252"
+                )
+            elif article.get("charset_lie"):
                 routes[article_path(article, category)] = Route(
                     200, html.encode("utf-8"), "text/html; charset=iso-8859-1"
                 )
