@@ -128,6 +128,7 @@ class RunWriter:
                 "records_same_content": stats.get("dedupe/same_content", 0),
                 "alternative_urls_tried": stats.get("dedupe/alternative_url_tried", 0),
             },
+            "discovery": _prefixed(stats, "discovery/"),
             "errors_by_kind": _prefixed(stats, "errors/"),
             "links_not_followed": {
                 **_prefixed(stats, "schedule/"),

@@ -118,6 +118,10 @@ def test_manifest_counts_pages_without_records(full_run: tuple[Path, list[dict],
     assert invalid["detail"] == "date shown but not understood"
     assert "/view_content/5006-" in invalid["url"]
     assert all(r["url"] and r["detail"] for r in rejects)
+    assert manifest["discovery"]["robots_sitemaps"] == 1
+    assert manifest["discovery"]["sitemap_index"] == 1
+    assert manifest["discovery"]["sitemap_urlset"] == 2  # one of them gzip
+    assert manifest["discovery"]["feeds"] >= 1
     for key in ("started_at", "finished_at", "portals", "records_written", "duplicates_skipped"):
         assert key in manifest
 

@@ -7,6 +7,7 @@ link (404), a page whose charset header lies, a PDF link and a robots.txt.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from typing import Any
 from crawler.legacy import unicode_to_tcvn3
 
 PAGE_SIZE = 2
+# Placeholder for the server's own origin in bodies that need absolute URLs.
+BASE = "@@BASE@@"
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 CATEGORIES = {"tin-tuc-su-kien": "Tin tức sự kiện", "thong-bao": "Thông báo"}
 
 
@@ -45,11 +49,12 @@ def listing_path(category: str, page: int) -> str:
     )
 
 
-def _layout(title: str, main: str) -> str:
+def _layout(title: str, main: str, feed: str | None = None) -> str:
     nav = "".join(f'<li><a href="/vi/{slug}">{escape(name)}</a></li>' for slug, name in CATEGORIES.items())
+    feed_link = f'<link rel="alternate" type="application/rss+xml" href="{feed}" />' if feed else ""
     return f"""<!DOCTYPE html>
 <html class="aui ltr" dir="ltr" lang="vi-VN">
-<head><meta content="text/html; charset=UTF-8" http-equiv="content-type" /><title>{escape(title)}</title></head>
+<head><meta content="text/html; charset=UTF-8" http-equiv="content-type" /><title>{escape(title)}</title>{feed_link}</head>
 <body>
 <a href="#main-content" class="skip-to-content">Truy cập nội dung luôn</a>
 <nav class="sort-pages"><ul><li><a href="/">Trang chủ</a></li>{nav}
@@ -125,7 +130,7 @@ def listing_page(category: str, page: int, articles: list[dict[str, Any]]) -> st
     main = f"""<div class="portlet-boundary portlet-asset-publisher" id="p_p_id_101_">
 <h1 class="portlet-title">{escape(CATEGORIES[category])}</h1>{items}
 <div class="taglib-page-iterator"><ul class="lfr-pagination-buttons pager">{pager}</ul></div></div>"""
-    return _layout(CATEGORIES[category], main)
+    return _layout(CATEGORIES[category], main, feed=f"/rss/{category}.rss")
 
 
 def build_routes(articles: list[dict[str, Any]] | None = None) -> dict[str, Route]:
@@ -163,8 +168,49 @@ def build_routes(articles: list[dict[str, Any]] | None = None) -> dict[str, Rout
     routes["/vi/gioi-thieu"] = Route(200, b"")
     # A document served under a page-like URL: fetched, counted as non-HTML, never parsed.
     routes["/vi/bao-cao-tong-hop"] = Route(200, b"%PDF-1.4\n%%EOF\n", "application/pdf")
-    routes["/robots.txt"] = Route(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+    routes["/robots.txt"] = Route(
+        200, f"User-agent: *\nDisallow: /private/\nSitemap: {BASE}/sitemap.xml\n".encode(), "text/plain"
+    )
+    routes.update(discovery_routes(articles))
     routes["/documents/10182/55/tai-lieu-tap-huan-attt.pdf"] = Route(200, b"%PDF-1.4\n%%EOF\n", "application/pdf")
+    return routes
+
+
+def _iso_date(article: dict[str, Any]) -> str | None:
+    from crawler.dates import parse_vietnamese_date
+
+    parsed = parse_vietnamese_date(article["date"])
+    return parsed.iso if parsed else None
+
+
+def discovery_routes(articles: list[dict[str, Any]]) -> dict[str, Route]:
+    """A sitemap index (one gzip child, one plain) and an RSS feed per category."""
+    routes: dict[str, Route] = {}
+    children = []
+    for category in CATEGORIES:
+        members = [a for a in articles if a["category"] == category]
+        urls = "".join(
+            f"<url><loc>{BASE}{article_path(a)}</loc>"
+            + (f"<lastmod>{_iso_date(a)}</lastmod>" if _iso_date(a) else "")
+            + "</url>"
+            for a in members
+        )
+        xml = f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>'.encode()
+        gzipped = category == "tin-tuc-su-kien"
+        path = f"/sitemap-{category}.xml" + (".gz" if gzipped else "")
+        routes[path] = Route(200, gzip.compress(xml) if gzipped else xml, "application/xml")
+        children.append(path)
+        items = "".join(
+            f"<item><title>{escape(a['title'])}</title><link>{BASE}{article_path(a)}</link></item>" for a in members
+        )
+        rss = f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(CATEGORIES[category])}</title>{items}</channel></rss>'
+        routes[f"/rss/{category}.rss"] = Route(200, rss.encode(), "application/rss+xml")
+    index = "".join(f"<sitemap><loc>{BASE}{path}</loc></sitemap>" for path in children)
+    routes["/sitemap.xml"] = Route(
+        200,
+        f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="{SITEMAP_NS}">{index}</sitemapindex>'.encode(),
+        "application/xml",
+    )
     return routes
 
 
@@ -175,11 +221,18 @@ class _Handler(BaseHTTPRequestHandler):
         route = self.routes.get(self.path)
         if route is None:
             route = Route(404, _layout("Không tìm thấy", "<p>Không tìm thấy trang</p>").encode())
+        body = route.body
+        if BASE.encode() in body:  # absolute URLs in robots.txt, sitemaps and feeds
+            base = f"http://127.0.0.1:{self.server.server_address[1]}".encode()
+            body = body.replace(BASE.encode(), base)
+        elif body.startswith(b"\x1f\x8b"):
+            base = f"http://127.0.0.1:{self.server.server_address[1]}".encode()
+            body = gzip.compress(gzip.decompress(body).replace(BASE.encode(), base))
         self.send_response(route.status)
         self.send_header("Content-Type", route.content_type)
-        self.send_header("Content-Length", str(len(route.body)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(route.body)
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the crawler's own log records every request."""

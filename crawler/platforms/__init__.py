@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
+from crawler.discovery import feed_links
 from crawler.platforms import generic, liferay
 from crawler.platforms.base import parse_html
 from crawler.platforms.page import ParsedPage
@@ -45,7 +46,10 @@ def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
     if tree is None or not tree.text_content().strip():
         return ParsedPage(kind="empty", reason="empty page (no text)")
     name = platform if platform in PARSERS else _detect_tree(tree, url, quick=True).platform
-    return PARSERS[name].parse_tree(tree, url)
+    page = PARSERS[name].parse_tree(tree, url)
+    if page.kind != "article":
+        page.feeds = feed_links(tree, url)  # home and category pages announce the portal's feeds
+    return page
 
 
 def article_key(url: str, platform: str | None = None) -> str | None:

@@ -29,6 +29,7 @@ class ParsedPage:
     entries: list[ListingEntry] = field(default_factory=list)
     pagination: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)
     reason: str | None = None
 
 

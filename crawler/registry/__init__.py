@@ -35,6 +35,8 @@ class PortalEntry:
     merged_into: str | None = None
     note: str | None = None
     boilerplate: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
     current_name: str = ""
     legacy_name: str | None = None
 
@@ -81,7 +83,7 @@ class Registry:
 def _check_url(slug: str, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RegistryError(f"portal '{slug}': start URL {url!r} is not an http(s) URL with a host")
+        raise RegistryError(f"portal '{slug}': URL {url!r} is not an http(s) URL with a host")
 
 
 def parse_registry(text: str, source: str = "portals.toml") -> Registry:
@@ -117,7 +119,7 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
             raise RegistryError(f"{source}: domain {row['domain']} is used by '{domains[row['domain']]}' and '{slug}'")
         if row["code"] not in current_names:
             raise RegistryError(f"{source}: portal '{slug}' has code {row['code']}, which is no current unit")
-        for url in row["start_urls"]:
+        for url in (*row["start_urls"], *row.get("feeds", ()), *row.get("sitemaps", ())):
             _check_url(slug, url)
         domains[row["domain"]] = slug
         legacy_code = row.get("legacy_code")
@@ -135,6 +137,8 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
             merged_into=row.get("merged_into"),
             note=row.get("note"),
             boilerplate=tuple(row.get("boilerplate", ())),
+            feeds=tuple(row.get("feeds", ())),
+            sitemaps=tuple(row.get("sitemaps", ())),
             current_name=current_names[row["code"]],
             legacy_name=_short(row["name"]) if legacy_code else None,
         )

@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler.dates import parse_vietnamese_date
 from crawler.decoding import decode_html
+from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.export import page_rejected
 from crawler.platforms import article_key, parse_page
 from crawler.platforms.page import ParsedPage
@@ -122,6 +123,99 @@ class PortalSpider(scrapy.Spider):
     async def start(self) -> Any:
         for url in self.start_urls:
             yield self._request(url, role="start", nav_depth=0)
+        # Sitemaps and feeds list articles newest first and reach those no menu links: use them first.
+        for host_root in dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.start_urls):
+            yield scrapy.Request(
+                f"{host_root}/robots.txt",
+                callback=self.parse_robots,
+                errback=self.on_discovery_error,
+                meta={"role": "robots", "host_root": host_root},
+                priority=40,
+                dont_filter=True,
+            )
+        if self.entry is not None:
+            for url in self.entry.sitemaps:
+                yield self._discovery_request(url, "sitemap")
+            for url in self.entry.feeds:
+                yield self._discovery_request(url, "feed")
+
+    # -- discovery --------------------------------------------------------------------------
+
+    def _discovery_request(self, url: str, role: str, guess: bool = False) -> scrapy.Request | None:
+        if urlsplit(url).hostname not in self.allowed_hosts or url in self.seen_links:
+            return None
+        self.seen_links.add(url)
+        callback = self.parse_sitemap if role == "sitemap" else self.parse_feed
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_discovery_error, meta={"role": role, "guess": guess}, priority=35
+        )
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        sitemaps = robots_sitemaps(response.text if hasattr(response, "text") else "", response.url)
+        self.crawler.stats.inc_value("discovery/robots_sitemaps", len(sitemaps))
+        if not sitemaps:
+            # No Sitemap: line: the conventional place is worth one request.
+            sitemaps = [f"{response.meta['host_root']}/sitemap.xml"]
+            guess = True
+        else:
+            guess = False
+        for url in sitemaps:
+            request = self._discovery_request(url, "sitemap", guess=guess)
+            if request is not None:
+                yield request
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        try:
+            sitemap = parse_sitemap(response.body, response.url)
+        except DiscoveryError as error:
+            if not response.meta.get("guess"):
+                self._report(response.url, "bad_sitemap", str(error))
+            self.crawler.stats.inc_value("discovery/bad_sitemap")
+            return
+        self.crawler.stats.inc_value(f"discovery/sitemap_{sitemap.kind}")
+        if sitemap.kind == "index":
+            for entry in self._since_filter(sitemap.entries, "sitemap"):
+                request = self._discovery_request(entry.url, "sitemap")
+                if request is not None:
+                    yield request
+            return
+        yield from self._discovered_articles(sitemap.entries, "sitemap")
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        try:
+            entries = parse_feed(response.body, response.url)
+        except DiscoveryError as error:
+            self._report(response.url, "bad_feed", str(error))
+            self.crawler.stats.inc_value("discovery/bad_feed")
+            return
+        self.crawler.stats.inc_value("discovery/feeds")
+        yield from self._discovered_articles(entries, "feed")
+
+    def _since_filter(self, entries: list[Entry], source: str) -> list[Entry]:
+        if self.since is None:
+            return entries
+        kept = [e for e in entries if e.date is None or date.fromisoformat(e.date[:10]) >= self.since]
+        if len(kept) < len(entries):
+            self.crawler.stats.inc_value(f"since/{source}_entries_skipped", len(entries) - len(kept))
+        return kept
+
+    def _discovered_articles(self, entries: list[Entry], source: str) -> Iterator[scrapy.Request]:
+        """Pages a sitemap or feed lists, newest first (higher priority), none older than `since`."""
+        for rank, entry in enumerate(self._since_filter(entries, source)):
+            request = self._request(entry.url, role="article", nav_depth=self.settings.getint("MAX_NAV_DEPTH", 2))
+            if request is not None:
+                self.crawler.stats.inc_value(f"discovery/urls_from_{source}")
+                yield request.replace(priority=30 + max(0, 10 - rank // 100))
+
+    def on_discovery_error(self, failure: Failure) -> None:
+        request = failure.request
+        kind = failure_kind(failure)
+        if request.meta.get("role") == "robots" or request.meta.get("guess"):
+            # A portal without robots.txt or sitemap.xml is normal, not an error.
+            self.crawler.stats.inc_value(f"discovery/{request.meta.get('role')}_missing")
+            return
+        self.crawler.stats.inc_value(f"errors/{kind}")
+        self._report(request.url, kind, str(failure.value)[:300] or kind)
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -250,6 +344,10 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("since/pagination_stopped")
         elif page.pagination and not new_articles:
             self.crawler.stats.inc_value("guard/pagination_without_new_articles")
+        for url in page.feeds:
+            request = self._discovery_request(url, "feed")
+            if request is not None:
+                yield request
         if nav_depth < self.settings.getint("MAX_NAV_DEPTH", 2):
             for url in page.links:
                 request = self._request(url, role="page", nav_depth=nav_depth + 1)
