@@ -108,8 +108,9 @@ def _candidate_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _parts(found: re.Match[str]) -> DocumentNumber:
-    groups = {name: _clean(value) for name, value in found.groupdict().items()}
-    text = _clean(found.group(0)) or ""
+    # A sentence's full stop is not part of the symbol ("… theo Quyết định số 1719/QĐ-TTg.").
+    groups = {name: (_clean(value) or "").rstrip(".") or None for name, value in found.groupdict().items()}
+    text = (_clean(found.group(0)) or "").rstrip(".")
     if groups["loai_dang"]:
         abbreviation = groups["loai_dang"]
         symbol = f"{abbreviation}/{groups['cq_dang']}"

@@ -43,6 +43,10 @@ def test_dates_and_fractions_are_not_numbers(text: str) -> None:
     assert find_document_numbers(text) == []
 
 
+def test_full_stop_is_not_part_of_the_symbol() -> None:
+    assert [n.text for n in find_document_numbers("theo Quyết định số 1719/QĐ-TTg.")] == ["1719/QĐ-TTg"]
+
+
 def test_refs_in_order_once() -> None:
     text = "Thực hiện Kế hoạch 174/KH-UBND và Công văn 1592/UBND-KTTH; theo Kế hoạch 174/KH-UBND ngày 27/07/2021."
     assert [n.text for n in find_document_numbers(text)] == ["174/KH-UBND", "1592/UBND-KTTH"]

@@ -230,8 +230,10 @@ class _Walker:
         self.blocks.append(Block(text=text, owner=owner))
 
     def image(self, el: lxml.html.HtmlElement) -> None:
-        src = el.get("src") or el.get("data-src") or el.get("data-original") or ""
-        if not src.strip() or src.startswith("data:"):
+        # Lazy-loading pages put a placeholder (a data: URI) in src and the image in data-src.
+        candidates = (el.get("data-src"), el.get("data-original"), el.get("src"))
+        src = next((c.strip() for c in candidates if c and c.strip() and not c.startswith("data:")), "")
+        if not src:
             return
         alt = normalize_text(el.get("alt") or "") or None
         self.blocks.append(Block(image=Image(url=urljoin(self.base_url, src.strip()), alt=alt)))

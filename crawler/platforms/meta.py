@@ -17,7 +17,7 @@ _DATE_HINT = re.compile(r"date|time|ngay|publish|posted|post-on|block_timer|thoi
 _NOT_ARTICLE_DATE = re.compile(r"today|date-?now|current|clock|weather|lich-am|calendar", re.I)
 _META_SEPARATOR = re.compile(r"(\s*\|\s*|\s+[-–]\s+)")
 _COUNTER_PART = re.compile(r"lượt\s*xem|view|thích|like|bình\s*luận|comment|chia\s*sẻ|^\s*[\d.,]+\s*$", re.I)
-_VIEWS_HINT = re.compile(r"view-?count|news-view|luot-?xem|luotxem|hits|post-views", re.I)
+_VIEWS_HINT = re.compile(r"view-?count|news-view|\bviews?\b|luot-?xem|luotxem|hits|post-views", re.I)
 
 
 def find_date_text(

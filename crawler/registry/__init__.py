@@ -99,6 +99,12 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
         for row in rows
         if row.get("status") != "legacy" and row.get("kind") == "province"
     }
+    # Pre-2025 province names by their code, for entries (newspapers, departments) that name only the code.
+    legacy_names = {
+        row.get("legacy_code"): _short(row.get("name", ""))
+        for row in rows
+        if row.get("kind") == "province" and row.get("legacy_code")
+    }
     registry = Registry()
     domains: dict[str, str] = {}
     for index, row in enumerate(rows, start=1):
@@ -140,7 +146,9 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
             feeds=tuple(row.get("feeds", ())),
             sitemaps=tuple(row.get("sitemaps", ())),
             current_name=current_names[row["code"]],
-            legacy_name=_short(row["name"]) if legacy_code else None,
+            legacy_name=(_short(row["name"]) if row["kind"] == "province" else legacy_names.get(legacy_code))
+            if legacy_code
+            else None,
         )
     return registry
 

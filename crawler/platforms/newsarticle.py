@@ -1,0 +1,158 @@
+"""News sites publishing schema.org NewsArticle/Article JSON-LD (VnExpress, provincial newspapers).
+
+The structured data gives headline, description, dates, authors and section; the visible markup
+gives the body (the block reader, on the article element), captions and the byline. When JSON-LD
+and the visible date disagree, the visible date wins: it is what readers were shown.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import lxml.html
+from lxml import etree
+
+from crawler.dates import parse_vietnamese_date
+from crawler.items import Image, ParserInfo, PortalRecord
+from crawler.platforms import generic
+from crawler.platforms.base import canonical_link, first, read_body, text_of
+from crawler.platforms.meta import find_date_text, find_view_count
+from crawler.platforms.page import ParsedPage
+from crawler.text import join_paragraphs, normalize_text
+
+NAME = "newsarticle"
+VERSION = "1.0"
+
+ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting"})
+_BODY_SELECTORS = (
+    "article.fck_detail",  # VnExpress
+    "[itemprop='articleBody']",
+    ".detail-content",
+    ".article-body",
+    ".content-detail",
+    ".entry-content",
+    "#news-bodyhtml",
+    "article",
+)
+_VISIBLE_DATE = ("span.date", ".date-time", ".time-detail", ".publish-date", "time")
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()")
+
+
+def _objects(data: Any) -> list[dict[str, Any]]:
+    """Every JSON object of a JSON-LD block, through lists and @graph."""
+    if isinstance(data, list):
+        return [obj for item in data for obj in _objects(item)]
+    if isinstance(data, dict):
+        return [data, *_objects(data.get("@graph", []))]
+    return []
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    kind = obj.get("@type")
+    return set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+
+
+def json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    found = []
+    for script in _JSON_LD(tree):
+        try:
+            found.extend(_objects(json.loads(script)))
+        except ValueError:
+            continue
+    return found
+
+
+def _article_object(tree: lxml.html.HtmlElement) -> dict[str, Any] | None:
+    return next((obj for obj in json_ld(tree) if _types(obj) & ARTICLE_TYPES), None)
+
+
+def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) -> list[str]:
+    if tree is None:
+        return []
+    article = _article_object(tree)
+    if article is None:
+        return []
+    kinds = ", ".join(sorted(_types(article) & ARTICLE_TYPES))
+    return [f"JSON-LD {kinds} with headline and datePublished" if article.get("datePublished") else f"JSON-LD {kinds}"]
+
+
+def article_key(url: str) -> str | None:
+    return None
+
+
+def _names(value: Any) -> list[str]:
+    """Person names of a JSON-LD author value (organisations are not bylines)."""
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        if isinstance(item, dict) and "Person" in _types(item) and isinstance(item.get("name"), str):
+            names.append(normalize_text(item["name"]))
+        elif isinstance(item, str):
+            names.append(normalize_text(item))
+    return [n for n in names if n]
+
+
+def _section(tree: lxml.html.HtmlElement, article: dict[str, Any]) -> str | None:
+    for obj in json_ld(tree):
+        if "BreadcrumbList" in _types(obj):
+            items = obj.get("itemListElement") or []
+            last = items[-1] if items else None
+            name = (last.get("item") or {}).get("name") if isinstance(last, dict) else None
+            if isinstance(name, str):
+                return normalize_text(name)
+    section = article.get("articleSection") or article.get("about")
+    return normalize_text(section) if isinstance(section, str) else None
+
+
+def _visible_date(tree: lxml.html.HtmlElement, title_el: lxml.html.HtmlElement | None) -> str | None:
+    for selector in _VISIBLE_DATE:
+        el = first(tree, selector)
+        text = text_of(el) if el is not None else ""
+        if text and parse_vietnamese_date(text) is not None:
+            return text
+    return find_date_text(tree, title_el)[0]
+
+
+def _summary(tree: lxml.html.HtmlElement, article: dict[str, Any]) -> str | None:
+    visible = text_of(first(tree, "p.description", ".sapo", ".lead"))
+    return visible or normalize_text(str(article.get("description") or "")) or None
+
+
+def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
+    article = _article_object(tree)
+    body_el = first(tree, *_BODY_SELECTORS)
+    if article is None or body_el is None:
+        return generic.parse_tree(tree, url)
+    title_el = first(tree, "h1")
+    title = text_of(title_el) or normalize_text(str(article.get("headline") or ""))
+    body = read_body(body_el, url)
+    if not title or not body.paragraphs:
+        return generic.parse_tree(tree, url)
+    published = _visible_date(tree, title_el) or article.get("datePublished")
+    modified = parse_vietnamese_date(article.get("dateModified")) if article.get("dateModified") else None
+    images = body.images
+    lead = article.get("image")
+    lead_url = lead.get("url") if isinstance(lead, dict) else lead if isinstance(lead, str) else None
+    if isinstance(lead_url, str) and not images:
+        images = [Image(url=lead_url)]
+    record = PortalRecord(
+        url=url,
+        canonical_url=canonical_link(tree, url) or url,
+        portal=urlsplit(url).hostname or "",
+        platform=NAME,
+        parser=ParserInfo(name=NAME, version=VERSION),
+        title=title,
+        summary=_summary(tree, article),
+        body=join_paragraphs(body.paragraphs),
+        published_raw=published,
+        updated_at=modified.iso if modified else None,
+        authors=body.authors or _names(article.get("author")),
+        category=_section(tree, article),
+        images=images,
+        attachments=body.attachments,
+        language=(tree.get("lang") or "").split("-")[0] or None,
+        view_count=find_view_count(tree),
+    )
+    return ParsedPage(kind="article", record=record)
