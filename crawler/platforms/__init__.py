@@ -10,11 +10,16 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from crawler.discovery import feed_links
-from crawler.platforms import generic, liferay, newsarticle
+from crawler.platforms import ckan, generic, liferay, newsarticle
 from crawler.platforms.base import parse_html
 from crawler.platforms.page import ParsedPage
 
-PARSERS: dict[str, ModuleType] = {liferay.NAME: liferay, newsarticle.NAME: newsarticle, generic.NAME: generic}
+PARSERS: dict[str, ModuleType] = {
+    liferay.NAME: liferay,
+    ckan.NAME: ckan,
+    newsarticle.NAME: newsarticle,
+    generic.NAME: generic,
+}
 # Platforms a registry entry may name: those with a parser, and "unknown" (detected per page).
 KNOWN_PLATFORMS = frozenset({*PARSERS, "unknown"})
 

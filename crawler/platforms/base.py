@@ -30,7 +30,7 @@ BLOCK_TAGS = frozenset(
 SKIP_TAGS = frozenset("script style noscript template iframe object embed svg button select input textarea".split())
 CAPTION_CLASS = re.compile(r"caption|desc|chuthich|chu-thich|image-note|img-note|note-img|expNoEdit", re.I)
 ATTACHMENT_EXT = frozenset(
-    ["pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "rar", "7z", "odt", "ods", "rtf"]
+    ["pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "rar", "7z", "odt", "ods", "rtf", "csv"]
 )
 MEDIA_TYPES = {
     "pdf": "application/pdf",
@@ -46,6 +46,10 @@ MEDIA_TYPES = {
     "odt": "application/vnd.oasis.opendocument.text",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "rtf": "application/rtf",
+    "csv": "text/csv",
+    "json": "application/json",
+    "geojson": "application/geo+json",
+    "xml": "application/xml",
 }
 _SENTENCE_END = re.compile(r"[.;:!?…]\s*[\"”’»)]*$")
 _PHOTO_CREDIT = re.compile(r"\(?\s*Ảnh\s*:\s*[^)]{1,60}\)?\.?$", re.I)

@@ -5,7 +5,7 @@ block reader takes captions and the byline out of it, as for every platform.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
@@ -40,6 +40,7 @@ _HEADINGS = etree.XPath("//h1 | //h2 | //*[contains(@class, 'title')]")
 _MASTHEAD = re.compile(r"logo|header|banner|masthead|brand|top-?bar", re.I)
 _TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{3,80}$")
 MIN_ARTICLE_CHARS = 200
+MAX_LINK_DENSITY = 0.5
 
 
 def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) -> list[str]:
@@ -67,7 +68,13 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         # The metadata table is the document's fields, not its text; its files may sit beside the text.
         paragraphs = [p for p in paragraphs if not is_metadata_row(p)]
         body.attachments = _document_attachments(tree, url, paragraphs, body.attachments)
-    if body is not None and title and (paragraphs or document) and _is_article(tree, paragraphs, date_raw, document):
+    density = _link_density(tree, paragraphs)
+    if (
+        body is not None
+        and title
+        and (paragraphs or document)
+        and _is_article(tree, paragraphs, date_raw, document, density)
+    ):
         record = PortalRecord(
             url=url,
             canonical_url=canonical_link(tree, url) or url,
@@ -206,13 +213,28 @@ def _in_masthead(el: lxml.html.HtmlElement) -> bool:
     )
 
 
+def _link_density(tree: lxml.html.HtmlElement, paragraphs: list[str]) -> float:
+    """Share of the extracted text that is the text of the page's links: a list of headlines is
+    mostly links (trafilatura's fallback on such pages returns them as plain text)."""
+    text = " ".join(paragraphs)
+    if not text:
+        return 0.0
+    anchors = {collapse(a.text_content()) for a in tree.iter("a")}
+    linked = sum(len(anchor) for anchor in anchors if len(anchor) >= 15 and anchor in text)
+    return linked / len(text)
+
+
 def _is_article(
-    tree: lxml.html.HtmlElement, paragraphs: list[str], date_raw: str | None, document: Document | None = None
+    tree: lxml.html.HtmlElement,
+    paragraphs: list[str],
+    date_raw: str | None,
+    document: Document | None = None,
+    link_density: float = 0.0,
 ) -> bool:
     if document is not None:
         return True
     chars = sum(len(p) for p in paragraphs)
-    if chars < MIN_ARTICLE_CHARS:
+    if chars < MIN_ARTICLE_CHARS or link_density > MAX_LINK_DENSITY:
         return False
     typed = meta_content(tree, "og:type") == "article" or bool(tree.xpath('//*[@itemprop="articleBody"]'))
     return typed or date_raw is not None or len(paragraphs) >= 3
@@ -224,7 +246,7 @@ def listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     entries: dict[str, ListingEntry] = {}
     pagination: list[str] = []
     for anchor in tree.iter("a"):
-        href = (anchor.get("href") or "").split("#", 1)[0]
+        href = urljoin(url, (anchor.get("href") or "").strip()).split("#", 1)[0]
         if href not in links:
             continue
         label = collapse(anchor.text_content())
