@@ -12,10 +12,17 @@ from crawler.platforms import KNOWN_PLATFORMS, PARSERS, detect
 from .conftest import FIXTURES, need_shared, realpage_urls
 
 # What each real page is (MANIFEST.tsv); platforms without a parser yet fall back to generic.
-EXPECTED_REAL = {"liferay/": "liferay", "newspapers/vnexpress": "newsarticle"}
+EXPECTED_REAL = {
+    "liferay/": "liferay",
+    "newspapers/vnexpress": "newsarticle",
+    "ckan_vnpt/odp": "ckan",
+    "wordpress/": "wordpress",
+}
 
 
 def _expected(local: str) -> str | None:
+    if not local.endswith(".html"):  # feeds are read by the discovery module, not a page parser
+        return None
     return next((platform for prefix, platform in EXPECTED_REAL.items() if local.startswith(prefix)), None)
 
 

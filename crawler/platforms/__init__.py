@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from crawler.discovery import feed_links
-from crawler.platforms import ckan, generic, liferay, newsarticle
+from crawler.platforms import ckan, generic, liferay, newsarticle, nukeviet, wordpress
 from crawler.platforms.base import parse_html
 from crawler.platforms.page import ParsedPage
 
 PARSERS: dict[str, ModuleType] = {
     liferay.NAME: liferay,
     ckan.NAME: ckan,
+    nukeviet.NAME: nukeviet,
+    wordpress.NAME: wordpress,  # before newsarticle: Yoast adds Article JSON-LD to WordPress posts
     newsarticle.NAME: newsarticle,
     generic.NAME: generic,
 }

@@ -51,6 +51,9 @@ MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "xml": "application/xml",
 }
+# Alignment set by class (WordPress blocks, Bootstrap) rather than by style.
+_CENTER_CLASS = re.compile(r"\b(?:has-text-align-center|text-center|aligncenter|text-align-center)\b")
+_RIGHT_CLASS = re.compile(r"\b(?:has-text-align-right|text-right|alignright|text-align-right)\b")
 _SENTENCE_END = re.compile(r"[.;:!?…]\s*[\"”’»)]*$")
 _PHOTO_CREDIT = re.compile(r"\(?\s*Ảnh\s*:\s*[^)]{1,60}\)?\.?$", re.I)
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?\.?$")
@@ -196,9 +199,10 @@ def _layout(el: lxml.html.HtmlElement) -> dict[str, bool]:
     while node is not None:
         style = _style(node)
         align = (node.get("align") or "").lower()
-        if align == "center" or "text-align:center" in style or node.tag == "center":
+        classes = node.get("class") or ""
+        if align == "center" or "text-align:center" in style or node.tag == "center" or _CENTER_CLASS.search(classes):
             hints["centered"] = True
-        if align == "right" or "text-align:right" in style:
+        if align == "right" or "text-align:right" in style or _RIGHT_CLASS.search(classes):
             hints["right"] = True
         if node.tag == "figcaption" or CAPTION_CLASS.search(node.get("class") or ""):
             hints["caption_class"] = True
@@ -310,6 +314,11 @@ def _is_name_word(word: str) -> bool:
     return word[0].isupper() and word.replace("'", "").isalpha()
 
 
+def _signature(text: str) -> bool:
+    """A short right-aligned closing line that is no sentence: a unit signing ("Phòng Công tác xã hội")."""
+    return len(text) <= 60 and len(text.split()) <= 8 and not _SENTENCE_END.search(text) and text[:1].isupper()
+
+
 def split_byline(text: str) -> list[str]:
     text = _TRAILING_STAMP.sub("", text.strip().strip("()").strip())
     text = re.sub(r"^(?:Tác giả|Bài và ảnh|Bài, ảnh|Bài|Tin|Ảnh)\s*:\s*", "", text, flags=re.I)
@@ -337,8 +346,9 @@ def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline:
         pending_image = None
         kept.append(block)
     if trailing_byline:
-        while kept and kept[-1].right and looks_like_byline(kept[-1].text):
-            body.authors[:0] = split_byline(kept.pop().text)
+        while kept and kept[-1].right and (looks_like_byline(kept[-1].text) or _signature(kept[-1].text)):
+            text = kept.pop().text
+            body.authors[:0] = split_byline(text) if looks_like_byline(text) else [text]
     body.paragraphs = [b.text for b in kept]
     return body
 
