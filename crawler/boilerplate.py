@@ -68,6 +68,14 @@ SECTION_ENDERS: tuple[str, ...] = (
 
 PLATFORM_PHRASES: dict[str, tuple[str, ...]] = {
     "liferay": ("Ngày đăng", "View count", "Pho Ban bien tap"),
+    "sharepoint": (
+        "This div, which you should delete, represents the content area that your Page Layouts and pages will fill.",
+        "Đăng ngày",
+        "Sign In",
+        "Đăng nhập",
+    ),
+    "drupal": ("Skip to main content", "Read more", "Add new comment"),
+    "joomla": ("Chi tiết", "Lượt xem", "Trang sau", "Trang trước"),
 }
 
 _COUNTER = re.compile(
@@ -100,7 +108,7 @@ def noise_kind(paragraph: str, keys: frozenset[str]) -> str | None:
         return "counter"
     if _LEAKED_KEY.match(stripped):
         return "leaked_key"
-    if len(stripped) < 80 and match_key(stripped) in keys:
+    if len(stripped) < 160 and match_key(stripped) in keys:
         return "phrase"
     if len(stripped) < 300 and _FOOTER.match(stripped):
         return "footer"

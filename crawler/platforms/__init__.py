@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from crawler.discovery import feed_links
-from crawler.platforms import ckan, generic, liferay, newsarticle, nukeviet, wordpress
+from crawler.platforms import ckan, drupal, generic, joomla, liferay, newsarticle, nukeviet, sharepoint, wordpress
 from crawler.platforms.base import parse_html
 from crawler.platforms.page import ParsedPage
 
@@ -18,6 +18,9 @@ PARSERS: dict[str, ModuleType] = {
     liferay.NAME: liferay,
     ckan.NAME: ckan,
     nukeviet.NAME: nukeviet,
+    sharepoint.NAME: sharepoint,
+    joomla.NAME: joomla,
+    drupal.NAME: drupal,
     wordpress.NAME: wordpress,  # before newsarticle: Yoast adds Article JSON-LD to WordPress posts
     newsarticle.NAME: newsarticle,
     generic.NAME: generic,
