@@ -11,7 +11,24 @@ import unicodedata
 from pathlib import Path
 
 # Platform facts from ../shared/docs/DOMAIN.md §2 for hosts whose parser exists.
-PLATFORMS = {"danang.gov.vn": "liferay", "bacgiang.gov.vn": "liferay", "daknong.gov.vn": "liferay"}
+PLATFORMS = {
+    "danang.gov.vn": "liferay",
+    "bacgiang.gov.vn": "liferay",
+    "daknong.gov.vn": "liferay",
+    "hungyen.gov.vn": "sharepoint",
+    "quangninh.gov.vn": "sharepoint",
+    "dienbien.gov.vn": "sharepoint",
+    "ninhthuan.gov.vn": "sharepoint",
+    "namdinh.gov.vn": "sharepoint",
+}
+# Start pages, feeds and sitemaps DOMAIN.md names (§2.2–2.3, §7).
+START_URLS = {
+    "dienbien.gov.vn": ["https://dienbien.gov.vn/portal/Pages/Tin-tuc-su-kien.aspx"],
+    "quangninh.gov.vn": ["https://quangninh.gov.vn/Trang/tin-tuc-su-kien.aspx"],
+    "bacgiang.gov.vn": ["https://bacgiang.gov.vn/chinh-tri", "https://bacgiang.gov.vn/kinh-te"],
+}
+FEEDS = {"vinhlong.gov.vn": ["https://vinhlong.gov.vn/rss/tintuc.rss"]}
+SITEMAPS = {"daklak.gov.vn": ["https://daklak.gov.vn/sitemap.xml"]}
 # Signatures DOMAIN.md names for platforms without a parser yet (kept as notes for issue 3).
 NOTES = {
     "hungyen.gov.vn": "SharePoint (/Pages/*.aspx)",
@@ -85,9 +102,13 @@ def main(data_dir: Path) -> None:
             "domain": domain,
             "platform": PLATFORMS.get(domain, "unknown"),
             "status": "active" if domain in SEEN else "unverified",
-            "start_urls": [f"https://{domain}/"],
+            "start_urls": START_URLS.get(domain, [f"https://{domain}/"]),
             "merged_from": merged,
         }
+        if domain in FEEDS:
+            entry["feeds"] = FEEDS[domain]
+        if domain in SITEMAPS:
+            entry["sitemaps"] = SITEMAPS[domain]
         own = legacy_by_domain.get(domain)
         if own is not None and len(merged) > 1:
             entry["legacy_code"] = own["code_gso"]
@@ -107,7 +128,7 @@ def main(data_dir: Path) -> None:
             "domain": domain,
             "platform": PLATFORMS.get(domain, "unknown"),
             "status": "legacy",
-            "start_urls": [f"https://{domain}/"],
+            "start_urls": START_URLS.get(domain, [f"https://{domain}/"]),
             "merged_into": row["new_code_2025"],
         }
         if domain in NOTES:
