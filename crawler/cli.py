@@ -231,6 +231,39 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_portal(args: argparse.Namespace) -> int:
+    from crawler.registry import REGISTRY_PATH, RegistryError, add_portal
+
+    registry_path = Path(args.registry) if args.registry else REGISTRY_PATH
+    start = _check_url(args.url)
+    fields: dict[str, Any] = {
+        "slug": args.slug,
+        "name": args.name,
+        "kind": args.kind,
+        "code": args.code,
+        "domain": (urlsplit(start).hostname or "").removeprefix("www."),
+        "platform": args.platform,
+        "status": "unverified",
+        "start_urls": [start],
+        "legacy_code": args.legacy_code,
+        "feeds": args.feed or [],
+        "sitemaps": args.sitemap or [],
+    }
+    try:
+        entry = add_portal(registry_path, fields)
+    except RegistryError as error:
+        raise UserError(str(error)) from None
+    platform = entry.platform if entry.platform != "unknown" else "generic"
+    fixture_dir = Path(args.fixtures) / platform / entry.slug.replace("-", "_")
+    fixture_dir.mkdir(parents=True, exist_ok=True)
+    meta = {"url": start, "platform": None, "note": f"{entry.name}: save an article page here as page.html"}
+    (fixture_dir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"added '{entry.slug}' ({entry.name}, {entry.platform}) to {registry_path}")
+    print(f"fixture skeleton: {fixture_dir}/meta.json — save an article page as page.html there, set its URL in")
+    print(f"meta.json, then run `crawler record-fixture {fixture_dir}` and review expected.json")
+    return 0
+
+
 def cmd_record_fixture(args: argparse.Namespace) -> int:
     from crawler.fixtures import record_fixture
 
@@ -274,6 +307,22 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print (or --write) the record JSON Schema")
     schema.add_argument("--write", action="store_true", help="rewrite crawler/record.schema.json")
     schema.set_defaults(func=cmd_schema)
+
+    add = sub.add_parser("add-portal", help="add a portal to the registry and write a fixture skeleton")
+    add.add_argument("slug", help="short unique name, e.g. sotttt-dak-lak")
+    add.add_argument("--name", required=True, help="the portal's name, e.g. 'Sở Thông tin và Truyền thông Đắk Lắk'")
+    add.add_argument("--url", required=True, help="start URL (home or a category page)")
+    add.add_argument("--code", required=True, help="GSO code of the province it belongs to now (see `crawler portals`)")
+    add.add_argument(
+        "--kind", default="department", choices=["province", "department", "district", "party", "newspaper"]
+    )
+    add.add_argument("--platform", default="unknown", help="platform (default: unknown, detected per page)")
+    add.add_argument("--legacy-code", help="GSO code of its pre-2025 province, when that was merged")
+    add.add_argument("--feed", action="append", help="an RSS/Atom feed URL (repeatable)")
+    add.add_argument("--sitemap", action="append", help="a sitemap URL (repeatable)")
+    add.add_argument("--registry", help="registry file (default: the package's portals.toml)")
+    add.add_argument("--fixtures", default="tests/fixtures", help="fixtures folder (default: tests/fixtures)")
+    add.set_defaults(func=cmd_add_portal)
 
     record = sub.add_parser("record-fixture", help="(re)write a fixture's expected.json from current output")
     record.add_argument("fixture_dir", help="tests/fixtures/<platform>/<case>")

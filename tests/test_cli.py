@@ -56,3 +56,48 @@ def test_detect_prints_platform_and_evidence() -> None:
 
 def test_shipped_schema_matches_item_definition() -> None:
     assert shipped_schema() == record_schema(), "run `crawler schema --write` after changing crawler/items.py"
+
+
+def test_add_portal_writes_entry_and_fixture_skeleton(tmp_path: Path) -> None:
+    from crawler.registry import REGISTRY_PATH, parse_registry
+
+    registry = tmp_path / "portals.toml"
+    registry.write_text(REGISTRY_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    args = [
+        "add-portal",
+        "sotttt-dak-lak",
+        "--name",
+        "Sở Thông tin và Truyền thông Đắk Lắk",
+        "--url",
+        "https://stttt.daklak.gov.vn/tin-tuc",
+        "--code",
+        "66",
+        "--platform",
+        "liferay",
+        "--feed",
+        "https://stttt.daklak.gov.vn/rss",
+        "--registry",
+        str(registry),
+        "--fixtures",
+        str(tmp_path / "fx"),
+    ]
+    result = run(*args)
+    assert result.returncode == 0, result.stderr
+    entry = parse_registry(registry.read_text(encoding="utf-8")).get("sotttt-dak-lak")
+    assert entry is not None
+    assert (entry.domain, entry.platform, entry.code, entry.feeds) == (
+        "stttt.daklak.gov.vn",
+        "liferay",
+        "66",
+        ("https://stttt.daklak.gov.vn/rss",),
+    )
+    assert entry.province().current_name == "Đắk Lắk"
+    meta = json.loads((tmp_path / "fx" / "liferay" / "sotttt_dak_lak" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["url"] == "https://stttt.daklak.gov.vn/tin-tuc"
+    again = run(*args)
+    assert again.returncode != 0
+    assert "duplicate portal slug 'sotttt-dak-lak'" in again.stderr
+    bad = run(
+        "add-portal", "x", "--name", "X", "--url", "https://x.gov.vn/", "--code", "99", "--registry", str(registry)
+    )
+    assert bad.returncode != 0 and "no current unit" in bad.stderr

@@ -163,3 +163,26 @@ def _short(name: str) -> str:
 @lru_cache(maxsize=1)
 def load_registry() -> Registry:
     return parse_registry(REGISTRY_PATH.read_text(encoding="utf-8"), str(REGISTRY_PATH))
+
+
+def toml_entry(fields: dict[str, object]) -> str:
+    """One `[[portal]]` block in the registry's own style."""
+
+    def value(item: object) -> str:
+        if isinstance(item, (list, tuple)):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        return '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["[[portal]]", *(f"{key} = {value(item)}" for key, item in fields.items() if item not in (None, [], ()))]
+    return "\n".join(lines) + "\n"
+
+
+def add_portal(path: Path, fields: dict[str, object]) -> PortalEntry:
+    """Append a portal to the registry file at `path`, checking the whole registry first."""
+    text = path.read_text(encoding="utf-8")
+    updated = text.rstrip("\n") + "\n\n" + toml_entry(fields)
+    entry = parse_registry(updated, str(path)).get(str(fields["slug"]))
+    assert entry is not None
+    path.write_text(updated, encoding="utf-8")
+    load_registry.cache_clear()
+    return entry
