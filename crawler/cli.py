@@ -51,6 +51,7 @@ def run_crawl(
     max_items: int | None,
     delay: float | None = None,
     extra_settings: list[str] | None = None,
+    download_attachments: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
     from crawler.export import default_run_dir
@@ -84,6 +85,12 @@ def run_crawl(
         spider_args["max_items"] = max_items
     if delay is not None:
         settings.set("DOWNLOAD_DELAY", delay, priority="cmdline")
+    if download_attachments:
+        files_root = run_dir / "files" if out else Path(settings.get("OUTPUT_ROOT", "output")) / "files"
+        settings.set("FILES_STORE", str(files_root.resolve()), priority="cmdline")
+        pipelines = dict(settings.getdict("ITEM_PIPELINES"))
+        pipelines["crawler.files.AttachmentFiles"] = 850
+        settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
     for pair in extra_settings or []:
         name, sep, value = pair.partition("=")
         if not sep:
@@ -99,7 +106,9 @@ def run_crawl(
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    run_dir, manifest = run_crawl(args.target, args.out, args.since, args.max_items, args.delay, args.set)
+    run_dir, manifest = run_crawl(
+        args.target, args.out, args.since, args.max_items, args.delay, args.set, args.download_attachments
+    )
     errors = manifest["errors_by_kind"]
     fetched = manifest["pages_fetched"]
     if fetched == 0 and errors:
@@ -283,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--max-items", type=int, help="stop after writing this many records")
     crawl.add_argument("--delay", type=float, help="seconds between requests to a host (default 1)")
     crawl.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting")
+    crawl.add_argument(
+        "--download-attachments",
+        action="store_true",
+        help="store attachment files (PDF, DOC, XLS, ZIP …) under output/files, each content once",
+    )
     crawl.set_defaults(func=cmd_crawl)
 
     demo = sub.add_parser("demo", help="serve the bundled fixture portal on 127.0.0.1 and crawl it")

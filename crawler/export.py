@@ -129,6 +129,7 @@ class RunWriter:
                 "alternative_urls_tried": stats.get("dedupe/alternative_url_tried", 0),
             },
             "discovery": _prefixed(stats, "discovery/"),
+            "files": _prefixed(stats, "files/"),
             "errors_by_kind": _prefixed(stats, "errors/"),
             "links_not_followed": {
                 **_prefixed(stats, "schedule/"),
@@ -141,7 +142,7 @@ class RunWriter:
                 for key, value in sorted(stats.items())
                 if key.split("/")[0] in {"boilerplate", "captions", "byline", "source", "dates", "normalize", "decode"}
             },
-            "files": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
+            "outputs": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
         }
         path = self.run_dir / "manifest.json"
         tmp = path.with_suffix(".json.tmp")

@@ -22,6 +22,9 @@ class Attachment:
     url: str
     filename: str
     media_type: str | None = None
+    sha256: str | None = None  # set with --download-attachments
+    size: int | None = None
+    stored_path: str | None = None
 
 
 @dataclass

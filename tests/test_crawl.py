@@ -166,3 +166,21 @@ def test_user_errors_are_one_clear_line(args: list[str], message: str, tmp_path:
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_download_attachments_stores_identical_files_once(site: str, tmp_path: Path) -> None:
+    import hashlib
+
+    out = tmp_path / "files"
+    result = crawl(f"{site}/vi/tin-tuc-su-kien", "--out", str(out), "--download-attachments")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    attachments = [a for r in records for a in r["attachments"]]
+    assert len(attachments) == 2  # two links, two names, one content
+    stored = {Path(a["stored_path"]) for a in attachments}
+    assert len(stored) == 1
+    (path,) = stored
+    data = path.read_bytes()
+    assert all(a["sha256"] == hashlib.sha256(data).hexdigest() and a["size"] == len(data) for a in attachments)
+    assert path.is_relative_to(out / "files")
+    assert [p for p in (out / "files").rglob("*") if p.is_file()] == [path]

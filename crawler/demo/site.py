@@ -172,7 +172,10 @@ def build_routes(articles: list[dict[str, Any]] | None = None) -> dict[str, Rout
         200, f"User-agent: *\nDisallow: /private/\nSitemap: {BASE}/sitemap.xml\n".encode(), "text/plain"
     )
     routes.update(discovery_routes(articles))
-    routes["/documents/10182/55/tai-lieu-tap-huan-attt.pdf"] = Route(200, b"%PDF-1.4\n%%EOF\n", "application/pdf")
+    pdf = b"%PDF-1.4\n% t\xc3\xa0i li\xe1\xbb\x87u t\xe1\xba\xadp hu\xe1\xba\xa5n\n%%EOF\n"
+    routes["/documents/10182/55/tai-lieu-tap-huan-attt.pdf"] = Route(200, pdf, "application/pdf")
+    # The same file attached again under another name: stored once when downloading attachments.
+    routes["/documents/10182/55/tai-lieu-tap-huan-attt-ban-sao.pdf"] = Route(200, pdf, "application/pdf")
     return routes
 
 
