@@ -45,6 +45,7 @@ def fixture_listing(html: str, meta: dict[str, Any]) -> dict[str, Any]:
         "platform": _platform_of(html, meta),
         "entries": [{"url": e.url, "date_raw": e.date_raw} for e in page.entries],
         "pagination": page.pagination,
+        "postbacks": [list(postback) for postback in page.postbacks],
     }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from crawler.demo.site import load_articles, serve
+from crawler.demo.site import Route, load_articles, serve
 from crawler.schema import shipped_schema
 
 
@@ -184,3 +184,54 @@ def test_download_attachments_stores_identical_files_once(site: str, tmp_path: P
     assert all(a["sha256"] == hashlib.sha256(data).hexdigest() and a["size"] == len(data) for a in attachments)
     assert path.is_relative_to(out / "files")
     assert [p for p in (out / "files").rglob("*") if p.is_file()] == [path]
+
+
+def _webforms_site() -> dict[str, Route]:
+    """A WebForms portal whose listing pages 2 and 3 are reachable only by __doPostBack."""
+
+    def listing(page: int) -> bytes:
+        items = "".join(
+            f'<li><a href="/NewsDetail.aspx?id={n}">Tin số {n} của trang {page} về cải cách hành chính</a></li>'
+            for n in range(page * 10, page * 10 + 2)
+        )
+        pager = "".join(f"<a href=\"javascript:__doPostBack('ctl21$pager','{p}')\">{p}</a> " for p in (1, 2, 3))
+        return (
+            f'<html><body><form method="post" action="./TinTuc.aspx" id="form1">'
+            f'<input type="hidden" name="__EVENTTARGET" value="" />'
+            f'<input type="hidden" name="__EVENTARGUMENT" value="" />'
+            f'<input type="hidden" name="__VIEWSTATE" value="state-{page}" /><ul>{items}</ul>'
+            f'<div class="pager">{pager}</div></form></body></html>'
+        ).encode()
+
+    def article(n: int) -> bytes:
+        return (
+            f'<html><body><form id="f"><input type="hidden" name="__VIEWSTATE" value="x" />'
+            f'<div class="news-detail-title">Tin số {n} về công tác cải cách hành chính</div>'
+            f'<div class="news-detail-date">0{n % 9 + 1}/03/2024 09:00:00 SA</div>'
+            f'<div class="news-detail-content"><p>Nội dung tin số {n}: các cơ quan đẩy mạnh cải cách hành chính, '
+            f"nâng cao chất lượng phục vụ người dân và doanh nghiệp trên địa bàn tỉnh./.</p></div></form></body></html>"
+        ).encode()
+
+    routes = {"/TinTuc.aspx": Route(200, listing(1))}
+    for page in (1, 2, 3):
+        routes[f"POST /TinTuc.aspx ctl21$pager={page}"] = Route(200, listing(page))
+        for n in range(page * 10, page * 10 + 2):
+            routes[f"/NewsDetail.aspx?id={n}"] = Route(200, article(n))
+    routes["/robots.txt"] = Route(200, b"User-agent: *\n", "text/plain")
+    return routes
+
+
+def test_webforms_listing_pages_reached_by_postback(tmp_path: Path) -> None:
+    server, base = serve(_webforms_site())
+    try:
+        out = tmp_path / "webforms"
+        result = crawl(f"{base}/TinTuc.aspx", "--out", str(out))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["title"] for r in records) == sorted(
+        f"Tin số {n} về công tác cải cách hành chính" for n in (10, 11, 20, 21, 30, 31)
+    )
+    assert all(r["platform"] == "aspnet" and r["published_at"].endswith("09:00:00+07:00") for r in records)

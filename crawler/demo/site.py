@@ -15,6 +15,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any
+from urllib.parse import parse_qs
 
 from crawler.legacy import unicode_to_tcvn3
 
@@ -236,6 +237,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        """WebForms postbacks: routes keyed "POST <path> <__EVENTTARGET>=<__EVENTARGUMENT>"."""
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8")).items()}
+        key = f"POST {self.path} {form.get('__EVENTTARGET', '')}={form.get('__EVENTARGUMENT', '')}"
+        route = self.routes.get(key) if form.get("__VIEWSTATE") else None
+        if route is None:
+            route = Route(400 if not form.get("__VIEWSTATE") else 404, b"")
+        self.send_response(route.status)
+        self.send_header("Content-Type", route.content_type)
+        self.send_header("Content-Length", str(len(route.body)))
+        self.end_headers()
+        self.wfile.write(route.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the crawler's own log records every request."""

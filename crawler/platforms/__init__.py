@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from crawler.discovery import feed_links
-from crawler.platforms import ckan, drupal, generic, joomla, liferay, newsarticle, nukeviet, sharepoint, wordpress
+from crawler.platforms import (
+    aspnet,
+    ckan,
+    drupal,
+    generic,
+    joomla,
+    liferay,
+    newsarticle,
+    nukeviet,
+    sharepoint,
+    wordpress,
+)
 from crawler.platforms.base import parse_html
 from crawler.platforms.page import ParsedPage
 
@@ -21,6 +32,7 @@ PARSERS: dict[str, ModuleType] = {
     sharepoint.NAME: sharepoint,
     joomla.NAME: joomla,
     drupal.NAME: drupal,
+    aspnet.NAME: aspnet,  # after SharePoint, which is ASP.NET too
     wordpress.NAME: wordpress,  # before newsarticle: Yoast adds Article JSON-LD to WordPress posts
     newsarticle.NAME: newsarticle,
     generic.NAME: generic,

@@ -258,7 +258,7 @@ class _Walker:
             self._buffer.append(" ")
             return
         if tag == "a" and el.get("href"):
-            self.links.append((el.get("href").strip(), ""))
+            self.links.append((el.get("href").strip(), collapse(el.text_content())))
         block = tag in BLOCK_TAGS
         if block:
             self.flush(owner)
@@ -355,7 +355,13 @@ def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline:
 
 def attachments_from_links(links: list[tuple[str, str]], base_url: str) -> list[Attachment]:
     found: dict[str, Attachment] = {}
-    for href, _text in links:
+    for href, text in links:
+        if "linkclick.aspx" in href.lower() and "fileticket=" in href.lower():
+            # DotNetNuke serves files only through LinkClick.aspx: the link text names the file.
+            url = urljoin(base_url, href)
+            ext = PurePosixPath(text.strip()).suffix.lower().lstrip(".")
+            found.setdefault(url, Attachment(url=url, filename=text.strip() or "file", media_type=MEDIA_TYPES.get(ext)))
+            continue
         if PurePosixPath(urlsplit(href).path).suffix.lower().lstrip(".") not in ATTACHMENT_EXT:
             continue
         url = urljoin(base_url, href)

@@ -30,6 +30,7 @@ class ParsedPage:
     pagination: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
+    postbacks: list[tuple[str, str]] = field(default_factory=list)  # WebForms pager (target, argument)
     reason: str | None = None
 
 

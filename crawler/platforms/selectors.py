@@ -97,7 +97,7 @@ def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.Html
     attachments = body.attachments
     for selector in spec.files:
         for container in select(tree, selector):
-            links = [(href, "") for href in container.xpath(".//a/@href")]
+            links = [(a.get("href"), text_of(a)) for a in container.iter("a") if a.get("href")]
             known = {a.url for a in attachments}
             attachments += [a for a in attachments_from_links(links, url) if a.url not in known]
     lead_images = [

@@ -340,7 +340,9 @@ class PortalSpider(scrapy.Spider):
                     request = self._request(url, role="listing", nav_depth=nav_depth, listing_page=listing_page + 1)
                     if request is not None:
                         yield request
-        elif page.pagination and not fresh:
+        if page.postbacks and fresh and (new_articles or listing_page == 0):
+            yield from self._postbacks(response, page, nav_depth, listing_page, max_pages)
+        if page.pagination and not fresh:
             self.crawler.stats.inc_value("since/pagination_stopped")
         elif page.pagination and not new_articles:
             self.crawler.stats.inc_value("guard/pagination_without_new_articles")
@@ -353,6 +355,35 @@ class PortalSpider(scrapy.Spider):
                 request = self._request(url, role="page", nav_depth=nav_depth + 1)
                 if request is not None:
                     yield request
+
+    def _postbacks(
+        self, response: Response, page: ParsedPage, nav_depth: int, listing_page: int, max_pages: int
+    ) -> Iterator[scrapy.Request]:
+        """WebForms pager links: replay the page's form (__VIEWSTATE …) with the link's event."""
+        if listing_page + 1 >= max_pages:
+            self.crawler.stats.inc_value("guard/listing_page_limit")
+            return
+        for target, argument in page.postbacks:
+            key = f"{canonicalize_url(response.url)}#postback:{target}:{argument}"
+            if key in self.scheduled:
+                continue
+            self.scheduled.add(key)
+            try:
+                request = scrapy.FormRequest.from_response(
+                    response,
+                    formdata={"__EVENTTARGET": target, "__EVENTARGUMENT": argument},
+                    dont_click=True,
+                    callback=self.parse,
+                    errback=self.on_error,
+                    dont_filter=True,
+                    meta={"role": "listing", "nav_depth": nav_depth, "listing_page": listing_page + 1, "key": key},
+                    priority=10,
+                )
+            except (ValueError, AttributeError) as error:  # no <form> to replay
+                self._report(response.url, "postback_without_form", str(error))
+                return
+            self.crawler.stats.inc_value("schedule/postbacks")
+            yield request
 
     def _no_record(self, response: Response, kind: str, reason: str, counted: bool = False) -> Iterator[Any]:
         if not counted:
