@@ -20,6 +20,7 @@ from crawler.platforms import (
     newsarticle,
     nukeviet,
     sharepoint,
+    webcenter,
     wordpress,
 )
 from crawler.platforms.base import parse_html
@@ -32,6 +33,7 @@ PARSERS: dict[str, ModuleType] = {
     sharepoint.NAME: sharepoint,
     joomla.NAME: joomla,
     drupal.NAME: drupal,
+    webcenter.NAME: webcenter,
     aspnet.NAME: aspnet,  # after SharePoint, which is ASP.NET too
     wordpress.NAME: wordpress,  # before newsarticle: Yoast adds Article JSON-LD to WordPress posts
     newsarticle.NAME: newsarticle,

@@ -1,9 +1,9 @@
-"""Custom ASP.NET WebForms portals, DotNetNuke and Oracle WebCenter sites (DOMAIN.md §2.1, §2.3.7).
+"""Custom ASP.NET WebForms portals and DotNetNuke sites (DOMAIN.md §2.1, §2.3.7).
 
 WebForms listings page with `__doPostBack('ctl21$pager','2')`: a GET cannot reach page 2, so the
 parser reports each postback (event target, argument) and the spider replays the form with
-`__VIEWSTATE`/`__EVENTVALIDATION`. Articles (`NewsDetail.aspx?id=480`, DNN `tabid/…`,
-WebCenter `dDocName=PORTAL537326`) are read with the known selectors, else by the generic reader.
+`__VIEWSTATE`/`__EVENTVALIDATION`. Articles (`NewsDetail.aspx?id=480`, DNN `tabid/…`) are read with the known
+selectors, else by the generic reader.
 DNN serves files only through `LinkClick.aspx?fileticket=…`.
 """
 
@@ -37,9 +37,6 @@ _STATE = re.compile(r"^(?:__VIEWSTATE|__EVENTVALIDATION)$")
 def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) -> list[str]:
     evidence = []
     path = urlsplit(url).path.lower()
-    query = urlsplit(url).query
-    if "ddocname=" in query.lower():
-        evidence.append("Oracle WebCenter URL (dDocName=)")
     if tree is not None:
         if any(_STATE.match(name) for name in tree.xpath("//input[@type='hidden']/@name")):
             evidence.append("WebForms __VIEWSTATE / __EVENTVALIDATION fields")
@@ -55,8 +52,6 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
 def article_key(url: str) -> str | None:
     parts = urlsplit(url)
     query = {k.lower(): v[0] for k, v in parse_qs(parts.query).items()}
-    if "ddocname" in query:
-        return f"{parts.hostname}:webcenter:{query['ddocname']}"
     if parts.path.lower().endswith("newsdetail.aspx") and "id" in query:
         return f"{parts.hostname}:aspnet:newsdetail:{query['id']}"
     return None

@@ -15,7 +15,15 @@ import lxml.html
 
 from crawler.dates import parse_vietnamese_date
 from crawler.items import ParserInfo, PortalRecord
-from crawler.platforms.base import attachments_from_links, canonical_link, first, read_body, select, text_of
+from crawler.platforms.base import (
+    attachments_from_links,
+    canonical_link,
+    first,
+    meta_content,
+    read_body,
+    select,
+    text_of,
+)
 from crawler.platforms.meta import document_from_page, find_date_text, find_view_count
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, same_host
 from crawler.text import join_paragraphs
@@ -90,7 +98,8 @@ def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.Html
     date_raw = text_of(date_el) or None
     machine = date_el.get(spec.date_attribute) if spec.date_attribute and date_el is not None else None
     if date_raw is None:
-        date_raw = machine or find_date_text(tree, title_el)[0]
+        shown, structured = find_date_text(tree, title_el)  # JSON-LD / Open Graph as the last resort
+        date_raw = machine or shown or structured
     published_at, rule = _precise_date(date_raw, machine)
     authors = [_label_free(text_of(el)) for el in select(tree, ", ".join(spec.authors))] if spec.authors else []
     source = _label_free(text_of(first(tree, *spec.source))) if spec.source else ""
@@ -110,7 +119,7 @@ def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.Html
         name,
         version,
         title=text_of(title_el),
-        summary=text_of(first(tree, *spec.summary)) or None if spec.summary else None,
+        summary=(text_of(first(tree, *spec.summary)) if spec.summary else "") or meta_content(tree, "og:description"),
         body=join_paragraphs(body.paragraphs),
         published_raw=date_raw,
         published_at=published_at,
