@@ -20,6 +20,7 @@ PLATFORMS = {
     "dienbien.gov.vn": "sharepoint",
     "ninhthuan.gov.vn": "sharepoint",
     "namdinh.gov.vn": "sharepoint",
+    "quangnam.gov.vn": "webcenter",
 }
 # Start pages, feeds and sitemaps DOMAIN.md names (§2.2–2.3, §7).
 START_URLS = {
