@@ -6,13 +6,14 @@ article_key(url). A portal on a known platform needs only a registry entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 
 from crawler.discovery import feed_links
 from crawler.platforms import (
     aspnet,
     ckan,
+    dotnetnuke,
     drupal,
     generic,
     joomla,
@@ -24,7 +25,7 @@ from crawler.platforms import (
     wordpress,
 )
 from crawler.platforms.base import parse_html
-from crawler.platforms.page import ParsedPage
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result
 
 PARSERS: dict[str, ModuleType] = {
     liferay.NAME: liferay,
@@ -34,6 +35,7 @@ PARSERS: dict[str, ModuleType] = {
     joomla.NAME: joomla,
     drupal.NAME: drupal,
     webcenter.NAME: webcenter,
+    dotnetnuke.NAME: dotnetnuke,  # before aspnet: DNN is WebForms with its own signs
     aspnet.NAME: aspnet,  # after SharePoint, which is ASP.NET too
     wordpress.NAME: wordpress,  # before newsarticle: Yoast adds Article JSON-LD to WordPress posts
     newsarticle.NAME: newsarticle,
@@ -70,9 +72,17 @@ def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
     if tree is None or not tree.text_content().strip():
         return ParsedPage(kind="empty", reason="empty page (no text)")
     name = platform if platform in PARSERS else _detect_tree(tree, url, quick=True).platform
-    page = PARSERS[name].parse_tree(tree, url)
-    if page.kind != "article":
-        page.feeds = feed_links(tree, url)  # home and category pages announce the portal's feeds
+    module = PARSERS[name]
+    page = module.parse_tree(tree, url)
+    if page.kind == "article":
+        return page
+    # Links whose shape the platform knows as an article (…/ArticleID/355/…, ?dDocName=…) are
+    # entries even where the list markup is unknown.
+    known = {entry.url for entry in page.entries}
+    extra = [ListingEntry(url=link) for link in page.links if link not in known and module.article_key(link)]
+    if extra:
+        page = replace(listing_result(page.entries + extra, page.pagination, page.links), postbacks=page.postbacks)
+    page.feeds = feed_links(tree, url)  # home and category pages announce the portal's feeds
     return page
 
 

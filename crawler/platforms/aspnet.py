@@ -1,10 +1,9 @@
-"""Custom ASP.NET WebForms portals and DotNetNuke sites (DOMAIN.md §2.1, §2.3.7).
+"""Custom ASP.NET WebForms portals (DOMAIN.md §2.1, §2.3.7).
 
 WebForms listings page with `__doPostBack('ctl21$pager','2')`: a GET cannot reach page 2, so the
 parser reports each postback (event target, argument) and the spider replays the form with
-`__VIEWSTATE`/`__EVENTVALIDATION`. Articles (`NewsDetail.aspx?id=480`, DNN `tabid/…`) are read with the known
-selectors, else by the generic reader.
-DNN serves files only through `LinkClick.aspx?fileticket=…`.
+`__VIEWSTATE`/`__EVENTVALIDATION`. Articles (`NewsDetail.aspx?id=480`) are read with the known selectors, else by the
+generic reader. DotNetNuke sites (module `dotnetnuke`) reuse this reader.
 """
 
 from __future__ import annotations
@@ -42,8 +41,6 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
             evidence.append("WebForms __VIEWSTATE / __EVENTVALIDATION fields")
         if tree.xpath("//a[contains(@href, '__doPostBack')][1]"):
             evidence.append("links that page with __doPostBack")
-        if tree.xpath("//a[contains(@href, 'LinkClick.aspx')][1] | //*[starts-with(@id, 'dnn_')][1]"):
-            evidence.append("DotNetNuke (LinkClick.aspx, dnn_ ids)")
     if evidence and path.endswith(".aspx"):
         evidence.append(".aspx page")
     return evidence

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -19,7 +19,7 @@ from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.platforms import generic
 from crawler.platforms.base import canonical_link, first, read_body, text_of
 from crawler.platforms.meta import find_date_text, find_view_count
-from crawler.platforms.page import ParsedPage
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, same_host
 from crawler.text import join_paragraphs, normalize_text
 
 NAME = "newsarticle"
@@ -120,8 +120,26 @@ def _summary(tree: lxml.html.HtmlElement, article: dict[str, Any]) -> str | None
     return visible or normalize_text(str(article.get("description") or "")) or None
 
 
+def _listing(tree: lxml.html.HtmlElement, url: str, articles: list[dict[str, Any]]) -> ParsedPage:
+    """A category page describing several articles: their JSON-LD URLs are its entries."""
+    page = generic.listing(tree, url)
+    known = {entry.url for entry in page.entries}
+    for obj in articles:
+        link = obj.get("url") or (obj.get("mainEntityOfPage") or {}).get("@id") if isinstance(obj, dict) else None
+        if isinstance(link, str) and same_host(urljoin(url, link), url) and urljoin(url, link) not in known:
+            date = obj.get("datePublished")
+            page.entries.append(
+                ListingEntry(url=urljoin(url, link), title=str(obj.get("headline") or ""), date_raw=date)
+            )
+            known.add(urljoin(url, link))
+    return listing_result(page.entries, page.pagination, page.links)
+
+
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    article = _article_object(tree)
+    articles = [obj for obj in json_ld(tree) if _types(obj) & ARTICLE_TYPES]
+    if len(articles) > 1:
+        return _listing(tree, url, articles)
+    article = articles[0] if articles else None
     body_el = first(tree, *_BODY_SELECTORS)
     if article is None or body_el is None:
         return generic.parse_tree(tree, url)

@@ -13,7 +13,7 @@ import lxml.html
 
 from crawler.items import ParserInfo
 from crawler.platforms import generic
-from crawler.platforms.page import ListingEntry, ParsedPage, listing_result
+from crawler.platforms.page import ParsedPage
 
 NAME = "webcenter"
 VERSION = "1.0"
@@ -42,8 +42,4 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     if page.record is not None:
         page.record.platform = NAME
         page.record.parser = ParserInfo(name=NAME, version=VERSION)
-        return page
-    # Article links carry their id in the query (…/chi-tiet?dDocName=…), which generic URL shapes miss.
-    known = {entry.url for entry in page.entries}
-    entries = page.entries + [ListingEntry(url=link) for link in page.links if article_key(link) and link not in known]
-    return listing_result(entries, page.pagination, page.links)
+    return page
