@@ -243,3 +243,28 @@ def test_webforms_listing_pages_reached_by_postback(tmp_path: Path) -> None:
         f"Tin số {n} về công tác cải cách hành chính" for n in (10, 11, 20, 21, 30, 31)
     )
     assert all(r["platform"] == "aspnet" and r["published_at"].endswith("09:00:00+07:00") for r in records)
+
+
+def test_article_released_when_its_only_url_so_far_fails(tmp_path: Path) -> None:
+    """The broken URL is fetched and fails before the good one is even linked: the article is not lost."""
+    article = next(a for a in load_articles() if a["id"] == 5001)
+    good = "/vi/tin-tuc-su-kien/-/view_content/5001-trien-khai-dich-vu-cong-truc-tuyen-toan-trinh.html"
+    stale = "/vi/luu-tru/-/view_content/5001-trien-khai-dich-vu-cong-truc-tuyen-toan-trinh.html"
+    routes = {
+        "/": Route(200, f'<html><body><a href="{stale}">cũ</a> <a href="/trang-2">Trang 2</a></body></html>'.encode()),
+        "/trang-2": Route(200, b'<html><body><a href="/trang-3">Trang 3</a></body></html>'),
+        "/trang-3": Route(200, f'<html><body><a href="{good}">{article["title"]}</a></body></html>'.encode()),
+        stale: Route(200, b""),
+        good: build_routes()[good],
+        "/robots.txt": Route(200, b"User-agent: *\n", "text/plain"),
+    }
+    server, base = serve(routes)
+    out = tmp_path / "released"
+    try:
+        result = crawl(f"{base}/", "--out", str(out))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    titles = [json.loads(line)["title"] for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert titles == [article["title"]]

@@ -258,7 +258,9 @@ class _Walker:
             self._buffer.append(" ")
             return
         if tag == "a" and el.get("href"):
-            self.links.append((el.get("href").strip(), collapse(el.text_content())))
+            href = el.get("href").strip()
+            # Link text is needed only where the URL does not name the file (DNN LinkClick.aspx).
+            self.links.append((href, collapse(el.text_content()) if "linkclick" in href.lower() else ""))
         block = tag in BLOCK_TAGS
         if block:
             self.flush(owner)

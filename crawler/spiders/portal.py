@@ -263,7 +263,9 @@ class PortalSpider(scrapy.Spider):
         key = meta.get("key")
         variants = self.alternatives.get(key) if key else None
         if not variants or len(variants) < 2:
+            # Nothing else to try yet: release the article so a URL of it seen later is fetched.
             self.alternatives.pop(key, None)
+            self.scheduled.discard(key)
             return
         url = variants.pop(1)
         self.crawler.stats.inc_value("dedupe/alternative_url_tried")
