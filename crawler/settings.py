@@ -18,6 +18,10 @@ DOWNLOAD_DELAY_JITTER = 0.5
 # DOWNLOAD_DELAY is given on the command line (--delay).
 LOOPBACK_CONCURRENCY = 8
 
+# A page yields at most one record: Scrapy's default of 100 concurrent item workers per response
+# only costs task scheduling.
+CONCURRENT_ITEMS = 8
+
 # Slow government hosts: a long timeout, but bounded so nothing hangs.
 DOWNLOAD_TIMEOUT = 120
 RETRY_ENABLED = True
