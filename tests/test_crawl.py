@@ -37,6 +37,16 @@ def crawl(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def crawl_routes(routes: dict[str, Route], out: Path, path: str = "/") -> subprocess.CompletedProcess[str]:
+    """Serve `routes` on 127.0.0.1 for one `crawler crawl` of `path` into `out`."""
+    server, base = serve(routes)
+    try:
+        return crawl(f"{base}{path}", "--out", str(out))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module")
 def full_run(site: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], dict]:
     out = tmp_path_factory.mktemp("run") / "full"
@@ -143,13 +153,8 @@ def test_article_whose_first_url_is_broken_comes_from_another_url(tmp_path: Path
     # Without sitemaps and feeds, the home page's stale, empty link to one article is its first URL.
     routes = {path: route for path, route in build_routes().items() if "sitemap" not in path and "/rss/" not in path}
     routes["/robots.txt"] = Route(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
-    server, base = serve(routes)
     out = tmp_path / "home"
-    try:
-        result = crawl(f"{base}/", "--out", str(out))
-    finally:
-        server.shutdown()
-        server.server_close()
+    result = crawl_routes(routes, out)
     assert result.returncode == 0, result.stderr
     titles = [json.loads(line)["title"] for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(titles) == valid_titles()
@@ -230,13 +235,8 @@ def _webforms_site() -> dict[str, Route]:
 
 
 def test_webforms_listing_pages_reached_by_postback(tmp_path: Path) -> None:
-    server, base = serve(_webforms_site())
-    try:
-        out = tmp_path / "webforms"
-        result = crawl(f"{base}/TinTuc.aspx", "--out", str(out))
-    finally:
-        server.shutdown()
-        server.server_close()
+    out = tmp_path / "webforms"
+    result = crawl_routes(_webforms_site(), out, "/TinTuc.aspx")
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(r["title"] for r in records) == sorted(
@@ -258,13 +258,8 @@ def test_article_released_when_its_only_url_so_far_fails(tmp_path: Path) -> None
         good: build_routes()[good],
         "/robots.txt": Route(200, b"User-agent: *\n", "text/plain"),
     }
-    server, base = serve(routes)
     out = tmp_path / "released"
-    try:
-        result = crawl(f"{base}/", "--out", str(out))
-    finally:
-        server.shutdown()
-        server.server_close()
+    result = crawl_routes(routes, out)
     assert result.returncode == 0, result.stderr
     titles = [json.loads(line)["title"] for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
     assert titles == [article["title"]]

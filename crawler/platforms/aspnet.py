@@ -13,9 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import lxml.html
 
-from crawler.items import ParserInfo
 from crawler.platforms import generic
-from crawler.platforms.page import ParsedPage
+from crawler.platforms.page import ParsedPage, relabel
 from crawler.platforms.selectors import Selectors, parse_article
 
 NAME = "aspnet"
@@ -68,10 +67,7 @@ def postbacks(tree: lxml.html.HtmlElement) -> list[tuple[str, str]]:
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     page = parse_article(SPEC, NAME, VERSION, tree, url)
     if page is None:
-        page = generic.parse_tree(tree, url)
-        if page.record is not None:
-            page.record.platform = NAME
-            page.record.parser = ParserInfo(name=NAME, version=VERSION)
+        page = relabel(generic.parse_tree(tree, url), NAME, VERSION)
     if page.record is None:
         page.postbacks = postbacks(tree)
         if page.postbacks and page.kind == "other":

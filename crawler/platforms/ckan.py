@@ -13,9 +13,9 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 
 from crawler.dates import parse_vietnamese_date
-from crawler.items import Attachment, ParserInfo, PortalRecord
-from crawler.platforms.base import MEDIA_TYPES, canonical_link, first, meta_content, read_body, select, text_of
-from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, same_host
+from crawler.items import Attachment
+from crawler.platforms.base import MEDIA_TYPES, first, meta_content, read_body, select, text_of
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links, same_host
 from crawler.text import join_paragraphs
 
 NAME = "ckan"
@@ -47,18 +47,6 @@ def article_key(url: str) -> str | None:
     return None
 
 
-def _record(url: str, tree: lxml.html.HtmlElement, **fields: object) -> PortalRecord:
-    return PortalRecord(
-        url=url,
-        canonical_url=canonical_link(tree, url) or url,
-        portal=urlsplit(url).hostname or "",
-        platform=NAME,
-        parser=ParserInfo(name=NAME, version=VERSION),
-        language=(tree.get("lang") or "").split("-")[0] or None,
-        **fields,  # type: ignore[arg-type]
-    )
-
-
 def _blog_post(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
     heading = first(tree, "[role=main] h1.page-heading")
     if heading is None:
@@ -70,9 +58,11 @@ def _blog_post(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
     body = read_body(body_el, url)
     return ParsedPage(
         kind="article",
-        record=_record(
-            url,
+        record=new_record(
             tree,
+            url,
+            NAME,
+            VERSION,
             title=text_of(heading),
             body=join_paragraphs(body.paragraphs),
             published_raw=text_of(first(section, "span.date")) or None,
@@ -119,9 +109,11 @@ def _dataset(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
     updated = parse_vietnamese_date(_machine_date("cập nhật mới nhất", tree))
     return ParsedPage(
         kind="article",
-        record=_record(
-            url,
+        record=new_record(
             tree,
+            url,
+            NAME,
+            VERSION,
             title=text_of(heading),
             page_type="dataset",
             body=join_paragraphs(body.paragraphs) if body else "",

@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from crawler.items import ParserInfo
 from crawler.platforms import aspnet
 from crawler.platforms.base import meta_content
-from crawler.platforms.page import ParsedPage
+from crawler.platforms.page import ParsedPage, relabel
 
 NAME = "dotnetnuke"
 VERSION = "1.0"
@@ -41,8 +40,4 @@ def article_key(url: str) -> str | None:
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    page = aspnet.parse_tree(tree, url)
-    if page.record is not None:
-        page.record.platform = NAME
-        page.record.parser = ParserInfo(name=NAME, version=VERSION)
-    return page
+    return relabel(aspnet.parse_tree(tree, url), NAME, VERSION)

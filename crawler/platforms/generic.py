@@ -11,10 +11,10 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from crawler.items import Attachment, Document, Image, ParserInfo, PortalRecord
-from crawler.platforms.base import attachments_from_links, canonical_link, first, meta_content, read_body, text_of
+from crawler.items import Attachment, Document, Image
+from crawler.platforms.base import attachments_from_links, first, meta_content, read_body, text_of
 from crawler.platforms.meta import document_from_page, find_date_text, find_view_count, is_metadata_row, updated_at_of
-from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links
 from crawler.text import collapse, join_paragraphs, normalize_text
 
 NAME = "generic"
@@ -75,12 +75,11 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         and (paragraphs or document)
         and _is_article(tree, paragraphs, date_raw, document, density)
     ):
-        record = PortalRecord(
-            url=url,
-            canonical_url=canonical_link(tree, url) or url,
-            portal=urlsplit(url).hostname or "",
-            platform=NAME,
-            parser=ParserInfo(name=NAME, version=VERSION),
+        record = new_record(
+            tree,
+            url,
+            NAME,
+            VERSION,
             title=title,
             summary=meta_content(tree, "og:description", "description"),
             body=join_paragraphs(paragraphs),
@@ -90,7 +89,6 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             tags=[normalize_text(t) for t in tree.xpath('//meta[@property="article:tag"]/@content')],
             images=body.images,
             attachments=body.attachments,
-            language=(tree.get("lang") or "").split("-")[0] or None,
             view_count=find_view_count(tree),
             updated_at=updated_at_of(tree),
             document=document,

@@ -14,10 +14,10 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler.items import Image, ParserInfo, PortalRecord
-from crawler.platforms.base import by_class, canonical_link, first, read_body, select, text_of
+from crawler.items import Image, PortalRecord
+from crawler.platforms.base import by_class, first, read_body, select, text_of
 from crawler.platforms.meta import document_from_page, find_date_text, is_metadata_row
-from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, same_host
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links, same_host
 from crawler.text import join_paragraphs
 
 NAME = "liferay"
@@ -167,13 +167,11 @@ def _record(
                 images.append(Image(url=_absolute(url, img.get("src")), alt=img.get("alt") or None))
     crumbs = parts["dd_chuyenmuc"]
     category_el = first(crumbs[0], ".tintuc", "span:last-child") if crumbs else None
-    language = (tree.get("lang") or "").split("-")[0] or None
-    return PortalRecord(
-        url=url,
-        canonical_url=canonical_link(tree, url) or url,
-        portal=urlsplit(url).hostname or "",
-        platform=NAME,
-        parser=ParserInfo(name=NAME, version=VERSION),
+    return new_record(
+        tree,
+        url,
+        NAME,
+        VERSION,
         title=text_of(title_el),
         summary=summary,
         body=join_paragraphs(body.paragraphs),
@@ -184,7 +182,6 @@ def _record(
         images=images + body.images,
         attachments=body.attachments,
         view_count=views,
-        language=language,
         document=document,
         page_type="document" if document else "article",
     )

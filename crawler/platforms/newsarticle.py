@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
 
 from crawler.dates import parse_vietnamese_date
-from crawler.items import Image, ParserInfo, PortalRecord
+from crawler.items import Image
 from crawler.platforms import generic
-from crawler.platforms.base import canonical_link, first, read_body, text_of
+from crawler.platforms.base import first, read_body, text_of
 from crawler.platforms.meta import find_date_text, find_view_count
-from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, same_host
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, same_host
 from crawler.text import join_paragraphs, normalize_text
 
 NAME = "newsarticle"
@@ -155,12 +155,11 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     lead_url = lead.get("url") if isinstance(lead, dict) else lead if isinstance(lead, str) else None
     if isinstance(lead_url, str) and not images:
         images = [Image(url=lead_url)]
-    record = PortalRecord(
-        url=url,
-        canonical_url=canonical_link(tree, url) or url,
-        portal=urlsplit(url).hostname or "",
-        platform=NAME,
-        parser=ParserInfo(name=NAME, version=VERSION),
+    record = new_record(
+        tree,
+        url,
+        NAME,
+        VERSION,
         title=title,
         summary=_summary(tree, article),
         body=join_paragraphs(body.paragraphs),
@@ -170,7 +169,6 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         category=_section(tree, article),
         images=images,
         attachments=body.attachments,
-        language=(tree.get("lang") or "").split("-")[0] or None,
         view_count=find_view_count(tree),
     )
     return ParsedPage(kind="article", record=record)

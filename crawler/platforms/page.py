@@ -8,7 +8,8 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
-from crawler.items import PortalRecord
+from crawler.items import ParserInfo, PortalRecord
+from crawler.platforms.base import canonical_link
 
 
 @dataclass
@@ -73,3 +74,24 @@ def page_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
         if absolute.startswith(("http://", "https://")) and urlsplit(absolute).hostname == host:
             seen.setdefault(absolute, None)
     return list(seen)
+
+
+def new_record(tree: lxml.html.HtmlElement, url: str, name: str, version: str, **fields: object) -> PortalRecord:
+    """A record with the provenance every parser sets the same way."""
+    return PortalRecord(
+        url=url,
+        canonical_url=canonical_link(tree, url) or url,
+        portal=urlsplit(url).hostname or "",
+        platform=name,
+        parser=ParserInfo(name=name, version=version),
+        language=(tree.get("lang") or "").split("-")[0] or None,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def relabel(page: ParsedPage, name: str, version: str) -> ParsedPage:
+    """A page another platform's reader parsed, credited to the platform whose site it is."""
+    if page.record is not None:
+        page.record.platform = name
+        page.record.parser = ParserInfo(name=name, version=version)
+    return page

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import lxml.html
 
 from crawler.dates import parse_vietnamese_date
-from crawler.items import ParserInfo, PortalRecord
 from crawler.platforms.base import (
     attachments_from_links,
-    canonical_link,
     first,
     meta_content,
     read_body,
@@ -25,7 +23,7 @@ from crawler.platforms.base import (
     text_of,
 )
 from crawler.platforms.meta import document_from_page, find_date_text, find_view_count
-from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, same_host
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links, same_host
 from crawler.text import join_paragraphs
 
 _LABEL = ("Tác giả:", "Tác giả", "Nguồn tin:", "Nguồn tin", "Nguồn:", "Người đăng:", "Từ khóa:", "Tags:")
@@ -70,19 +68,6 @@ def _precise_date(shown: str | None, machine: str | None) -> tuple[str | None, s
     if seen and exact and seen.iso[:10] == exact.iso[:10]:
         return exact.iso, "datetime-attribute"
     return None, None
-
-
-def new_record(tree: lxml.html.HtmlElement, url: str, name: str, version: str, **fields: object) -> PortalRecord:
-    """A record with the provenance every parser sets the same way."""
-    return PortalRecord(
-        url=url,
-        canonical_url=canonical_link(tree, url) or url,
-        portal=urlsplit(url).hostname or "",
-        platform=name,
-        parser=ParserInfo(name=name, version=version),
-        language=(tree.get("lang") or "").split("-")[0] or None,
-        **fields,  # type: ignore[arg-type]
-    )
 
 
 def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:

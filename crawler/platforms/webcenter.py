@@ -11,9 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import lxml.html
 
-from crawler.items import ParserInfo
 from crawler.platforms import generic
-from crawler.platforms.page import ParsedPage
+from crawler.platforms.page import ParsedPage, relabel
 
 NAME = "webcenter"
 VERSION = "1.0"
@@ -38,8 +37,4 @@ def article_key(url: str) -> str | None:
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    page = generic.parse_tree(tree, url)
-    if page.record is not None:
-        page.record.platform = NAME
-        page.record.parser = ParserInfo(name=NAME, version=VERSION)
-    return page
+    return relabel(generic.parse_tree(tree, url), NAME, VERSION)
