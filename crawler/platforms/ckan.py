@@ -95,11 +95,8 @@ def _dataset(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
         label = first(item, "a.heading")
         if link is None or not link.get("href"):
             continue
-        fmt = (
-            (first(item, ".format-label").get("data-format") or "").lower()
-            if first(item, ".format-label") is not None
-            else ""
-        )
+        format_label = first(item, ".format-label")
+        fmt = (format_label.get("data-format") or "").lower() if format_label is not None else ""
         name = (
             (label.get("title") if label is not None else None) or text_of(label) or link.get("href").rsplit("/", 1)[-1]
         )

@@ -53,11 +53,12 @@ def article_key(url: str) -> str | None:
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     html = lxml.html.tostring(tree, encoding="unicode")
-    document = trafilatura.bare_extraction(
+    extracted = trafilatura.bare_extraction(
         html, url=url, include_images=True, include_tables=True, include_links=True, with_metadata=True
     )
-    body_el = _as_html(document.body) if document is not None and document.body is not None else None
-    title = _title(tree, document)
+    main_text = getattr(extracted, "body", None)
+    body_el = _as_html(main_text) if main_text is not None else None
+    title = _title(tree, extracted)
     date_raw, date_attr = find_date_text(tree, _title_element(tree, title))
     body = read_body(body_el, url) if body_el is not None else None
     paragraphs = body.paragraphs if body is not None else []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -76,7 +76,7 @@ def page_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
     return list(seen)
 
 
-def new_record(tree: lxml.html.HtmlElement, url: str, name: str, version: str, **fields: object) -> PortalRecord:
+def new_record(tree: lxml.html.HtmlElement, url: str, name: str, version: str, **fields: Any) -> PortalRecord:
     """A record with the provenance every parser sets the same way."""
     return PortalRecord(
         url=url,
@@ -85,7 +85,7 @@ def new_record(tree: lxml.html.HtmlElement, url: str, name: str, version: str, *
         platform=name,
         parser=ParserInfo(name=name, version=version),
         language=(tree.get("lang") or "").split("-")[0] or None,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 
