@@ -31,8 +31,12 @@ def canonicalize_url(url: str) -> str:
         and not (_PRINT.match(k) and v.lower() in {"1", "true", "print", "yes", "component"})
     ]
     host = (parts.hostname or "").lower()
-    if parts.port and parts.port != _DEFAULT_PORTS.get(parts.scheme):
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # "http://host:abc/": keep what the page wrote rather than fail
+        return url.strip().split("#", 1)[0]
+    if port and port != _DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{port}"
     path = _PATH_SESSION.sub("", parts.path) or "/"
     rebuilt = urlunsplit((parts.scheme.lower(), host, path, urlencode(query), ""))
     return w3lib_canonicalize(rebuilt, keep_fragments=False)

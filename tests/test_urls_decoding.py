@@ -52,3 +52,8 @@ def test_legacy_single_byte_page_uses_its_meta_charset() -> None:
     text, encoding = decode_html(body, None)
     assert encoding == "windows-1258"
     assert "Việt" in __import__("unicodedata").normalize("NFC", text)
+
+
+@pytest.mark.parametrize("url", ["https://baotintuc.vn (og:url)", "http://a.gov.vn:abc/x", "http://a.gov.vn:99999/x"])
+def test_malformed_urls_do_not_raise(url: str) -> None:
+    assert canonicalize_url(url)

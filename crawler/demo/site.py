@@ -59,7 +59,7 @@ def _layout(title: str, main: str, feed: str | None = None) -> str:
 <body>
 <a href="#main-content" class="skip-to-content">Truy cập nội dung luôn</a>
 <nav class="sort-pages"><ul><li><a href="/">Trang chủ</a></li>{nav}
-<li><a href="/vi/gioi-thieu">Giới thiệu</a></li><li><a href="/vi/bao-cao-tong-hop">Báo cáo</a></li><li><a href="/private/noi-bo">Nội bộ</a></li><li><a href="/vi/bai-da-xoa">Lưu trữ</a></li></ul></nav>
+<li><a href="/vi/gioi-thieu">Giới thiệu</a></li><li><a href="http://127.0.0.1:cong-cu/tra-cuu">Tra cứu</a></li><li><a href="/vi/bao-cao-tong-hop">Báo cáo</a></li><li><a href="/private/noi-bo">Nội bộ</a></li><li><a href="/vi/bai-da-xoa">Lưu trữ</a></li></ul></nav>
 <div id="main-content" role="main"><div class="portlet-column" id="column-1">
 {main}
 </div></div>

@@ -224,7 +224,12 @@ class PortalSpider(scrapy.Spider):
             # The same link on another listing page: nothing to decide again (and cheap to skip).
             return None
         self.seen_links.add(url)
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 — raises on "http://host:abc/"
+        except ValueError:
+            self.crawler.stats.inc_value("schedule/bad_url_skipped")
+            return None
         if parts.hostname not in self.allowed_hosts:
             self.crawler.stats.inc_value("schedule/offsite_skipped")
             return None
