@@ -67,3 +67,21 @@ def test_vnexpress_record() -> None:
     assert record["body"].endswith("có thể phẫu thuật, hóa trị hoặc xạ trị.")
     assert "Lê Phương" not in record["body"]
     assert record["summary"].startswith("Người đàn ông 63 tuổi")
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        "newspapers/baotintuc_homepage.html",
+        "newspapers/laodong_homepage.html",  # links to laodong.vn from www.laodong.vn: the same site
+        "wordpress/tintaynguyen_homepage.html",
+        "liferay/sotttt_hanoi_homepage.html",
+    ],
+)
+def test_real_homepages_are_listings_never_articles(local: str) -> None:
+    from crawler.platforms import parse_page
+
+    page = parse_page(need_shared("realpages", local).read_text(encoding="utf-8"), realpage_urls()[local])
+    assert page.kind == "listing"
+    assert page.record is None
+    assert len(page.entries) >= 10

@@ -57,3 +57,11 @@ def test_legacy_single_byte_page_uses_its_meta_charset() -> None:
 @pytest.mark.parametrize("url", ["https://baotintuc.vn (og:url)", "http://a.gov.vn:abc/x", "http://a.gov.vn:99999/x"])
 def test_malformed_urls_do_not_raise(url: str) -> None:
     assert canonicalize_url(url)
+
+
+def test_www_is_the_same_site() -> None:
+    from crawler.platforms.page import same_host, site_host
+
+    assert same_host("https://www.laodong.vn/", "https://laodong.vn/thoi-su/a-1.ldo")
+    assert not same_host("https://laodong.vn/", "https://media.laodong.vn/x.jpg")
+    assert site_host("HTTPS://WWW.Hanoi.gov.vn/x") == "hanoi.gov.vn"

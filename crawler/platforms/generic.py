@@ -35,7 +35,9 @@ _TRAFILATURA_TAGS = {
 }
 _PAGER_TEXT = re.compile(r"^(?:\d{1,4}|sau|tiếp|trang sau|trang tiếp|next|›|»|>|>>|cuối|last)$", re.I)
 _PAGER_URL = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur)=\d+|/(?:page|trang)[-/]\d+", re.I)
-_ARTICLE_URL = re.compile(r"(?:\d{3,}|[a-z0-9]+(?:-[a-z0-9]+){3,})(?:\.html?|\.aspx|/)?$", re.I)
+_ARTICLE_URL = re.compile(r"(?:\d{3,}|[a-z0-9]+(?:-[a-z0-9]+){3,})(?:\.[a-z]{2,5})?/?$", re.I)
+# A site's front page is never one article, whatever its teasers look like.
+_FRONT_PAGE = re.compile(r"^/(?:(?:vi|en|vi-vn)/?)?(?:(?:index|default|home|trang-chu)(?:\.\w{2,5})?)?$", re.I)
 _HEADINGS = etree.XPath("//h1 | //h2 | //*[contains(@class, 'title')]")
 _MASTHEAD = re.compile(r"logo|header|banner|masthead|brand|top-?bar", re.I)
 _TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{3,80}$")
@@ -74,7 +76,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         body is not None
         and title
         and (paragraphs or document)
-        and _is_article(tree, paragraphs, date_raw, document, density)
+        and _is_article(tree, url, paragraphs, date_raw, document, density)
     ):
         record = new_record(
             tree,
@@ -225,6 +227,7 @@ def _link_density(tree: lxml.html.HtmlElement, paragraphs: list[str]) -> float:
 
 def _is_article(
     tree: lxml.html.HtmlElement,
+    url: str,
     paragraphs: list[str],
     date_raw: str | None,
     document: Document | None = None,
@@ -232,6 +235,8 @@ def _is_article(
 ) -> bool:
     if document is not None:
         return True
+    if _FRONT_PAGE.match(urlsplit(url).path or "/") and not urlsplit(url).query:
+        return False
     chars = sum(len(p) for p in paragraphs)
     if chars < MIN_ARTICLE_CHARS or link_density > MAX_LINK_DENSITY:
         return False

@@ -56,12 +56,17 @@ class PlatformParser(Protocol):
 
 
 def same_host(url: str, other: str) -> bool:
-    return urlsplit(url).hostname == urlsplit(other).hostname
+    return site_host(url) == site_host(other)
+
+
+def site_host(url: str) -> str:
+    """The host that names a site: lower case, without "www." (www.laodong.vn is laodong.vn)."""
+    return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
 def page_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
     """Every http(s) link on the page that stays on the page's host, made absolute, in order."""
-    host = urlsplit(url).hostname
+    host = site_host(url)
     bases = tree.xpath("//base/@href")
     if bases and bases[0].strip():
         url = urljoin(url, bases[0].strip())
@@ -71,7 +76,7 @@ def page_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
         absolute = urljoin(url, href).split("#", 1)[0]
-        if absolute.startswith(("http://", "https://")) and urlsplit(absolute).hostname == host:
+        if absolute.startswith(("http://", "https://")) and site_host(absolute) == host:
             seen.setdefault(absolute, None)
     return list(seen)
 

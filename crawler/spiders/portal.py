@@ -27,7 +27,7 @@ from crawler.decoding import decode_html
 from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.export import page_rejected
 from crawler.platforms import article_key, parse_page
-from crawler.platforms.page import ParsedPage
+from crawler.platforms.page import ParsedPage, site_host
 from crawler.registry import PortalEntry, load_registry
 from crawler.urls import canonicalize_url
 
@@ -95,7 +95,7 @@ class PortalSpider(scrapy.Spider):
         else:
             raise SpiderArgumentError("give -a portal=<slug> or -a url=<start URL>")
         self.portal_name = self.entry.slug if self.entry else urlsplit(self.start_urls[0]).hostname or ""
-        self.allowed_hosts = {urlsplit(u).hostname for u in self.start_urls}
+        self.allowed_hosts = {site_host(u) for u in self.start_urls}
         try:
             self.since = date.fromisoformat(since) if since else None
         except ValueError:
@@ -142,7 +142,7 @@ class PortalSpider(scrapy.Spider):
     # -- discovery --------------------------------------------------------------------------
 
     def _discovery_request(self, url: str, role: str, guess: bool = False) -> scrapy.Request | None:
-        if urlsplit(url).hostname not in self.allowed_hosts or url in self.seen_links:
+        if site_host(url) not in self.allowed_hosts or url in self.seen_links:
             return None
         self.seen_links.add(url)
         callback = self.parse_sitemap if role == "sitemap" else self.parse_feed
@@ -230,7 +230,7 @@ class PortalSpider(scrapy.Spider):
         except ValueError:
             self.crawler.stats.inc_value("schedule/bad_url_skipped")
             return None
-        if parts.hostname not in self.allowed_hosts:
+        if site_host(url) not in self.allowed_hosts:
             self.crawler.stats.inc_value("schedule/offsite_skipped")
             return None
         if PurePosixPath(parts.path).suffix.lower() in _SKIP_EXTENSIONS:
@@ -292,7 +292,7 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value("decode/charset_overridden")
         if response.meta.get("role") == "start":
             # A start URL that redirected (http → https, bare → www) moves the crawl to that host.
-            self.allowed_hosts.add(urlsplit(response.url).hostname)
+            self.allowed_hosts.add(site_host(response.url))
         try:
             page = parse_page(html, response.url, self.platform)
         except Exception as error:  # one bad page must not stop the crawl
