@@ -79,3 +79,21 @@ def test_longest_domain_wins() -> None:
 def test_bad_registry_gives_one_clear_error(broken: str, message: str) -> None:
     with pytest.raises(RegistryError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_registry(broken)
+
+
+def test_portal_settings_reach_the_spider() -> None:
+    from scrapy.crawler import Crawler
+
+    from crawler.spiders.portal import PortalSpider
+
+    entry = load_registry().get("bac-giang")
+    assert entry is not None
+    assert dict(entry.settings) == {"DOWNLOADER_CLIENT_TLS_CIPHERS": "DEFAULT:@SECLEVEL=1"}
+    crawler = Crawler(PortalSpider, {"DOWNLOAD_DELAY": 1.0})  # settings not yet frozen, as in a crawl
+    PortalSpider.from_crawler(crawler, portal="bac-giang")
+    assert crawler.settings.get("DOWNLOADER_CLIENT_TLS_CIPHERS") == "DEFAULT:@SECLEVEL=1"
+
+
+def test_portal_settings_must_be_setting_names() -> None:
+    with pytest.raises(RegistryError, match="settings must be a table"):
+        parse_registry(GOOD + 'settings = { download_delay = "2" }\n')

@@ -30,6 +30,8 @@ START_URLS = {
 }
 FEEDS = {"vinhlong.gov.vn": ["https://vinhlong.gov.vn/rss/tintuc.rss"]}
 SITEMAPS = {"daklak.gov.vn": ["https://daklak.gov.vn/sitemap.xml"]}
+# Host quirks (DOMAIN.md §8): bacgiang.gov.vn only speaks legacy TLS.
+SETTINGS = {"bacgiang.gov.vn": {"DOWNLOADER_CLIENT_TLS_CIPHERS": "DEFAULT:@SECLEVEL=1"}}
 # Signatures DOMAIN.md names for platforms without a parser yet (kept as notes for issue 3).
 NOTES = {
     "hungyen.gov.vn": "SharePoint (/Pages/*.aspx)",
@@ -80,6 +82,8 @@ def short_name(name_with_type: str) -> str:
 
 
 def toml_value(value: object) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -134,6 +138,8 @@ def main(data_dir: Path) -> None:
         }
         if domain in NOTES:
             entry["note"] = NOTES[domain]
+        if domain in SETTINGS:
+            entry["settings"] = SETTINGS[domain]
         entries.append(entry)
     entries.extend(DEPARTMENTS)
     for slug, name, domain, code, legacy_code in NEWSPAPERS:

@@ -38,6 +38,7 @@ class PortalEntry:
     boilerplate: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()  # portal quirks: Scrapy settings for its crawls
     current_name: str = ""
     legacy_name: str | None = None
 
@@ -128,6 +129,9 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
             raise RegistryError(f"{source}: portal '{slug}' has code {row['code']}, which is no current unit")
         for url in (*row["start_urls"], *row.get("feeds", ()), *row.get("sitemaps", ())):
             _check_url(slug, url)
+        quirks = row.get("settings", {})
+        if not isinstance(quirks, dict) or any(not name.isupper() for name in quirks):
+            raise RegistryError(f"{source}: portal '{slug}' settings must be a table of Scrapy SETTING_NAMES")
         domains[row["domain"]] = slug
         legacy_code = row.get("legacy_code")
         registry.entries[slug] = registry.by_domain[row["domain"]] = PortalEntry(
@@ -146,6 +150,7 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
             boilerplate=tuple(row.get("boilerplate", ())),
             feeds=tuple(row.get("feeds", ())),
             sitemaps=tuple(row.get("sitemaps", ())),
+            settings=tuple((name, str(value)) for name, value in quirks.items()),
             current_name=current_names[row["code"]],
             legacy_name=(_short(row["name"]) if row["kind"] == "province" else legacy_names.get(legacy_code))
             if legacy_code

@@ -112,6 +112,10 @@ class PortalSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.entry is not None:
+            # Portal quirks from the registry (legacy TLS, longer timeouts …); the command line still wins.
+            for name, value in spider.entry.settings:
+                crawler.settings.set(name, value, priority="spider")
         if all(_is_loopback(host) for host in spider.allowed_hosts):
             # A mirror on this machine needs no politeness delay; remote hosts always get one.
             # Spider priority: a --delay / -s given on the command line still wins.
