@@ -35,6 +35,7 @@ DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 
 # Crawl guards.
 MAX_LISTING_PAGES = 500
+STALE_LISTING_PAGES = 3  # a listing chain ends after this many pages in a row without a new article
 MAX_NAV_DEPTH = 2
 REDIRECT_MAX_TIMES = 10
 

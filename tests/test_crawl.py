@@ -264,3 +264,41 @@ def test_article_released_when_its_only_url_so_far_fails(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     titles = [json.loads(line)["title"] for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
     assert titles == [article["title"]]
+
+
+def test_listing_pages_beyond_an_incomplete_sitemap_are_still_crawled(tmp_path: Path) -> None:
+    """The sitemap lists only the newest articles; older ones are reachable only on listing pages 2–3."""
+    from crawler.demo.site import BASE
+
+    def article(n: int) -> bytes:
+        return (
+            f"<html><body><h1>Bài viết số {n} về chuyển đổi số trong cơ quan nhà nước</h1>"
+            f'<div class="post-date">0{n}/03/2024 08:00</div><div class="content">'
+            + "".join(f"<p>Đoạn {k} của bài {n}: các cơ quan triển khai nền tảng số dùng chung.</p>" for k in range(4))
+            + "</div></body></html>"
+        ).encode()
+
+    def listing(numbers: list[int], next_page: int | None) -> bytes:
+        links = "".join(
+            f'<li><a href="/tin/bai-viet-so-{n}-ve-chuyen-doi-so.html">Bài viết số {n} về chuyển đổi số</a></li>'
+            for n in numbers
+        )
+        pager = f'<a href="/tin?page={next_page}">Sau</a>' if next_page else ""
+        return f"<html><body><ul>{links}</ul>{pager}</body></html>".encode()
+
+    urlset = "".join(f"<url><loc>{BASE}/tin/bai-viet-so-{n}-ve-chuyen-doi-so.html</loc></url>" for n in (1, 2))
+    routes = {
+        "/robots.txt": Route(200, f"User-agent: *\nSitemap: {BASE}/sitemap.xml\n".encode(), "text/plain"),
+        "/sitemap.xml": Route(
+            200, f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urlset}</urlset>'.encode()
+        ),
+        "/tin": Route(200, listing([1, 2], 2)),
+        "/tin?page=2": Route(200, listing([3, 4], 3)),
+        "/tin?page=3": Route(200, listing([5], None)),
+        **{f"/tin/bai-viet-so-{n}-ve-chuyen-doi-so.html": Route(200, article(n)) for n in range(1, 6)},
+    }
+    out = tmp_path / "partial-sitemap"
+    result = crawl_routes(routes, out, "/tin")
+    assert result.returncode == 0, result.stderr
+    titles = {json.loads(line)["title"] for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert titles == {f"Bài viết số {n} về chuyển đổi số trong cơ quan nhà nước" for n in range(1, 6)}

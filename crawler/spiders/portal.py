@@ -343,19 +343,26 @@ class PortalSpider(scrapy.Spider):
                 new_articles += 1
                 yield request
         max_pages = self.settings.getint("MAX_LISTING_PAGES", 500)
-        if page.pagination and fresh and (new_articles or listing_page == 0):
+        # A chain of listing pages ends after a few pages in a row add no article (an endless
+        # calendar, or a listing a sitemap already covered); one stale page alone does not end it,
+        # so articles older than an incomplete sitemap are still reached.
+        streak = meta.get("stale_streak", 0) + 1 if page.entries and not new_articles else 0
+        paging = fresh and streak < self.settings.getint("STALE_LISTING_PAGES", 3)
+        if (page.pagination or page.postbacks) and paging:
             if listing_page + 1 >= max_pages:
                 self.crawler.stats.inc_value("guard/listing_page_limit")
             else:
                 for url in page.pagination:
                     request = self._request(url, role="listing", nav_depth=nav_depth, listing_page=listing_page + 1)
                     if request is not None:
+                        request.meta["stale_streak"] = streak
                         yield request
-        if page.postbacks and fresh and (new_articles or listing_page == 0):
-            yield from self._postbacks(response, page, nav_depth, listing_page, max_pages)
-        if page.pagination and not fresh:
+                for request in self._postbacks(response, page, nav_depth, listing_page):
+                    request.meta["stale_streak"] = streak
+                    yield request
+        elif page.pagination and not fresh:
             self.crawler.stats.inc_value("since/pagination_stopped")
-        elif page.pagination and not new_articles:
+        elif page.pagination or page.postbacks:
             self.crawler.stats.inc_value("guard/pagination_without_new_articles")
         for url in page.feeds:
             request = self._discovery_request(url, "feed")
@@ -368,12 +375,9 @@ class PortalSpider(scrapy.Spider):
                     yield request
 
     def _postbacks(
-        self, response: Response, page: ParsedPage, nav_depth: int, listing_page: int, max_pages: int
+        self, response: Response, page: ParsedPage, nav_depth: int, listing_page: int
     ) -> Iterator[scrapy.Request]:
         """WebForms pager links: replay the page's form (__VIEWSTATE …) with the link's event."""
-        if listing_page + 1 >= max_pages:
-            self.crawler.stats.inc_value("guard/listing_page_limit")
-            return
         for target, argument in page.postbacks:
             key = f"{canonicalize_url(response.url)}#postback:{target}:{argument}"
             if key in self.scheduled:
