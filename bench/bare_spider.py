@@ -17,4 +17,7 @@ class BareSpider(scrapy.Spider):
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href)
             if urlsplit(url).hostname == self.host:
-                yield scrapy.Request(url, callback=self.parse)
+                try:
+                    yield scrapy.Request(url, callback=self.parse)
+                except ValueError:  # a malformed link (bad port) must not end the page
+                    continue
