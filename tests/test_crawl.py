@@ -170,7 +170,7 @@ def test_article_whose_first_url_is_broken_comes_from_another_url(tmp_path: Path
         (["no-such-portal"], "unknown portal 'no-such-portal'"),
         (["ftp://127.0.0.1/x"], "not a portal slug or an http(s) URL"),
         (["http://127.0.0.1:9/", "--since", "yesterday"], "--since must be a date"),
-        (["http://127.0.0.1:9/"], "could not reach http://127.0.0.1:9/"),
+        (["http://127.0.0.1:9/"], "could not reach http://127.0.0.1:9/ (connection_refused)"),
     ],
 )
 def test_user_errors_are_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:

@@ -58,13 +58,14 @@ def failure_kind(failure: Failure) -> str:
         return "robots_disallowed"
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
-    if failure.check(DNSLookupError):
+    name = type(failure.value).__name__  # Scrapy 2.19 wraps Twisted's errors in its own Download*Error
+    if failure.check(DNSLookupError) or "DNSLookup" in name:
         return "dns"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(TimeoutError, TCPTimedOutError) or "Timeout" in name or "TimedOut" in name:
         return "timeout"
-    if failure.check(ConnectionRefusedError):
+    if failure.check(ConnectionRefusedError) or "ConnectionRefused" in name:
         return "connection_refused"
-    return type(failure.value).__name__
+    return name
 
 
 class PortalSpider(scrapy.Spider):
