@@ -31,3 +31,17 @@ def realpage_urls() -> dict[str, str]:
     manifest = need_shared("realpages", "MANIFEST.tsv")
     with manifest.open(encoding="utf-8") as handle:
         return {row["local_file"]: row["source_url_if_known"] for row in csv.DictReader(handle, delimiter="\t")}
+
+
+# A registry entry that passes every check, for tests that build small registries.
+MINIMAL_PORTAL = """
+[[portal]]
+slug = "quang-ngai"
+name = "Tỉnh Quảng Ngãi"
+kind = "province"
+code = "51"
+domain = "quangngai.gov.vn"
+platform = "unknown"
+status = "active"
+start_urls = ["https://quangngai.gov.vn/"]
+"""

@@ -8,6 +8,8 @@ from crawler import cleaning
 from crawler.items import Image, ParserInfo, PortalRecord
 from crawler.text import normalize_text, paragraphs, repair_mojibake
 
+from .conftest import MINIMAL_PORTAL
+
 
 def _record(body: list[str], **fields) -> PortalRecord:
     return PortalRecord(
@@ -155,17 +157,8 @@ platform = "unknown"
 status = "legacy"
 start_urls = ["https://kontum.gov.vn/"]
 boilerplate = ["Xem tin theo ngày"]
-
-[[portal]]
-slug = "quang-ngai"
-name = "Tỉnh Quảng Ngãi"
-kind = "province"
-code = "51"
-domain = "quangngai.gov.vn"
-platform = "unknown"
-status = "active"
-start_urls = ["https://quangngai.gov.vn/"]
 """
+        + MINIMAL_PORTAL
     )
     monkeypatch.setattr(cleaning, "load_registry", lambda: registry)
     cleaning._noise_keys.cache_clear()

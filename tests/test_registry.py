@@ -9,19 +9,9 @@ import pytest
 from crawler.platforms import KNOWN_PLATFORMS
 from crawler.registry import RegistryError, load_registry, parse_registry
 
-from .conftest import need_shared
+from .conftest import MINIMAL_PORTAL, need_shared
 
-GOOD = """
-[[portal]]
-slug = "quang-ngai"
-name = "Tỉnh Quảng Ngãi"
-kind = "province"
-code = "51"
-domain = "quangngai.gov.vn"
-platform = "unknown"
-status = "active"
-start_urls = ["https://quangngai.gov.vn/"]
-"""
+GOOD = MINIMAL_PORTAL
 
 
 def test_every_current_unit_is_registered() -> None:

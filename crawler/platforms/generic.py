@@ -4,6 +4,7 @@ block reader takes captions and the byline out of it, as for every platform.
 
 from __future__ import annotations
 
+import copy
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -54,9 +55,9 @@ def article_key(url: str) -> str | None:
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    html = lxml.html.tostring(tree, encoding="unicode")
+    # trafilatura takes the parsed tree (no second parse of the page) but prunes it: give it a copy.
     extracted = trafilatura.bare_extraction(
-        html, url=url, include_images=True, include_tables=True, include_links=True, with_metadata=True
+        copy.deepcopy(tree), url=url, include_images=True, include_tables=True, include_links=True, with_metadata=True
     )
     main_text = getattr(extracted, "body", None)
     body_el = _as_html(main_text) if main_text is not None else None

@@ -32,17 +32,18 @@ def find_date_text(
         machine = times[0].get("datetime")
     order = {el: i for i, el in enumerate(tree.iter())}
     start = order.get(title_el, 0) if title_el is not None else 0
-    hinted = [
+    hinted = [  # in document order; `hinted_set` for membership
         el
         for el in tree.xpath("//*[@class or @id]")
         if _DATE_HINT.search(f"{el.get('class', '')} {el.get('id', '')}")
         and not _NOT_ARTICLE_DATE.search(f"{el.get('class', '')} {el.get('id', '')}")
         and order.get(el, 0) >= start
     ]
+    hinted_set = set(hinted)
     for el in hinted:
         text = collapse(el.text_content())
         if len(text) <= 160 and parse_vietnamese_date(text) is not None:
-            inner = [collapse(c.text_content()) for c in el.iterdescendants() if c in hinted]
+            inner = [collapse(c.text_content()) for c in el.iterdescendants() if c in hinted_set]
             dated = [t for t in inner if parse_vietnamese_date(t) is not None]
             return _date_segment(min([text, *dated], key=len)), machine
     if title_el is not None:

@@ -124,12 +124,12 @@ def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.Html
 
 def parse_listing(spec: Selectors, tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     entries: dict[str, ListingEntry] = {}
-    items = select(tree, ", ".join(spec.listing_items)) if spec.listing_items else []
+    items = set(select(tree, ", ".join(spec.listing_items))) if spec.listing_items else set()
     for link in select(tree, ", ".join(spec.listing_links)) if spec.listing_links else []:
         href = urljoin(url, (link.get("href") or "").strip())
         if not link.get("href") or not same_host(href, url):
             continue
-        item = next((i for i in items if link in i.iter()), None)
+        item = next((ancestor for ancestor in link.iterancestors() if ancestor in items), None)
         date_el = first(item, *spec.listing_dates) if item is not None and spec.listing_dates else None
         entries.setdefault(href, ListingEntry(url=href, title=text_of(link), date_raw=text_of(date_el) or None))
     pagination = []
