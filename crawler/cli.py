@@ -52,6 +52,10 @@ def run_crawl(
     delay: float | None = None,
     extra_settings: list[str] | None = None,
     download_attachments: bool = False,
+    state: str | None = None,
+    full: bool = False,
+    job: str | None = None,
+    drop_duplicates: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
     from crawler.export import default_run_dir
@@ -68,7 +72,8 @@ def run_crawl(
     since = _check_since(since)
     if max_items is not None and max_items < 1:
         raise UserError("--max-items must be at least 1")
-    run_dir = Path(out) if out else default_run_dir()
+    run_dir = _job_run_dir(job, out) if job else (Path(out) if out else default_run_dir())
+    state_path = _check_state(state)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -85,6 +90,12 @@ def run_crawl(
         spider_args["max_items"] = max_items
     if delay is not None:
         settings.set("DOWNLOAD_DELAY", delay, priority="cmdline")
+    settings.set("STATE_PATH", str(state_path), priority="cmdline")
+    settings.set("FULL_CRAWL", full, priority="cmdline")
+    if drop_duplicates:
+        settings.set("DROP_DUPLICATES", True, priority="cmdline")
+    if job:
+        settings.set("JOBDIR", job, priority="cmdline")
     if download_attachments:
         files_root = run_dir / "files" if out else Path(settings.get("OUTPUT_ROOT", "output")) / "files"
         settings.set("FILES_STORE", str(files_root.resolve()), priority="cmdline")
@@ -105,9 +116,44 @@ def run_crawl(
     return run_dir, json.loads(manifest_path.read_text(encoding="utf-8"))
 
 
+def _check_state(state: str | None) -> Path:
+    """The state file to use (default output/state/crawler.sqlite), checked before Scrapy starts."""
+    from crawler.state import DEFAULT_STATE_PATH, CrawlState, StateError
+
+    path = Path(state) if state else DEFAULT_STATE_PATH
+    try:
+        CrawlState(path).close()
+    except StateError as error:
+        raise UserError(str(error)) from None
+    return path
+
+
+def _job_run_dir(job: str, out: str | None) -> Path:
+    """A job (JOBDIR) keeps one run folder across pauses: the first start picks it, resumes reuse it."""
+    from crawler.export import default_run_dir
+
+    marker = Path(job) / "run_dir.txt"
+    if marker.exists() and not out:
+        return Path(marker.read_text(encoding="utf-8").strip())
+    run_dir = Path(out) if out else default_run_dir()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(run_dir.resolve()) + "\n", encoding="utf-8")
+    return run_dir
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     run_dir, manifest = run_crawl(
-        args.target, args.out, args.since, args.max_items, args.delay, args.set, args.download_attachments
+        args.target,
+        args.out,
+        args.since,
+        args.max_items,
+        args.delay,
+        args.set,
+        args.download_attachments,
+        state=args.state,
+        full=args.full,
+        job=args.job,
+        drop_duplicates=args.drop_duplicates,
     )
     errors = manifest["errors_by_kind"]
     fetched = manifest["pages_fetched"]
@@ -116,20 +162,29 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         return _fail(
             f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network", EXIT_UNREACHABLE
         )
+    records, incremental = manifest["records"], manifest["incremental"]
     print(
         f"{manifest['records_written']} records from {fetched} pages → {run_dir / 'records.jsonl'} "
-        f"(rejects: {sum(manifest['rejects_by_reason'].values())}, manifest: {run_dir / 'manifest.json'})"
+        f"(rejects: {sum(manifest['rejects_by_reason'].values())}, manifest: {run_dir / 'manifest.json'})\n"
+        f"  {incremental['mode']} crawl: {records['new']} new, {records['updated']} updated, "
+        f"{records['exact_duplicates']} exact and {records['near_duplicates']} near duplicates; "
+        f"{incremental['pages_skipped_as_seen']} known pages not fetched, "
+        f"{records['unchanged_not_written']} re-checked unchanged"
     )
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from crawler.demo.site import serve
+    from crawler.export import default_run_dir
 
     server, base = serve()
+    run_dir = Path(args.out) if args.out else default_run_dir()
     try:
         print(f"serving the bundled fixture portal at {base}/ (127.0.0.1 only)")
-        run_dir, manifest = run_crawl(base + "/", args.out, None, None, delay=0.0)
+        # The demo keeps its state in its run folder: each demo is a first crawl of a new site.
+        state = str(run_dir / "state.sqlite")
+        run_dir, manifest = run_crawl(base + "/", str(run_dir), None, None, delay=0.0, state=state)
     finally:
         server.shutdown()
     print(
@@ -137,6 +192,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  records:  {run_dir / 'records.jsonl'}\n  rejects:  {run_dir / 'rejects.jsonl'}\n"
         f"  manifest: {run_dir / 'manifest.json'}"
     )
+    return 0
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    from crawler.state import DEFAULT_STATE_PATH, CrawlState, StateError
+
+    path = Path(args.state) if args.state else DEFAULT_STATE_PATH
+    if not path.exists():
+        raise UserError(f"no state file at {path}: run a crawl first, or pass --state PATH")
+    try:
+        state = CrawlState(path)
+    except StateError as error:
+        raise UserError(str(error)) from None
+    try:
+        if args.action == "reset":
+            if not args.portal:
+                raise UserError("say which portal to forget: crawler state reset <portal>")
+            removed = state.reset_portal(args.portal)
+            if not any(removed.values()):
+                raise UserError(f"the state holds nothing for '{args.portal}' (see `crawler state`)")
+            print(f"forgot '{args.portal}': " + ", ".join(f"{count} {table}" for table, count in removed.items()))
+            return 0
+        rows = state.summary()
+    finally:
+        state.close()
+    print(f"state: {path}")
+    if not rows:
+        print("no portal crawled yet")
+        return 0
+    header = ("portal", "records", "updated", "exact", "near", "newest published", "last run", "finish", "complete")
+    table = [header] + [
+        (
+            row["portal"],
+            str(row["records"]),
+            str(row["updated"]),
+            str(row["exact_duplicates"]),
+            str(row["near_duplicates"]),
+            row["newest_published"] or "-",
+            row["last_run"] or "-",
+            row["last_finish_reason"] or "-",
+            "yes" if row["complete"] else "no",
+        )
+        for row in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
@@ -297,7 +399,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="store attachment files (PDF, DOC, XLS, ZIP …) under output/files, each content once",
     )
+    crawl.add_argument("--state", help="state file (default: output/state/crawler.sqlite)")
+    crawl.add_argument(
+        "--full", action="store_true", help="fetch and write every page as if the state were empty (state is updated)"
+    )
+    crawl.add_argument(
+        "--job", metavar="DIR", help="pausable job folder (Scrapy JOBDIR): Ctrl-C pauses, the same command resumes"
+    )
+    crawl.add_argument(
+        "--drop-duplicates", action="store_true", help="write duplicates to rejects.jsonl instead of records.jsonl"
+    )
     crawl.set_defaults(func=cmd_crawl)
+
+    state = sub.add_parser("state", help="show per-portal watermarks and counts, or `reset <portal>`")
+    state.add_argument("action", nargs="?", choices=["show", "reset"], default="show")
+    state.add_argument("portal", nargs="?", help="with reset: the portal to forget (slug or host[:port])")
+    state.add_argument("--state", help="state file (default: output/state/crawler.sqlite)")
+    state.set_defaults(func=cmd_state)
 
     demo = sub.add_parser("demo", help="serve the bundled fixture portal on 127.0.0.1 and crawl it")
     demo.add_argument("--out", help="run folder (default: output/runs/<run-id>)")

@@ -19,6 +19,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.dates import ICT
+from crawler.state import cut_partial_line, read_records, state_for
 
 # Sent by the spider for every page that yields no record: url, kind, reason.
 page_rejected = object()
@@ -37,6 +38,36 @@ def default_run_dir(root: str | Path = "output") -> Path:
     return Path(root) / "runs" / new_run_id()
 
 
+def run_dir_for(crawler: Crawler) -> Path:
+    """The crawl's run folder: RUN_DIR when set (by `crawler crawl`), else output/runs/<new run id>;
+    decided once per crawler so every component agrees on it."""
+    run_dir = getattr(crawler, "_run_dir", None)
+    if run_dir is None:
+        configured = crawler.settings.get("RUN_DIR")
+        run_dir = Path(configured) if configured else default_run_dir(crawler.settings.get("OUTPUT_ROOT", "output"))
+        crawler._run_dir = run_dir
+    return run_dir
+
+
+def frontier_scope(crawler: Crawler) -> str:
+    """Whose schedule the state's frontier rows belong to: the job (JOBDIR, kept across a pause) or
+    this run alone."""
+    job_dir = crawler.settings.get("JOBDIR")
+    return f"job:{Path(job_dir).resolve()}" if job_dir else run_dir_for(crawler).name
+
+
+def response_validators(response: Any) -> dict[str, str]:
+    """ETag and Last-Modified of a response, for the next run's conditional GET."""
+    if response is None:
+        return {}
+    found = {}
+    for header, name in ((b"ETag", "etag"), (b"Last-Modified", "last_modified")):
+        value = response.headers.get(header)
+        if value:
+            found[name] = value.decode("latin-1")
+    return found
+
+
 def _now() -> str:
     return datetime.now(ICT).isoformat(timespec="seconds")
 
@@ -51,6 +82,7 @@ class RunWriter:
 
     def __init__(self, crawler: Crawler, run_dir: Path) -> None:
         self.crawler = crawler
+        self.state = state_for(crawler)
         self.run_dir = run_dir
         self.started_at = _now()
         self.records_written = 0
@@ -62,8 +94,7 @@ class RunWriter:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        run_dir = crawler.settings.get("RUN_DIR") or default_run_dir(crawler.settings.get("OUTPUT_ROOT", "output"))
-        writer = cls(crawler, Path(run_dir))
+        writer = cls(crawler, run_dir_for(crawler))
         crawler.signals.connect(writer.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(writer.item_scraped, signal=signals.item_scraped)
@@ -73,26 +104,61 @@ class RunWriter:
 
     def spider_opened(self, spider: Spider) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._records = (self.run_dir / "records.jsonl").open("a", encoding="utf-8")
-        self._rejects = (self.run_dir / "rejects.jsonl").open("a", encoding="utf-8")
+        records_path, rejects_path = self.run_dir / "records.jsonl", self.run_dir / "rejects.jsonl"
+        # A resumed job (JOBDIR) continues its run folder: whole lines are kept, counts carry on.
+        for path in (records_path, rejects_path):
+            cut_partial_line(path)
+        self.records_written = sum(1 for _ in read_records(records_path))
+        self.rejects.update(row.get("reason", "") for row in read_records(rejects_path))
+        self._records = records_path.open("a", encoding="utf-8")
+        self._rejects = rejects_path.open("a", encoding="utf-8")
         self.max_items = getattr(spider, "max_items", None)
         self.spider = spider
+        self.portal = getattr(spider, "state_portal", "") or getattr(spider, "portal_name", "")
+        bounded = bool(getattr(spider, "since", None) or self.max_items)
+        self.state.start_run(
+            self.run_dir.name,
+            self.portal,
+            self.run_dir,
+            full=self.crawler.settings.getbool("FULL_CRAWL"),
+            bounded=bounded,
+        )
 
     def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
         assert self._records is not None
+        data = ItemAdapter(item).asdict()
+        held = self.state.release(data["id"])
         if self.max_items is not None and self.records_written >= self.max_items:
             self.crawler.stats.inc_value("export/over_max_items")
             return
-        data = ItemAdapter(item).asdict()
         write_json_line(self._records, data)
         self.records_written += 1
         self.portals.add(data.get("portal", ""))
+        # Only now, with the line on disk, does the state learn of the record (see crawler.state).
+        self._register(data, response, held)
         if self.max_items is not None and self.records_written >= self.max_items:
             _schedule_coro(self.crawler.engine.close_spider_async(reason="max_items"))
 
+    def _register(self, data: dict[str, Any], response: Any, held: Any) -> None:
+        self.state.register_record(
+            data,
+            portal=self.portal,
+            page_key=getattr(response, "meta", {}).get("key") if response is not None else None,
+            run_id=self.run_dir.name,
+            headers=response_validators(response),
+            fingerprint=held.fingerprint if held is not None else None,
+        )
+
     def item_dropped(self, item: Any, response: Any, exception: DropItem, spider: Spider) -> None:
-        reason = type(exception).__name__
-        self._reject(ItemAdapter(item).get("url", ""), "record", reason, str(exception))
+        from crawler.pipelines import DroppedDuplicate, UnchangedRecord
+
+        data = ItemAdapter(item).asdict()
+        held = self.state.release(data.get("id", ""))
+        if isinstance(exception, UnchangedRecord) and response is not None and response.meta.get("key"):
+            self.state.touch_page(response.meta["key"], response_validators(response))
+        elif isinstance(exception, DroppedDuplicate):
+            self._register(data, response, held)  # known from now on, so not fetched again
+        self._reject(data.get("url", ""), "record", type(exception).__name__, str(exception))
 
     def page_rejected(self, url: str, kind: str, reason: str) -> None:
         self._reject(url, "page", kind, reason)
@@ -122,12 +188,28 @@ class RunWriter:
             "pages_by_kind": _prefixed(stats, "pages/"),
             "records_written": self.records_written,
             "rejects_by_reason": dict(sorted(self.rejects.items())),
+            "records": {
+                "new": stats.get("state/new", 0),
+                "updated": stats.get("state/updated", 0),
+                "unchanged_rewritten": stats.get("state/unchanged_rewritten", 0),
+                "unchanged_not_written": stats.get("state/unchanged", 0),
+                "exact_duplicates": stats.get("dedupe/exact", 0),
+                "near_duplicates": stats.get("dedupe/near", 0),
+                "duplicates_dropped": stats.get("dedupe/dropped_exact", 0) + stats.get("dedupe/dropped_near", 0),
+            },
+            "incremental": {
+                "mode": getattr(spider, "crawl_mode", "full"),
+                "pages_skipped_as_seen": stats.get("incremental/skipped_seen", 0),
+                "pages_rechecked": stats.get("incremental/rechecked", 0),
+                "not_modified": stats.get("incremental/not_modified", 0),
+                "pagination_stopped_at_known": stats.get("incremental/pagination_stopped", 0),
+            },
             "duplicates_skipped": {
                 "article_urls_not_fetched": stats.get("dedupe/article_urls_skipped", 0),
                 "records_same_canonical_url": stats.get("dedupe/same_canonical_url", 0),
-                "records_same_content": stats.get("dedupe/same_content", 0),
                 "alternative_urls_tried": stats.get("dedupe/alternative_url_tried", 0),
             },
+            "state": str(self.state.path),
             "discovery": _prefixed(stats, "discovery/"),
             "files": _prefixed(stats, "files/"),
             "errors_by_kind": _prefixed(stats, "errors/"),
@@ -148,6 +230,11 @@ class RunWriter:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
+        counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
+        self.state.finish_run(self.run_dir.name, reason, counts)
+        if not self.crawler.settings.get("JOBDIR") or reason == "finished":
+            self.state.drop_scope(frontier_scope(self.crawler))
+        self.state.close()
 
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from crawler.urls import url_key
+
 
 @dataclass
 class Image:
@@ -110,10 +112,18 @@ class PortalRecord:
     view_count: int | None = None
     language: str | None = None
     content_hash: str = ""
+    # 1 when first exported; the state raises it each time the article's text changes.
+    version: int = 1
+    # Set when another record (first seen earlier, on any portal, in any run) has the same text
+    # ("exact") or nearly the same body ("near", with the estimated similarity).
+    dup_of: str | None = None
+    dup_kind: str | None = None
+    dup_similarity: float | None = None
     fetched_at: str = ""
     http_status: int = 200
 
 
-def record_id(canonical_url: str) -> str:
-    """A stable id: the same canonical URL always gives the same id, whatever the crawl order."""
-    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:20]
+def record_id(url: str) -> str:
+    """A stable id: every spelling of the same page (http/https, www., trailing slash, tracking
+    parameters …) gives the same id, whatever the crawl order."""
+    return hashlib.sha256(url_key(url).encode("utf-8")).hexdigest()[:20]

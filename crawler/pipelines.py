@@ -11,10 +11,14 @@ from typing import Any, ClassVar, Self
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.settings import Settings
 from scrapy.statscollectors import StatsCollector
 
-from crawler import cleaning
+from crawler import cleaning, similarity
+from crawler.export import run_dir_for
 from crawler.items import PortalRecord
+from crawler.similarity import DEFAULT_THRESHOLD
+from crawler.state import CrawlState, InFlight, KnownRecord, state_for
 
 
 class InvalidRecord(DropItem):
@@ -26,7 +30,15 @@ class OlderThanSince(DropItem):
 
 
 class DuplicateRecord(DropItem):
-    """The record was already exported in this run (same canonical URL or same text)."""
+    """The record was already exported in this run (same canonical URL)."""
+
+
+class DroppedDuplicate(DuplicateRecord):
+    """The record repeats another one's text and DROP_DUPLICATES asks for duplicates to be dropped."""
+
+
+class UnchangedRecord(DropItem):
+    """A re-checked article whose text has not changed since the state last saw it."""
 
 
 class _CountingPipeline:
@@ -163,23 +175,72 @@ class FilterSince:
         return item
 
 
-class DropDuplicates(_CountingPipeline):
-    """Export each article once per run: same canonical URL (id) or same normalised text."""
+class TrackRecords(_CountingPipeline):
+    """Place each record against everything the state has seen, on every portal and in every run:
+    new or a new version of a known article (unchanged ones are not written again), and whether its
+    text repeats an earlier record exactly or nearly (`dup_of`, `dup_kind`)."""
 
-    def __init__(self, stats: StatsCollector) -> None:
+    def __init__(self, stats: StatsCollector, state: CrawlState, settings: Settings, run_id: str) -> None:
         super().__init__(stats)
-        self.ids: set[str] = set()
-        self.hashes: dict[str, str] = {}
+        self.state = state
+        self.full = settings.getbool("FULL_CRAWL")
+        self.drop_duplicates = settings.getbool("DROP_DUPLICATES")
+        self.threshold = settings.getfloat("NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD)
+        self.run_id = run_id
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.stats, state_for(crawler), crawler.settings, run_dir_for(crawler).name)
 
     def process_item(self, item: Any) -> Any:
         record = ItemAdapter(item)
-        if record["id"] in self.ids:
+        record_id, content_hash = record["id"], record["content_hash"]
+        known = self.state.record(record_id)
+        if record_id in self.state.in_flight or (known is not None and known.last_run == self.run_id):
             self.stats.inc_value("dedupe/same_canonical_url")
-            raise DuplicateRecord(f"duplicate: same canonical URL as record {record['id']}")
-        first = self.hashes.get(record["content_hash"])
-        if first is not None:
-            self.stats.inc_value("dedupe/same_content")
-            raise DuplicateRecord(f"duplicate: same text as record {first}")
-        self.ids.add(record["id"])
-        self.hashes[record["content_hash"]] = record["id"]
+            raise DuplicateRecord(f"duplicate: same canonical URL as record {record_id}, already exported in this run")
+        self._place_version(record, known)
+        fingerprint = similarity.fingerprint(record.get("body") or "")
+        document = record.get("document")
+        doc_number = getattr(document, "number", None) if document is not None else None
+        self._flag_duplicate(record, fingerprint, doc_number)
+        self.state.hold(record_id, InFlight(content_hash, fingerprint, doc_number))
+        if record.get("dup_of") and self.drop_duplicates:
+            self.stats.inc_value(f"dedupe/dropped_{record['dup_kind']}")
+            raise DroppedDuplicate(f"duplicate ({record['dup_kind']}) of record {record['dup_of']}")
         return item
+
+    def _place_version(self, record: ItemAdapter, known: KnownRecord | None) -> None:
+        if known is None:
+            record["version"] = 1
+            self.stats.inc_value("state/new")
+        elif known.content_hash != record["content_hash"]:
+            record["version"] = known.version + 1
+            record["updated_at"] = record.get("updated_at") or record.get("fetched_at")
+            self.stats.inc_value("state/updated")
+        elif self.full:
+            record["version"] = known.version
+            self.stats.inc_value("state/unchanged_rewritten")
+        else:
+            self.stats.inc_value("state/unchanged")
+            raise UnchangedRecord(f"unchanged since version {known.version} (run {known.last_run})")
+
+    def _flag_duplicate(self, record: ItemAdapter, fingerprint: similarity.Fingerprint | None, doc: str | None) -> None:
+        record_id, content_hash = record["id"], record["content_hash"]
+        first = self.state.first_with_content(content_hash)
+        if first is not None and first != record_id:
+            self._mark(record, first, "exact", None)
+            return
+        if fingerprint is not None:
+            match = self.state.nearest(fingerprint, exclude=record_id, doc_number=doc, threshold=self.threshold)
+            if match is not None:
+                self._mark(record, match.record_id, "near", match.similarity)
+                return
+        concurrent = self.state.in_flight_duplicate(record_id, content_hash, fingerprint, doc, self.threshold)
+        if concurrent is not None:
+            self._mark(record, *concurrent)
+
+    def _mark(self, record: ItemAdapter, first: str, kind: str, score: float | None) -> None:
+        record["dup_of"], record["dup_kind"] = first, kind
+        record["dup_similarity"] = round(score, 3) if score is not None else 1.0
+        self.stats.inc_value(f"dedupe/{kind}")

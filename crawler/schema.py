@@ -28,6 +28,8 @@ def record_schema() -> dict[str, Any]:
     props["id"]["minLength"] = 1
     props["title"]["minLength"] = 1
     props["content_hash"]["pattern"] = "^[0-9a-f]{64}$"
+    props["version"]["minimum"] = 1
+    props["dup_kind"]["enum"] = ["exact", "near", None]
     return schema
 
 

@@ -39,6 +39,17 @@ STALE_LISTING_PAGES = 3  # a listing chain ends after this many pages in a row w
 MAX_NAV_DEPTH = 2
 REDIRECT_MAX_TIMES = 10
 
+# Persistent state (crawler.state): one SQLite file shared by runs; None means
+# OUTPUT_ROOT/state/crawler.sqlite. The spider schedules each page once through the state's
+# frontier, so Scrapy's in-memory request-fingerprint set is not needed.
+STATE_PATH = None
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
+FULL_CRAWL = False  # --full: fetch and write everything as if the state were empty (it is still updated)
+RECHECK_DAYS = 7  # known articles published (or first seen) this recently are fetched again
+INCREMENTAL_STOP_PAGES = 1  # incremental runs stop paging after this many listing pages of known articles
+NEAR_DUPLICATE_THRESHOLD = 0.8  # estimated Jaccard similarity of word 3-shingles
+DROP_DUPLICATES = False  # True: duplicates go to rejects.jsonl instead of records.jsonl (still counted)
+
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 560,  # before RetryMiddleware (550) sees the response
 }
@@ -56,7 +67,7 @@ ITEM_PIPELINES = {
     "crawler.pipelines.Finalize": 800,
     "crawler.pipelines.ValidateRecord": 900,
     "crawler.pipelines.FilterSince": 950,
-    "crawler.pipelines.DropDuplicates": 1000,
+    "crawler.pipelines.TrackRecords": 1000,
 }
 
 EXTENSIONS = {

@@ -73,8 +73,28 @@ def match_key(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
 
 
+# The five Vietnamese tone marks as combining characters (NFD). Vowel-quality marks (circumflex,
+# breve, horn) stay where they are: they change the letter, not the tone.
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
+_TONED_WORD = re.compile(f"\\S*[{_TONE_MARKS}]\\S*")
+_TONE = re.compile(f"[{_TONE_MARKS}]")
+
+
+def _tone_last(match: re.Match[str]) -> str:
+    word = match.group()
+    return _TONE.sub("", word) + "".join(_TONE.findall(word))
+
+
+def tone_key(text: str) -> str:
+    """One tone-mark placement: "hoà"/"hòa", "thuý"/"thúy", "Uỷ"/"Ủy" give the same key.
+
+    Every tone mark moves to the end of its word (in decomposed form), whichever vowel the writer
+    put it on; the result is a comparison key, not text to show.
+    """
+    return _TONED_WORD.sub(_tone_last, unicodedata.normalize("NFD", text))
+
+
 def content_key(text: str) -> str:
-    """The text a content hash is taken over: NFC, case-folded, whitespace collapsed."""
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    return " ".join(text.casefold().split())
+    """The text a content hash is taken over: NFC, one tone-mark placement, case-folded, whitespace
+    collapsed — so the same notice typed on two portals hashes the same."""
+    return tone_key(" ".join(text.casefold().split()))

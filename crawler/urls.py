@@ -1,4 +1,9 @@
-"""URL canonicalisation: one spelling per page before it is fetched, deduplicated or stored."""
+"""URL canonicalisation: one spelling per page before it is fetched, deduplicated or stored.
+
+`canonicalize_url` gives the URL we fetch and store (still fetchable: scheme and trailing slash are
+kept); `url_key` gives the page's identity, which also folds http/https, `www.` and a trailing slash,
+so the same page reached under both spellings is fetched and recorded once.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as w3lib_canonicalize
 
-_TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|zarsrc|_ga|mc_cid|mc_eid)$", re.I)
-_SESSION = re.compile(r"^(?:jsessionid|phpsessid|sid|sessionid|aspsessionid\w*)$", re.I)
+_TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|zarsrc|zarsrc\w*|_ga|_gl|mc_cid|mc_eid|ref_src)$", re.I)
+_SESSION = re.compile(r"^(?:jsessionid|phpsessid|sid|sessionid|session_id|aspsessionid\w*|cfid|cftoken)$", re.I)
 _PRINT = re.compile(r"^(?:print|printable|viewmode|view_mode|output|template|tmpl)$", re.I)
+_PRINT_VALUES = frozenset({"1", "true", "print", "yes", "component"})
 _PATH_SESSION = re.compile(r";jsessionid=[^/?#]*", re.I)
+# ASP.NET cookieless sessions put the session id in the path: /(S(abc123))/NewsDetail.aspx
+_ASPNET_SESSION = re.compile(r"/\((?:[A-Z]\([^)]*\))+\)(?=/)", re.I)
 # Liferay portlet state parameters: they change the rendering, not the article.
-_LIFERAY_STATE = re.compile(r"^(?:p_p_\w+|_\d+_redirect|p_r_p_\w+|_\d+_struts_action)$")
-_ARTICLE_PATH = re.compile(r"/-/view_content/\d+-|/-/asset_publisher/[^/]+/content/")
+_LIFERAY_STATE = re.compile(
+    r"^(?:p_p_\w+|p_r_p_\w+|p_l_id|p_auth|p_v_l_s_g_id|redirect|inheritRedirect|_\w+_(?:redirect|struts_action|backURL))$"
+)
+_ARTICLE_PATH = re.compile(r"/-/view_content/\d+-|/-/asset_publisher/[^/]+/content/|/-/details/\d+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -28,15 +38,36 @@ def canonicalize_url(url: str) -> str:
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not (_TRACKING.match(k) or _SESSION.match(k) or (article and (_LIFERAY_STATE.match(k) or _PRINT.match(k))))
-        and not (_PRINT.match(k) and v.lower() in {"1", "true", "print", "yes", "component"})
+        and not (_PRINT.match(k) and v.lower() in _PRINT_VALUES)
     ]
     host = (parts.hostname or "").lower()
     try:
         port = parts.port
     except ValueError:  # "http://host:abc/": keep what the page wrote rather than fail
         return url.strip().split("#", 1)[0]
-    if port and port != _DEFAULT_PORTS.get(parts.scheme):
+    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
         host = f"{host}:{port}"
-    path = _PATH_SESSION.sub("", parts.path) or "/"
+    path = _ASPNET_SESSION.sub("", _PATH_SESSION.sub("", parts.path)) or "/"
     rebuilt = urlunsplit((parts.scheme.lower(), host, path, urlencode(query), ""))
     return w3lib_canonicalize(rebuilt, keep_fragments=False)
+
+
+def site_key(url: str) -> str:
+    """The site a URL belongs to: lower-case host without `www.`, with its port when not the default."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    try:
+        port = parts.port
+    except ValueError:
+        return host
+    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        return f"{host}:{port}"
+    return host
+
+
+def url_key(url: str) -> str:
+    """The identity of the page behind a URL: its canonical form without scheme, `www.` or trailing slash."""
+    canonical = urlsplit(canonicalize_url(url))
+    path = canonical.path.rstrip("/") if canonical.path != "/" else ""
+    query = f"?{canonical.query}" if canonical.query else ""
+    return f"{site_key(url)}{path}{query}"

@@ -28,8 +28,13 @@ def site() -> Iterator[str]:
 
 
 def crawl(*args: str) -> subprocess.CompletedProcess[str]:
+    """One `crawler crawl`; its state file sits beside its run folder unless `--state` is given."""
+    extra: list[str] = []
+    if "--out" in args and "--state" not in args:
+        out = Path(args[args.index("--out") + 1])
+        extra = ["--state", str(out.parent / f"{out.name}.state.sqlite")]
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "crawl", *args, "--delay", "0"],
+        [sys.executable, "-m", "crawler.cli", "crawl", *args, *extra, "--delay", "0"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -157,11 +162,13 @@ def test_article_whose_first_url_is_broken_comes_from_another_url(tmp_path: Path
     out = tmp_path / "home"
     result = crawl_routes(routes, out)
     assert result.returncode == 0, result.stderr
-    titles = [json.loads(line)["title"] for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert sorted(titles) == valid_titles()
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["duplicates_skipped"]["alternative_urls_tried"] >= 1
-    assert manifest["rejects_by_reason"]["no_article"] >= 1
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["title"] for r in records) == valid_titles()
+    # Whether the other URL was known when the stale one failed (tried as an alternative) or seen
+    # later (the released article scheduled again) depends on timing; either way it comes from there.
+    assert not [r for r in records if "/luu-tru/" in r["url"]]
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert any("/luu-tru/" in r["url"] and r["reason"] == "no_article" for r in rejects)
 
 
 @pytest.mark.parametrize(

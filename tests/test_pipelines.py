@@ -67,19 +67,6 @@ def test_since_drops_older_records_only() -> None:
     assert since.process_item(_record(published_raw=None)) is not None  # undated: kept
 
 
-def test_duplicates_by_url_and_by_text() -> None:
-    stats = FakeStats()
-    dedupe = pipelines.DropDuplicates(stats)
-    first = _record()
-    dedupe.process_item(first)
-    with pytest.raises(pipelines.DuplicateRecord, match="same canonical URL"):
-        dedupe.process_item(replace(first))
-    other_url = _record(url="http://127.0.0.1/x-2", canonical_url="http://127.0.0.1/x-2")
-    with pytest.raises(pipelines.DuplicateRecord, match=f"same text as record {first.id}"):
-        dedupe.process_item(other_url)
-    assert stats.values["dedupe/same_canonical_url"] == stats.values["dedupe/same_content"] == 1
-
-
 def test_step_pipelines_count_in_namespaced_stats() -> None:
     stats = FakeStats()
     record = PortalRecord(

@@ -16,6 +16,7 @@ import lxml.html
 from crawler.platforms import generic
 from crawler.platforms.page import ParsedPage, relabel
 from crawler.platforms.selectors import Selectors, parse_article
+from crawler.urls import site_key
 
 NAME = "aspnet"
 VERSION = "1.0"
@@ -49,7 +50,7 @@ def article_key(url: str) -> str | None:
     parts = urlsplit(url)
     query = {k.lower(): v[0] for k, v in parse_qs(parts.query).items()}
     if parts.path.lower().endswith("newsdetail.aspx") and "id" in query:
-        return f"{parts.hostname}:aspnet:newsdetail:{query['id']}"
+        return f"{site_key(url)}:aspnet:newsdetail:{query['id']}"
     return None
 
 

@@ -17,6 +17,7 @@ from crawler.items import Attachment
 from crawler.platforms.base import MEDIA_TYPES, first, meta_content, read_body, select, text_of
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links, same_host
 from crawler.text import join_paragraphs
+from crawler.urls import site_key
 
 NAME = "ckan"
 VERSION = "1.0"
@@ -43,7 +44,7 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
 def article_key(url: str) -> str | None:
     path = urlsplit(url).path.rstrip("/")
     if _DETAIL.search(path + "/") or _DETAIL.search(path):
-        return f"{urlsplit(url).hostname}:ckan:{path}"
+        return f"{site_key(url)}:ckan:{path}"
     return None
 
 

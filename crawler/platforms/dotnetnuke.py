@@ -13,6 +13,7 @@ import lxml.html
 from crawler.platforms import aspnet
 from crawler.platforms.base import meta_content
 from crawler.platforms.page import ParsedPage, relabel
+from crawler.urls import site_key
 
 NAME = "dotnetnuke"
 VERSION = "1.0"
@@ -36,7 +37,7 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
 
 def article_key(url: str) -> str | None:
     found = _ARTICLE.search(urlsplit(url).path)
-    return f"{urlsplit(url).hostname}:dotnetnuke:{found.group('id')}" if found else None
+    return f"{site_key(url)}:dotnetnuke:{found.group('id')}" if found else None
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:

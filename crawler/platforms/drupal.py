@@ -15,6 +15,7 @@ import lxml.html
 from crawler.platforms.base import meta_content
 from crawler.platforms.page import ParsedPage
 from crawler.platforms.selectors import Selectors, parse_with
+from crawler.urls import site_key
 
 NAME = "drupal"
 VERSION = "1.0"
@@ -51,7 +52,7 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
 
 def article_key(url: str) -> str | None:
     found = _NODE.search(urlsplit(url).path)
-    return f"{urlsplit(url).hostname}:drupal:{found.group('id')}" if found else None
+    return f"{site_key(url)}:drupal:{found.group('id')}" if found else None
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:

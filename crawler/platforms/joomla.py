@@ -16,6 +16,7 @@ import lxml.html
 from crawler.platforms.base import meta_content
 from crawler.platforms.page import ParsedPage
 from crawler.platforms.selectors import Selectors, parse_with
+from crawler.urls import site_key
 
 NAME = "joomla"
 VERSION = "1.0"
@@ -58,9 +59,9 @@ def article_key(url: str) -> str | None:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     if query.get("option") == ["com_content"] and "id" in query:
-        return f"{parts.hostname}:joomla:{query['id'][0].split(':')[0]}"
+        return f"{site_key(url)}:joomla:{query['id'][0].split(':')[0]}"
     found = _ALIAS_ID.search(parts.path.removesuffix(".html"))
-    return f"{parts.hostname}:joomla:{found.group('id')}" if found else None
+    return f"{site_key(url)}:joomla:{found.group('id')}" if found else None
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:

@@ -19,6 +19,7 @@ from crawler.platforms.base import by_class, first, read_body, select, text_of
 from crawler.platforms.meta import document_from_page, find_date_text, is_metadata_row
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links, same_host
 from crawler.text import join_paragraphs
+from crawler.urls import site_key
 
 NAME = "liferay"
 VERSION = "1.0"
@@ -57,7 +58,7 @@ def article_key(url: str) -> str | None:
     """One key per article whatever category path or portlet parameters the link carries."""
     found = _VIEW_CONTENT_ID.search(urlsplit(url).path)
     if found:
-        return f"{urlsplit(url).hostname}:liferay:{found.group('id')}"
+        return f"{site_key(url)}:liferay:{found.group('id')}"
     return None
 
 

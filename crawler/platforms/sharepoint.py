@@ -16,6 +16,7 @@ import lxml.html
 from crawler.platforms.base import meta_content
 from crawler.platforms.page import ParsedPage
 from crawler.platforms.selectors import Selectors, parse_with
+from crawler.urls import site_key
 
 NAME = "sharepoint"
 VERSION = "1.0"
@@ -59,11 +60,11 @@ def article_key(url: str) -> str | None:
     parts = urlsplit(url)
     found = _PORTAL_PAGES.search(parts.path)
     if found:
-        return f"{parts.hostname}:sharepoint:{found.group('id').lower()}"
+        return f"{site_key(url)}:sharepoint:{found.group('id').lower()}"
     query = {k.lower(): v for k, v in parse_qs(parts.query).items()}
     for name in ("itemid", "nid"):
         if name in query and parts.path.lower().endswith(".aspx"):
-            return f"{parts.hostname}:sharepoint:{parts.path.lower()}:{query[name][0]}"
+            return f"{site_key(url)}:sharepoint:{parts.path.lower()}:{query[name][0]}"
     return None
 
 

@@ -13,6 +13,7 @@ import lxml.html
 
 from crawler.platforms import generic
 from crawler.platforms.page import ParsedPage, relabel
+from crawler.urls import site_key
 
 NAME = "webcenter"
 VERSION = "1.0"
@@ -33,7 +34,7 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
 def article_key(url: str) -> str | None:
     parts = urlsplit(url)
     query = {k.lower(): v[0] for k, v in parse_qs(parts.query).items()}
-    return f"{parts.hostname}:webcenter:{query['ddocname']}" if "ddocname" in query else None
+    return f"{site_key(url)}:webcenter:{query['ddocname']}" if "ddocname" in query else None
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:

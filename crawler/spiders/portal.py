@@ -11,8 +11,9 @@ category or as a print view), and reports every page that yields no record with 
 from __future__ import annotations
 
 import ipaddress
+from collections import OrderedDict
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,16 +23,19 @@ from scrapy.http import Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from twisted.python.failure import Failure
 
-from crawler.dates import parse_vietnamese_date
+from crawler.dates import ICT, parse_vietnamese_date
 from crawler.decoding import decode_html
 from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, robots_sitemaps
-from crawler.export import page_rejected
+from crawler.export import frontier_scope, page_rejected, response_validators
 from crawler.platforms import article_key, parse_page
 from crawler.platforms.page import ParsedPage, site_host
 from crawler.registry import PortalEntry, load_registry
-from crawler.urls import canonicalize_url
+from crawler.state import CrawlState, KnownPage, state_for
+from crawler.urls import canonicalize_url, site_key, url_key
 
 MAX_ALTERNATIVES = 4
+# Links seen lately, a cheap first filter before asking the state (which is exact but costs a query).
+RECENT_LINKS = 20_000
 _SKIP_EXTENSIONS = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)
 
 
@@ -42,6 +46,35 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host or "").is_loopback
     except ValueError:
         return False
+
+
+class RecentLinks:
+    """A bounded set of recently seen links: the same menu and listing links repeat on every page."""
+
+    def __init__(self, size: int = RECENT_LINKS) -> None:
+        self.size = size
+        self._links: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, link: str) -> bool:
+        """True the first time (lately) a link is seen."""
+        if link in self._links:
+            self._links.move_to_end(link)
+            return False
+        self._links[link] = None
+        if len(self._links) > self.size:
+            self._links.popitem(last=False)
+        return True
+
+
+def _as_datetime(value: str | None) -> datetime | None:
+    """An ISO date or date-time (a date alone is midnight +07:00); None when unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ICT)
 
 
 class SpiderArgumentError(ValueError):
@@ -105,10 +138,9 @@ class PortalSpider(scrapy.Spider):
             self.max_items = int(max_items) if max_items not in (None, "") else None
         except ValueError:
             raise SpiderArgumentError(f"max_items must be a whole number, not {max_items!r}") from None
-        self.scheduled: set[str] = set()
-        self.seen_links: set[str] = set()
-        # article key → other URLs the article was linked under, tried if the fetched one fails.
-        self.alternatives: dict[str, list[str]] = {}
+        self.state_portal = self.entry.slug if self.entry else site_key(self.start_urls[0])
+        self.recent_links = RecentLinks()
+        self.crawl_mode = "full"
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -123,7 +155,25 @@ class PortalSpider(scrapy.Spider):
             crawler.settings.set("DOWNLOAD_DELAY", 0.0, priority="spider")
             concurrency = crawler.settings.getint("LOOPBACK_CONCURRENCY", 8)
             crawler.settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", concurrency, priority="spider")
+        spider.bind_state(state_for(crawler), frontier_scope(crawler))
         return spider
+
+    def bind_state(self, crawl_state: CrawlState, scope: str) -> None:
+        """Use the persistent state: the run's frontier, and what earlier runs already recorded."""
+        self.crawl_state = crawl_state
+        self.scope = scope
+        settings = self.crawler.settings
+        self.full = settings.getbool("FULL_CRAWL")
+        self.recheck_days = settings.getint("RECHECK_DAYS", 7)
+        if self.full:
+            self.crawl_mode = "full"
+        elif crawl_state.portal_is_complete(self.state_portal):
+            # An earlier run walked every listing to its end: stop paging at known articles.
+            self.crawl_mode = "incremental"
+        else:
+            # First run, or the last one was cut short (killed, max_items, since): walk every listing
+            # again, but fetch only articles the state does not hold yet.
+            self.crawl_mode = "catch_up"
 
     async def start(self) -> Any:
         for url in self.start_urls:
@@ -147,9 +197,8 @@ class PortalSpider(scrapy.Spider):
     # -- discovery --------------------------------------------------------------------------
 
     def _discovery_request(self, url: str, role: str, guess: bool = False) -> scrapy.Request | None:
-        if site_host(url) not in self.allowed_hosts or url in self.seen_links:
+        if site_host(url) not in self.allowed_hosts or not self.crawl_state.claim(self.scope, f"discovery {url}"):
             return None
-        self.seen_links.add(url)
         callback = self.parse_sitemap if role == "sitemap" else self.parse_feed
         return scrapy.Request(
             url, callback=callback, errback=self.on_discovery_error, meta={"role": role, "guess": guess}, priority=35
@@ -207,7 +256,9 @@ class PortalSpider(scrapy.Spider):
     def _discovered_articles(self, entries: list[Entry], source: str) -> Iterator[scrapy.Request]:
         """Pages a sitemap or feed lists, newest first (higher priority), none older than `since`."""
         for rank, entry in enumerate(self._since_filter(entries, source)):
-            request = self._request(entry.url, role="article", nav_depth=self.settings.getint("MAX_NAV_DEPTH", 2))
+            request, _ = self._schedule(
+                entry.url, role="article", nav_depth=self.settings.getint("MAX_NAV_DEPTH", 2), changed_at=entry.date
+            )
             if request is not None:
                 self.crawler.stats.inc_value(f"discovery/urls_from_{source}")
                 yield request.replace(priority=30 + max(0, 10 - rank // 100))
@@ -225,38 +276,61 @@ class PortalSpider(scrapy.Spider):
     # -- scheduling -------------------------------------------------------------------------
 
     def _request(self, url: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request | None:
-        if url in self.seen_links:
+        return self._schedule(url, role=role, nav_depth=nav_depth, listing_page=listing_page)[0]
+
+    def _schedule(
+        self, url: str, *, role: str, nav_depth: int, listing_page: int = 0, changed_at: str | None = None
+    ) -> tuple[scrapy.Request | None, str]:
+        """A request for `url`, or None, and why: new, recheck, known (recorded by an earlier run),
+        repeat (already scheduled in this run) or skipped (off-site, not a page, malformed)."""
+        if not self.recent_links.add(url):
             # The same link on another listing page: nothing to decide again (and cheap to skip).
-            return None
-        self.seen_links.add(url)
+            return None, "repeat"
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 — raises on "http://host:abc/"
         except ValueError:
             self.crawler.stats.inc_value("schedule/bad_url_skipped")
-            return None
+            return None, "skipped"
         if site_host(url) not in self.allowed_hosts:
             self.crawler.stats.inc_value("schedule/offsite_skipped")
-            return None
+            return None, "skipped"
         if PurePosixPath(parts.path).suffix.lower() in _SKIP_EXTENSIONS:
             self.crawler.stats.inc_value("schedule/non_html_link_skipped")
-            return None
+            return None, "skipped"
         known_article = article_key(url, self.platform)
         if known_article is not None:
             role = "article"
-        key = known_article or canonicalize_url(url)
-        if key in self.scheduled:
+        key = known_article or url_key(url)
+        canonical = canonicalize_url(url)
+        if not self.crawl_state.claim(self.scope, key, canonical if role == "article" else None):
             if role == "article":
                 self.crawler.stats.inc_value("dedupe/article_urls_skipped")
-                variants = self.alternatives.get(key)
-                canonical = canonicalize_url(url)
-                if variants is not None and len(variants) <= MAX_ALTERNATIVES and canonical not in variants:
-                    variants.append(canonical)
-            return None
-        self.scheduled.add(key)
-        if role == "article":
-            self.alternatives[key] = [canonicalize_url(url)]  # [fetched, then untried variants]
-        return self._build(url, key, role=role, nav_depth=nav_depth, listing_page=listing_page)
+                self.crawl_state.add_alternative(self.scope, key, canonical, MAX_ALTERNATIVES)
+            return None, "repeat"
+        known = self.crawl_state.page(key) if role == "article" and not self.full else None
+        if known is None:
+            return self._build(url, key, role=role, nav_depth=nav_depth, listing_page=listing_page), "new"
+        if not self._worth_rechecking(known, changed_at):
+            self.crawler.stats.inc_value("incremental/skipped_seen")
+            self.crawl_state.settle(self.scope, key)
+            return None, "known"
+        self.crawler.stats.inc_value("incremental/rechecked")
+        request = self._build(url, key, role=role, nav_depth=nav_depth)
+        request.meta["recheck"] = True
+        request.meta["handle_httpstatus_list"] = [304]
+        if known.etag:
+            request.headers["If-None-Match"] = known.etag
+        if known.last_modified:
+            request.headers["If-Modified-Since"] = known.last_modified
+        return request, "recheck"
+
+    def _worth_rechecking(self, known: KnownPage, changed_at: str | None) -> bool:
+        """Young articles are re-checked (they still get edited); so is one a sitemap says changed."""
+        if known.is_young(self.recheck_days):
+            return True
+        changed, fetched = _as_datetime(changed_at), _as_datetime(known.last_fetched)
+        return bool(changed and fetched and changed > fetched)
 
     def _build(self, url: str, key: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request:
         target = canonicalize_url(url) if role == "article" else url
@@ -271,13 +345,9 @@ class PortalSpider(scrapy.Spider):
     def _next_alternative(self, meta: dict[str, Any]) -> Iterator[scrapy.Request]:
         """The article's page gave no record: try another URL the same article was linked under."""
         key = meta.get("key")
-        variants = self.alternatives.get(key) if key else None
-        if not variants or len(variants) < 2:
-            # Nothing else to try yet: release the article so a URL of it seen later is fetched.
-            self.alternatives.pop(key, None)
-            self.scheduled.discard(key)
+        url = self.crawl_state.next_alternative(self.scope, key) if key else None
+        if url is None:
             return
-        url = variants.pop(1)
         self.crawler.stats.inc_value("dedupe/alternative_url_tried")
         yield self._build(url, key, role="article", nav_depth=meta.get("nav_depth", 0))
 
@@ -285,6 +355,12 @@ class PortalSpider(scrapy.Spider):
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         stats = self.crawler.stats
+        if response.status == 304:
+            # A re-checked article the server says is unchanged (conditional GET).
+            stats.inc_value("incremental/not_modified")
+            self.crawl_state.touch_page(response.meta["key"], response_validators(response))
+            self._report(response.url, "not_modified", "unchanged since the last fetch (HTTP 304)")
+            return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
         if content_type and "html" not in content_type and "xml" not in content_type:
             yield from self._no_record(response, "non_html", f"not an HTML page ({content_type})")
@@ -309,7 +385,8 @@ class PortalSpider(scrapy.Spider):
             yield from self._no_record(response, "empty", page.reason or "empty page", counted=True)
             return
         if page.record is not None:
-            self.alternatives.pop(response.meta.get("key"), None)
+            if response.meta.get("key"):
+                self.crawl_state.settle(self.scope, response.meta["key"])
             record = page.record
             record.http_status = response.status
             if self.entry is not None:
@@ -322,7 +399,7 @@ class PortalSpider(scrapy.Spider):
         else:
             if page.kind == "other":
                 self._report(response.url, "no_article", page.reason or "no article on page")
-            if response.meta.get("role") == "article":
+            if response.meta.get("role") == "article" and not response.meta.get("recheck"):
                 yield from self._next_alternative(response.meta)
             yield from self._follow(response, page)
 
@@ -330,7 +407,7 @@ class PortalSpider(scrapy.Spider):
         meta = response.meta
         nav_depth = meta.get("nav_depth", 0)
         listing_page = meta.get("listing_page", 0)
-        new_articles = 0
+        seen: dict[str, int] = {"new": 0, "recheck": 0, "known": 0}
         fresh = not page.entries
         for entry in page.entries:
             if self.since and entry.date_raw:
@@ -339,28 +416,39 @@ class PortalSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("since/listing_entries_skipped")
                     continue
             fresh = True
-            request = self._request(entry.url, role="article", nav_depth=nav_depth)
+            request, status = self._schedule(entry.url, role="article", nav_depth=nav_depth)
+            seen[status] = seen.get(status, 0) + 1
             if request is not None:
-                new_articles += 1
                 yield request
         max_pages = self.settings.getint("MAX_LISTING_PAGES", 500)
         # A chain of listing pages ends after a few pages in a row add no article (an endless
         # calendar, or a listing a sitemap already covered); one stale page alone does not end it,
-        # so articles older than an incomplete sitemap are still reached.
-        streak = meta.get("stale_streak", 0) + 1 if page.entries and not new_articles else 0
-        paging = fresh and streak < self.settings.getint("STALE_LISTING_PAGES", 3)
+        # so articles older than an incomplete sitemap are still reached. On an incremental run it
+        # ends sooner: at the first page(s) holding only articles earlier runs recorded.
+        no_new = bool(page.entries) and not seen["new"]
+        from_earlier_runs = seen["known"] + seen["recheck"]
+        if self.crawl_mode == "catch_up" and from_earlier_runs:
+            no_new = False  # a killed or cut-short run left articles further down: keep paging
+        streak = meta.get("stale_streak", 0) + 1 if no_new else 0
+        known_streak = meta.get("known_streak", 0) + 1 if no_new and from_earlier_runs else 0
+        known_limit = self.settings.getint("INCREMENTAL_STOP_PAGES", 1)
+        stop_at_known = self.crawl_mode == "incremental" and known_streak >= known_limit
+        paging = fresh and streak < self.settings.getint("STALE_LISTING_PAGES", 3) and not stop_at_known
         if (page.pagination or page.postbacks) and paging:
             if listing_page + 1 >= max_pages:
                 self.crawler.stats.inc_value("guard/listing_page_limit")
             else:
+                follow_meta = {"stale_streak": streak, "known_streak": known_streak}
                 for url in page.pagination:
                     request = self._request(url, role="listing", nav_depth=nav_depth, listing_page=listing_page + 1)
                     if request is not None:
-                        request.meta["stale_streak"] = streak
+                        request.meta.update(follow_meta)
                         yield request
                 for request in self._postbacks(response, page, nav_depth, listing_page):
-                    request.meta["stale_streak"] = streak
+                    request.meta.update(follow_meta)
                     yield request
+        elif (page.pagination or page.postbacks) and stop_at_known:
+            self.crawler.stats.inc_value("incremental/pagination_stopped")
         elif page.pagination and not fresh:
             self.crawler.stats.inc_value("since/pagination_stopped")
         elif page.pagination or page.postbacks:
@@ -380,10 +468,9 @@ class PortalSpider(scrapy.Spider):
     ) -> Iterator[scrapy.Request]:
         """WebForms pager links: replay the page's form (__VIEWSTATE …) with the link's event."""
         for target, argument in page.postbacks:
-            key = f"{canonicalize_url(response.url)}#postback:{target}:{argument}"
-            if key in self.scheduled:
+            key = f"{url_key(response.url)}#postback:{target}:{argument}"
+            if not self.crawl_state.claim(self.scope, key):
                 continue
-            self.scheduled.add(key)
             try:
                 request = scrapy.FormRequest.from_response(
                     response,
@@ -416,5 +503,5 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"errors/{kind}")
         request = failure.request
         self._report(request.url, kind, str(failure.value)[:300] or kind)
-        if request.meta.get("role") == "article":
+        if request.meta.get("role") == "article" and not request.meta.get("recheck"):
             yield from self._next_alternative(request.meta)

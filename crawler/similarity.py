@@ -1,0 +1,81 @@
+"""Near-duplicate fingerprints: MinHash (datasketch) over word 3-shingles, banded for lookup.
+
+A record's body becomes a 64-value MinHash signature; 16 bands of 4 values each become 16 integer
+keys. Two texts whose shingle sets have Jaccard similarity 0.8 share at least one band key with
+probability 0.9998 (0.5: 0.64, 0.2: 0.03), and each candidate is then confirmed on its whole
+signature. The keys live in the state database (`crawler.state`), so lookups cost a few index
+seeks whatever the number of stored records, and nothing is held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash
+
+from crawler.text import tone_key
+
+NUM_PERM = 64
+BANDS = 16
+ROWS = NUM_PERM // BANDS
+SHINGLE_WORDS = 3
+# Below this many words a text is too short to call "near" anything: two short notices that differ
+# in one date or name look alike to MinHash. Such texts are only compared exactly.
+MIN_WORDS = 50
+DEFAULT_THRESHOLD = 0.8
+_SEED = 20240601
+# Anything that is neither a letter, a digit nor a combining mark separates words.
+_NOT_WORD = re.compile(r"[^\w\u0300-\u036f]+")
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=_SEED)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A text's MinHash signature and the band keys it is looked up by."""
+
+    signature: np.ndarray  # NUM_PERM unsigned 32-bit values
+
+    @property
+    def band_keys(self) -> list[int]:
+        return band_keys(self.signature)
+
+    def to_bytes(self) -> bytes:
+        return self.signature.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Fingerprint:
+        return cls(np.frombuffer(blob, dtype="<u4").astype(np.uint64))
+
+    def similarity(self, other: Fingerprint) -> float:
+        """Estimated Jaccard similarity of the two texts' shingle sets."""
+        return float(np.count_nonzero(self.signature == other.signature)) / NUM_PERM
+
+
+def words(text: str) -> list[str]:
+    """Comparison words: case-folded, one tone-mark placement, punctuation dropped."""
+    return _NOT_WORD.sub(" ", tone_key(text.casefold())).split()
+
+
+def fingerprint(text: str) -> Fingerprint | None:
+    """The MinHash of a text's word 3-shingles; None when the text is too short to compare loosely."""
+    tokens = words(text)
+    if len(tokens) < MIN_WORDS:
+        return None
+    shingles = {" ".join(tokens[i : i + SHINGLE_WORDS]).encode("utf-8") for i in range(len(tokens) - SHINGLE_WORDS + 1)}
+    minhash = MinHash(num_perm=NUM_PERM, permutations=_TEMPLATE.permutations, scheme="affine32")
+    minhash.update_batch(list(shingles))
+    return Fingerprint(minhash.hashvalues.astype(np.uint64))
+
+
+def band_keys(signature: np.ndarray) -> list[int]:
+    """One signed 64-bit key per band (SQLite integers are signed), the band's number mixed in."""
+    raw = signature.astype("<u4").tobytes()
+    width = ROWS * 4
+    keys = []
+    for band in range(BANDS):
+        digest = hashlib.blake2b(raw[band * width : (band + 1) * width], digest_size=8, salt=bytes([band])).digest()
+        keys.append(int.from_bytes(digest, "little", signed=True))
+    return keys
