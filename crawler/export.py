@@ -49,11 +49,29 @@ def run_dir_for(crawler: Crawler) -> Path:
     return run_dir
 
 
+def run_id_for(crawler: Crawler) -> str:
+    """The run's id in the state: new for every run (two runs into one --out folder are two runs),
+    kept across pause and resume of a job (JOBDIR)."""
+    run_id = getattr(crawler, "_run_id", None)
+    if run_id is None:
+        job_dir = crawler.settings.get("JOBDIR")
+        marker = Path(job_dir) / "run_id.txt" if job_dir else None
+        if marker is not None and marker.exists():
+            run_id = marker.read_text(encoding="utf-8").strip()
+        else:
+            run_id = new_run_id() if crawler.settings.get("RUN_DIR") else run_dir_for(crawler).name
+            if marker is not None:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(run_id + "\n", encoding="utf-8")
+        crawler._run_id = run_id
+    return run_id
+
+
 def frontier_scope(crawler: Crawler) -> str:
     """Whose schedule the state's frontier rows belong to: the job (JOBDIR, kept across a pause) or
     this run alone."""
     job_dir = crawler.settings.get("JOBDIR")
-    return f"job:{Path(job_dir).resolve()}" if job_dir else run_dir_for(crawler).name
+    return f"job:{Path(job_dir).resolve()}" if job_dir else run_id_for(crawler)
 
 
 def response_validators(response: Any) -> dict[str, str]:
@@ -116,8 +134,9 @@ class RunWriter:
         self.spider = spider
         self.portal = getattr(spider, "state_portal", "") or getattr(spider, "portal_name", "")
         bounded = bool(getattr(spider, "since", None) or self.max_items)
+        self.run_id = run_id_for(self.crawler)
         self.state.start_run(
-            self.run_dir.name,
+            self.run_id,
             self.portal,
             self.run_dir,
             full=self.crawler.settings.getbool("FULL_CRAWL"),
@@ -144,7 +163,7 @@ class RunWriter:
             data,
             portal=self.portal,
             page_key=getattr(response, "meta", {}).get("key") if response is not None else None,
-            run_id=self.run_dir.name,
+            run_id=self.run_id,
             headers=response_validators(response),
             fingerprint=held.fingerprint if held is not None else None,
         )
@@ -174,7 +193,7 @@ class RunWriter:
                 handle.close()
         stats = self.crawler.stats.get_stats()
         manifest = {
-            "run_id": self.run_dir.name,
+            "run_id": self.run_id,
             "started_at": self.started_at,
             "finished_at": _now(),
             "finish_reason": reason,
@@ -231,7 +250,7 @@ class RunWriter:
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
         counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
-        self.state.finish_run(self.run_dir.name, reason, counts)
+        self.state.finish_run(self.run_id, reason, counts)
         if not self.crawler.settings.get("JOBDIR") or reason == "finished":
             self.state.drop_scope(frontier_scope(self.crawler))
         self.state.close()

@@ -15,7 +15,7 @@ from scrapy.settings import Settings
 from scrapy.statscollectors import StatsCollector
 
 from crawler import cleaning, similarity
-from crawler.export import run_dir_for
+from crawler.export import run_id_for
 from crawler.items import PortalRecord
 from crawler.similarity import DEFAULT_THRESHOLD
 from crawler.state import CrawlState, InFlight, KnownRecord, state_for
@@ -190,7 +190,7 @@ class TrackRecords(_CountingPipeline):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats, state_for(crawler), crawler.settings, run_dir_for(crawler).name)
+        return cls(crawler.stats, state_for(crawler), crawler.settings, run_id_for(crawler))
 
     def process_item(self, item: Any) -> Any:
         record = ItemAdapter(item)

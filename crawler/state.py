@@ -169,6 +169,7 @@ class CrawlState:
             self._check_version()
         except (sqlite3.DatabaseError, OSError) as error:
             raise StateError(f"cannot use state file {self.path} ({error}); pass another --state PATH") from None
+        self._open = True
         self._pending_writes = 0
         self._last_commit = time.monotonic()
         # Records between the duplicate check and their written line: compared with each other too.
@@ -182,9 +183,17 @@ class CrawlState:
         elif int(row[0]) != SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"schema version {row[0]}, this crawler uses {SCHEMA_VERSION}")
 
+    def __enter__(self) -> CrawlState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        self.db.commit()
-        self.db.close()
+        if self._open:
+            self.db.commit()
+            self.db.close()
+            self._open = False
 
     def commit(self) -> None:
         self.db.commit()

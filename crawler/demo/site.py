@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from dataclasses import dataclass
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,49 @@ class Route:
     status: int
     body: bytes
     content_type: str = "text/html; charset=utf-8"
+    # Validators for conditional GET: a request repeating the ETag gets 304 Not Modified.
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+# Syllables for generated article bodies: random word runs share almost no 3-word shingles, so
+# generated articles are never near duplicates of each other unless a test makes them so.
+_SYLLABLES = (
+    "an bảo bình cán cấp chính chương công cơ cuộc dân dịch dụng đại đạo đảm đăng điện định đoàn đổi đồng "
+    "giám giao hành hạ hoạch học hội huyện hướng kế kết khai khoa kinh lãnh liên lực lượng mạng minh môi "
+    "năm ngành nghị nguồn nhân nhiệm nông phát phòng phố phục quản quốc quy sản sở sự tác tài tâm tế thành "
+    "thông thủ thuật tỉnh tổ trình triển trung trường truyền tuyến văn vận việc viên vụ xã xây xuất ý"
+).split()
+
+
+def generated_articles(count: int, *, first_id: int = 200000, newest: str = "2024-06-30", seed: int = 7) -> list[dict]:
+    """`count` plain articles with distinct bodies, one a day back from `newest` (newest first);
+    every third one is listed under both categories, so it is linked under two URLs."""
+    import random
+    from datetime import date, timedelta
+
+    rng = random.Random(seed)
+    start = date.fromisoformat(newest)
+    articles = []
+    for n in range(count):
+        day = start - timedelta(days=n)
+        paragraphs = [" ".join(rng.choice(_SYLLABLES) for _ in range(40)).capitalize() + "." for _ in range(3)]
+        category = list(CATEGORIES)[n % 2]
+        article = {
+            "id": first_id + n,
+            "category": category,
+            "slug": f"bai-viet-so-{n}",
+            "title": f"Bài viết số {n}: " + " ".join(rng.choice(_SYLLABLES) for _ in range(6)),
+            "date": f"{day.day:02d}/{day.month:02d}/{day.year} | 8:{n % 60:02d} AM",
+            "views": n,
+            "sapo": "",
+            "blocks": [["p", text] for text in paragraphs],
+            "editor": "Ban biên tập",
+        }
+        if n % 3 == 0:
+            article["also_in"] = [c for c in CATEGORIES if c != category]
+        articles.append(article)
+    return articles
 
 
 def load_articles() -> list[dict[str, Any]]:
@@ -195,7 +239,7 @@ def discovery_routes(articles: list[dict[str, Any]]) -> dict[str, Route]:
         members = [a for a in articles if a["category"] == category]
         urls = "".join(
             f"<url><loc>{BASE}{article_path(a)}</loc>"
-            + (f"<lastmod>{_iso_date(a)}</lastmod>" if _iso_date(a) else "")
+            + (f"<lastmod>{a.get('modified') or _iso_date(a)}</lastmod>" if a.get("modified") or _iso_date(a) else "")
             + "</url>"
             for a in members
         )
@@ -220,11 +264,22 @@ def discovery_routes(articles: list[dict[str, Any]]) -> dict[str, Route]:
 
 class _Handler(BaseHTTPRequestHandler):
     routes: dict[str, Route] = {}
+    # Seconds to wait before answering an article page (tests that stop a crawl half-way).
+    article_delay: float = 0.0
+    served: list[str] = []
 
     def do_GET(self) -> None:
+        self.served.append(self.path)
         route = self.routes.get(self.path)
         if route is None:
             route = Route(404, _layout("Không tìm thấy", "<p>Không tìm thấy trang</p>").encode())
+        if self.article_delay and "/-/view_content/" in self.path:
+            time.sleep(self.article_delay)
+        if route.etag and self.headers.get("If-None-Match") == route.etag:
+            self.send_response(304)
+            self.send_header("ETag", route.etag)
+            self.end_headers()
+            return
         body = route.body
         if BASE.encode() in body:  # absolute URLs in robots.txt, sitemaps and feeds
             base = f"http://127.0.0.1:{self.server.server_address[1]}".encode()
@@ -235,6 +290,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(route.status)
         self.send_header("Content-Type", route.content_type)
         self.send_header("Content-Length", str(len(body)))
+        if route.etag:
+            self.send_header("ETag", route.etag)
+        if route.last_modified:
+            self.send_header("Last-Modified", route.last_modified)
         self.end_headers()
         self.wfile.write(body)
 
@@ -256,9 +315,21 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the crawler's own log records every request."""
 
 
-def serve(routes: dict[str, Route] | None = None, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
-    """Start the fixture portal on 127.0.0.1 in a background thread; returns (server, base URL)."""
-    handler = type("FixtureHandler", (_Handler,), {"routes": routes if routes is not None else build_routes()})
+def serve(
+    routes: dict[str, Route] | None = None, port: int = 0, article_delay: float = 0.0
+) -> tuple[ThreadingHTTPServer, str]:
+    """Start the fixture portal on 127.0.0.1 in a background thread; returns (server, base URL).
+
+    `server.RequestHandlerClass.served` lists the paths requested, in order."""
+    handler = type(
+        "FixtureHandler",
+        (_Handler,),
+        {
+            "routes": routes if routes is not None else build_routes(),
+            "article_delay": article_delay,
+            "served": [],
+        },
+    )
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"

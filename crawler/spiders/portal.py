@@ -49,21 +49,23 @@ def _is_loopback(host: str | None) -> bool:
 
 
 class RecentLinks:
-    """A bounded set of recently seen links: the same menu and listing links repeat on every page."""
+    """Links seen lately and what was decided for them (bounded): the same menu and listing links
+    repeat on every page, and a repeat of an article earlier runs recorded still counts as known."""
 
     def __init__(self, size: int = RECENT_LINKS) -> None:
         self.size = size
-        self._links: OrderedDict[str, None] = OrderedDict()
+        self._links: OrderedDict[str, str] = OrderedDict()
 
-    def add(self, link: str) -> bool:
-        """True the first time (lately) a link is seen."""
-        if link in self._links:
+    def get(self, link: str) -> str | None:
+        status = self._links.get(link)
+        if status is not None:
             self._links.move_to_end(link)
-            return False
-        self._links[link] = None
+        return status
+
+    def put(self, link: str, status: str) -> None:
+        self._links[link] = status
         if len(self._links) > self.size:
             self._links.popitem(last=False)
-        return True
 
 
 def _as_datetime(value: str | None) -> datetime | None:
@@ -283,9 +285,17 @@ class PortalSpider(scrapy.Spider):
     ) -> tuple[scrapy.Request | None, str]:
         """A request for `url`, or None, and why: new, recheck, known (recorded by an earlier run),
         repeat (already scheduled in this run) or skipped (off-site, not a page, malformed)."""
-        if not self.recent_links.add(url):
+        earlier = self.recent_links.get(url)
+        if earlier is not None:
             # The same link on another listing page: nothing to decide again (and cheap to skip).
-            return None, "repeat"
+            return None, "known" if earlier in ("known", "recheck") else "repeat"
+        request, status = self._decide(url, role, nav_depth, listing_page, changed_at)
+        self.recent_links.put(url, status)
+        return request, status
+
+    def _decide(
+        self, url: str, role: str, nav_depth: int, listing_page: int, changed_at: str | None
+    ) -> tuple[scrapy.Request | None, str]:
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 — raises on "http://host:abc/"
@@ -307,6 +317,8 @@ class PortalSpider(scrapy.Spider):
             if role == "article":
                 self.crawler.stats.inc_value("dedupe/article_urls_skipped")
                 self.crawl_state.add_alternative(self.scope, key, canonical, MAX_ALTERNATIVES)
+                if not self.full and self.crawl_state.page(key) is not None:
+                    return None, "known"
             return None, "repeat"
         known = self.crawl_state.page(key) if role == "article" and not self.full else None
         if known is None:
@@ -439,11 +451,17 @@ class PortalSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("guard/listing_page_limit")
             else:
                 follow_meta = {"stale_streak": streak, "known_streak": known_streak}
+                # An incremental run walks a listing one page at a time (the pager's first page not
+                # yet fetched), so it can stop at the first page of known articles; a first run
+                # follows the whole pager window at once.
+                one_at_a_time = self.crawl_mode == "incremental"
                 for url in page.pagination:
                     request = self._request(url, role="listing", nav_depth=nav_depth, listing_page=listing_page + 1)
                     if request is not None:
                         request.meta.update(follow_meta)
                         yield request
+                        if one_at_a_time:
+                            break
                 for request in self._postbacks(response, page, nav_depth, listing_page):
                     request.meta.update(follow_meta)
                     yield request
@@ -458,7 +476,11 @@ class PortalSpider(scrapy.Spider):
             if request is not None:
                 yield request
         if nav_depth < self.settings.getint("MAX_NAV_DEPTH", 2):
+            # Pager links are the paging logic's (with its guards), never menu links.
+            pager = set(page.pagination)
             for url in page.links:
+                if url in pager:
+                    continue
                 request = self._request(url, role="page", nav_depth=nav_depth + 1)
                 if request is not None:
                     yield request

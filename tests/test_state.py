@@ -1,0 +1,255 @@
+"""The persistent state (crawler.state) and the TrackRecords pipeline that places records against it:
+versions across runs, exact and near duplicates across portals, crash recovery, reset."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from scrapy.settings import Settings
+
+from crawler import pipelines
+from crawler.cleaning import clean_record
+from crawler.items import Document, ParserInfo, PortalRecord
+from crawler.similarity import fingerprint
+from crawler.state import CrawlState, cut_partial_line
+
+# Invented, long enough for near-duplicate comparison (MIN_WORDS); each sentence differs.
+NOTICE = [
+    "Ủy ban nhân dân tỉnh vừa ban hành kế hoạch triển khai dịch vụ công trực tuyến toàn trình trên địa bàn "
+    "trong năm 2024, với mục tiêu đưa tối thiểu tám mươi phần trăm hồ sơ thủ tục hành chính được tiếp nhận "
+    "và giải quyết qua môi trường mạng.",
+    "Theo kế hoạch, các sở, ban, ngành và ủy ban nhân dân cấp huyện rà soát toàn bộ quy trình nội bộ, cắt giảm "
+    "giấy tờ không cần thiết, kết nối cơ sở dữ liệu quốc gia về dân cư để người dân không phải khai báo lại "
+    "thông tin đã có.",
+    "Sở Thông tin và Truyền thông được giao chủ trì hướng dẫn kỹ thuật, bảo đảm an toàn thông tin cho hệ thống, "
+    "đồng thời tổ chức tập huấn cho cán bộ một cửa tại các xã, phường, thị trấn trước ngày 30 tháng 6.",
+    "Kết quả thực hiện được đánh giá hằng quý và công khai trên cổng thông tin điện tử của tỉnh để người dân, "
+    "doanh nghiệp theo dõi, góp ý.",
+]
+OTHER = [
+    "Hội nghị sơ kết công tác thông tin đối ngoại sáu tháng đầu năm đã đánh giá những kết quả nổi bật trong "
+    "việc quảng bá hình ảnh địa phương tới bạn bè quốc tế, thu hút đầu tư và phát triển du lịch bền vững.",
+    "Đại biểu các cơ quan báo chí kiến nghị tăng cường cung cấp thông tin chính thống, xây dựng kho ảnh tư liệu "
+    "dùng chung và đẩy mạnh sản xuất nội dung số bằng nhiều ngôn ngữ để tiếp cận cộng đồng người Việt ở nước ngoài.",
+    "Phát biểu kết luận, lãnh đạo Sở đề nghị các đơn vị chủ động phối hợp, chuẩn bị tốt các sự kiện đối ngoại "
+    "cuối năm và báo cáo kết quả trước ngày 15 tháng 12.",
+]
+
+
+class FakeStats:
+    def __init__(self) -> None:
+        self.values: Counter[str] = Counter()
+
+    def inc_value(self, key: str, count: int = 1) -> None:
+        self.values[key] += count
+
+
+def article(path: str, body: list[str], title: str = "Triển khai dịch vụ công trực tuyến", **fields) -> PortalRecord:
+    url = f"http://127.0.0.1:8000{path}"
+    record = PortalRecord(
+        url=url,
+        canonical_url=url,
+        portal="127.0.0.1:8000",
+        platform="liferay",
+        parser=ParserInfo("liferay", "1.0"),
+        title=title,
+        body="\n\n".join(body),
+        published_raw="02/06/2024 | 4:20 PM",
+        **fields,
+    )
+    return clean_record(record)
+
+
+class Run:
+    """One run's TrackRecords pipeline, exporting like RunWriter does (register after the line)."""
+
+    def __init__(self, state: CrawlState, run_id: str, **settings) -> None:
+        self.state, self.run_id, self.stats = state, run_id, FakeStats()
+        self.pipeline = pipelines.TrackRecords(self.stats, state, Settings(settings), run_id)
+        self.written: list[PortalRecord] = []
+
+    def process(self, record: PortalRecord) -> PortalRecord:
+        return self.pipeline.process_item(record)
+
+    def export(self, record: PortalRecord) -> PortalRecord:
+        self.process(record)
+        held = self.state.release(record.id)
+        data = json.loads(json.dumps(record, default=lambda o: o.__dict__))
+        self.state.register_record(
+            data, portal="p", page_key=None, run_id=self.run_id, headers={}, fingerprint=held.fingerprint
+        )
+        self.written.append(record)
+        return record
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[CrawlState]:
+    opened = CrawlState(tmp_path / "state" / "crawler.sqlite")
+    yield opened
+    opened.close()
+
+
+def test_new_records_are_version_one_and_not_duplicates(state: CrawlState) -> None:
+    run = Run(state, "r1")
+    first = run.export(article("/a", NOTICE))
+    second = run.export(article("/b", OTHER, title="Hội nghị sơ kết"))
+    assert (first.version, first.dup_of, second.dup_of) == (1, None, None)
+    assert run.stats.values["state/new"] == 2
+
+
+def test_same_canonical_url_twice_in_one_run_is_dropped(state: CrawlState) -> None:
+    run = Run(state, "r1")
+    record = article("/a", NOTICE)
+    run.process(record)  # in flight: not written yet
+    with pytest.raises(pipelines.DuplicateRecord, match="same canonical URL"):
+        run.process(replace(record))
+    state.release(record.id)
+    run.export(record)
+    with pytest.raises(pipelines.DuplicateRecord, match="already exported in this run"):
+        run.process(replace(record))
+    # Spellings of one page are one record id: http/https, www., trailing slash, tracking parameters.
+    assert article("/a/?utm_source=zalo", NOTICE).id == record.id
+
+
+def test_exact_duplicate_on_another_url_is_kept_and_flagged(state: CrawlState) -> None:
+    run = Run(state, "r1")
+    first = run.export(article("/a", NOTICE))
+    # Another portal republishes it: other case, other tone placement ("hoà"/"hòa"), other spacing.
+    republished = [p.replace("Ủy ban", "Uỷ ban").upper() for p in NOTICE]
+    copy = run.export(article("/other-portal/x", republished, title="TRIỂN KHAI DỊCH VỤ CÔNG TRỰC TUYẾN"))
+    assert copy.content_hash == first.content_hash
+    assert (copy.dup_of, copy.dup_kind, copy.dup_similarity) == (first.id, "exact", 1.0)
+    assert run.stats.values["dedupe/exact"] == 1
+
+
+def test_near_duplicate_is_flagged_with_its_similarity(state: CrawlState) -> None:
+    Run(state, "r1").export(article("/a", NOTICE))
+    later = Run(state, "r2")  # another run, another portal: the state remembers
+    edited = [*NOTICE[:3], "Nguồn: Cổng thông tin điện tử tỉnh"]  # last sentence replaced, source added
+    near = later.export(article("/newspaper/y", edited, title="Tỉnh đẩy mạnh dịch vụ công trực tuyến"))
+    assert near.dup_kind == "near"
+    assert 0.8 <= near.dup_similarity < 1.0
+    unrelated = later.export(article("/c", OTHER, title="Hội nghị sơ kết"))
+    assert unrelated.dup_of is None
+
+
+def test_documents_with_different_numbers_are_never_near_duplicates(state: CrawlState) -> None:
+    run = Run(state, "r1")
+    run.export(article("/qd-1", NOTICE, document=Document(number="12/2024/QĐ-UBND")))
+    same_template = [*NOTICE[:3], "Quyết định này có hiệu lực từ ngày ký."]
+    other = run.export(article("/qd-2", same_template, document=Document(number="13/2024/QĐ-UBND")))
+    assert other.dup_of is None
+
+
+def test_short_texts_are_compared_exactly_only() -> None:
+    assert fingerprint("Thông báo lịch tiếp công dân tháng 6.") is None
+    assert fingerprint(" ".join(NOTICE)) is not None
+
+
+def test_unchanged_article_is_not_written_again_and_an_edit_is_a_new_version(state: CrawlState) -> None:
+    first = Run(state, "r1").export(article("/a", NOTICE))
+    second_run = Run(state, "r2")
+    with pytest.raises(pipelines.UnchangedRecord, match="unchanged since version 1"):
+        second_run.process(article("/a", NOTICE))
+    state.release(first.id)
+    edited = second_run.export(article("/a", [*NOTICE, "Cập nhật: bổ sung danh sách thủ tục."]))
+    assert (edited.id, edited.version, edited.dup_of) == (first.id, 2, None)  # not a duplicate of itself
+    assert edited.updated_at == edited.fetched_at
+    assert second_run.stats.values["state/updated"] == second_run.stats.values["state/unchanged"] == 1
+
+
+def test_full_crawl_rewrites_unchanged_records_with_their_version(state: CrawlState) -> None:
+    Run(state, "r1").export(article("/a", NOTICE))
+    again = Run(state, "r2", FULL_CRAWL=True).export(article("/a", NOTICE))
+    assert (again.version, again.dup_of) == (1, None)
+
+
+def test_drop_duplicates_setting_drops_with_a_reason(state: CrawlState) -> None:
+    run = Run(state, "r1", DROP_DUPLICATES=True)
+    first = run.export(article("/a", NOTICE))
+    with pytest.raises(pipelines.DroppedDuplicate, match=f"duplicate \\(exact\\) of record {first.id}"):
+        run.process(article("/b", NOTICE))
+    assert run.stats.values["dedupe/dropped_exact"] == 1
+
+
+def test_concurrent_duplicates_are_caught_before_either_is_written(state: CrawlState) -> None:
+    run = Run(state, "r1")
+    run.process(article("/a", NOTICE))
+    second = run.process(article("/b", NOTICE))
+    assert second.dup_kind == "exact"
+
+
+def test_frontier_schedules_once_and_keeps_alternatives(state: CrawlState) -> None:
+    assert state.claim("run", "k", "http://h/a")
+    assert not state.claim("run", "k", "http://h/b")
+    state.add_alternative("run", "k", "http://h/b", limit=4)
+    assert state.next_alternative("run", "k") == "http://h/b"
+    assert state.next_alternative("run", "k") is None  # nothing left: released …
+    assert state.claim("run", "k", "http://h/c")  # … so a later URL of it is scheduled
+    assert state.claim("other-run", "k")  # frontiers are per run (or per job)
+
+
+def test_killed_run_is_reconciled_from_its_output(tmp_path: Path, state: CrawlState) -> None:
+    run_dir = tmp_path / "runs" / "r1"
+    run_dir.mkdir(parents=True)
+    state.start_run("r1", "p", run_dir, full=False, bounded=False)
+    written = Run(state, "r1")
+    record = written.process(article("/a", NOTICE))
+    state.release(record.id)
+    line = json.dumps(json.loads(json.dumps(record, default=lambda o: o.__dict__)), ensure_ascii=False)
+    # Killed after the line was flushed but before the state committed, in the middle of the next line.
+    (run_dir / "records.jsonl").write_text(line + "\n" + line[:40], encoding="utf-8")
+    state.close()
+
+    reopened = CrawlState(state.path)
+    assert reopened.recover_unfinished() == ["r1"]
+    assert (run_dir / "records.jsonl").read_text(encoding="utf-8") == line + "\n"
+    known = reopened.record(record.id)
+    assert known is not None and known.content_hash == record.content_hash
+    assert reopened.page("127.0.0.1:8000/a") is not None
+    assert reopened.integrity() == "ok"
+    assert reopened.recover_unfinished() == []  # once
+    reopened.close()
+
+
+def test_cut_partial_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"b": ')
+    assert cut_partial_line(path)
+    assert path.read_bytes() == b'{"a": 1}\n'
+    assert not cut_partial_line(path)
+
+
+def test_reset_forgets_one_portal_only(state: CrawlState) -> None:
+    run = Run(state, "r1")
+    run.export(article("/a", NOTICE))
+    state.register_record(
+        {"id": "other", "url": "http://x/1", "content_hash": "0" * 64, "portal": "q"},
+        portal="q",
+        page_key="x/1",
+        run_id="r1",
+        headers={},
+    )
+    summary = {row["portal"]: row for row in state.summary()}
+    assert summary["p"]["records"] == 1 and summary["q"]["records"] == 1
+    assert summary["p"]["newest_published"] == "2024-06-02T16:20:00+07:00"
+    removed = state.reset_portal("p")
+    assert removed["records"] == 1
+    assert [row["portal"] for row in state.summary()] == ["q"]
+    assert state.db.execute("SELECT COUNT(*) FROM bands").fetchone()[0] == 0
+    # Forgotten text is new again.
+    assert Run(state, "r2").export(article("/a", NOTICE)).version == 1
+
+
+def test_a_file_that_is_not_a_state_is_refused(tmp_path: Path) -> None:
+    from crawler.state import StateError
+
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("not sqlite " * 200, encoding="utf-8")
+    with pytest.raises(StateError, match="pass another --state PATH"):
+        CrawlState(bogus)
