@@ -47,7 +47,7 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 FULL_CRAWL = False  # --full: fetch and write everything as if the state were empty (it is still updated)
 RECHECK_DAYS = 7  # known articles published (or first seen) this recently are fetched again
 INCREMENTAL_STOP_PAGES = 1  # incremental runs stop paging after this many listing pages of known articles
-NEAR_DUPLICATE_THRESHOLD = 0.8  # estimated Jaccard similarity of word 3-shingles
+NEAR_DUPLICATE_THRESHOLD = 0.8  # estimated share of the shorter body's word 3-shingles found in the other
 DROP_DUPLICATES = False  # True: duplicates go to rejects.jsonl instead of records.jsonl (still counted)
 
 DOWNLOADER_MIDDLEWARES = {

@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     record_id TEXT NOT NULL UNIQUE,
     portal TEXT NOT NULL,
     doc_number TEXT,
+    size INTEGER NOT NULL,
     signature BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS fingerprints_portal ON fingerprints (portal);
@@ -377,15 +378,15 @@ class CrawlState:
         if old is not None:
             self._delete_fingerprint(old[0], old[1])
         cursor = self.db.execute(
-            "INSERT INTO fingerprints (record_id, portal, doc_number, signature) VALUES (?, ?, ?, ?)",
-            (record_id, portal, doc_number, fingerprint.to_bytes()),
+            "INSERT INTO fingerprints (record_id, portal, doc_number, size, signature) VALUES (?, ?, ?, ?, ?)",
+            (record_id, portal, doc_number, fingerprint.size, fingerprint.to_bytes()),
         )
         self.db.executemany(
             "INSERT OR IGNORE INTO bands VALUES (?, ?)", [(k, cursor.lastrowid) for k in fingerprint.band_keys]
         )
 
     def _delete_fingerprint(self, rid: int, signature: bytes) -> None:
-        keys = Fingerprint.from_bytes(signature).band_keys
+        keys = Fingerprint.from_bytes(signature, 0).band_keys
         self.db.executemany("DELETE FROM bands WHERE key = ? AND rid = ?", [(k, rid) for k in keys])
         self.db.execute("DELETE FROM fingerprints WHERE rid = ?", (rid,))
 
@@ -397,7 +398,8 @@ class CrawlState:
         doc_number: str | None = None,
         threshold: float = DEFAULT_THRESHOLD,
     ) -> NearMatch | None:
-        """The stored body most similar to this one, if at least `threshold` alike (estimated Jaccard).
+        """The stored body most similar to this one, if at least `threshold` alike (estimated
+        containment, see crawler.similarity).
 
         Two official documents with different numbers are never near duplicates, however alike
         their wording (decisions issued from one template).
@@ -405,15 +407,15 @@ class CrawlState:
         keys = fingerprint.band_keys
         marks = ",".join("?" * len(keys))
         rows = self.db.execute(
-            f"SELECT f.record_id, f.doc_number, f.signature FROM fingerprints f WHERE f.rid IN "
+            f"SELECT f.record_id, f.doc_number, f.size, f.signature FROM fingerprints f WHERE f.rid IN "
             f"(SELECT DISTINCT rid FROM bands WHERE key IN ({marks}))",
             keys,
         ).fetchall()
         best: NearMatch | None = None
-        for record_id, other_number, blob in rows:
+        for record_id, other_number, size, blob in rows:
             if record_id == exclude or (doc_number and other_number and doc_number != other_number):
                 continue
-            similarity = fingerprint.similarity(Fingerprint.from_bytes(blob))
+            similarity = fingerprint.similarity(Fingerprint.from_bytes(blob, size))
             if similarity >= threshold and (best is None or similarity > best.similarity):
                 best = NearMatch(record_id, similarity)
         return best
