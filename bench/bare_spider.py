@@ -7,6 +7,9 @@ import scrapy
 
 class BareSpider(scrapy.Spider):
     name = "bare"
+    # Run from the project folder it gets the project's settings, whose spider dedupes through the
+    # state's frontier instead of Scrapy's request filter; a bare spider needs Scrapy's own.
+    custom_settings = {"DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter"}
 
     def __init__(self, url: str, **kwargs):
         super().__init__(**kwargs)

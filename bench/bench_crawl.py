@@ -84,6 +84,8 @@ def main() -> None:
                 f"{base}/",
                 "--out",
                 str(out),
+                "--state",
+                str(Path(tmp) / "state.sqlite"),
                 "--delay",
                 "0",
                 *[arg for pair in zip(SAME_SETTINGS[::2], SAME_SETTINGS[1::2], strict=True) for arg in pair],

@@ -215,6 +215,7 @@ class RunWriter:
                 "exact_duplicates": stats.get("dedupe/exact", 0),
                 "near_duplicates": stats.get("dedupe/near", 0),
                 "duplicates_dropped": stats.get("dedupe/dropped_exact", 0) + stats.get("dedupe/dropped_near", 0),
+                "over_max_items_not_written": stats.get("export/over_max_items", 0),
             },
             "incremental": {
                 "mode": getattr(spider, "crawl_mode", "full"),

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +37,10 @@ MIN_WORDS = 50
 DEFAULT_THRESHOLD = 0.8
 MIN_SIZE_RATIO = 0.5
 _SEED = 20240601
-# Anything that is neither a letter, a digit nor a combining mark separates words.
-_NOT_WORD = re.compile(r"[^\w\u0300-\u036f]+")
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=_SEED)
+_NOT_WORD = re.compile(r"\W+")
+# Shingles are hashed with CRC-32 (C speed, 32 bits as the affine32 scheme wants) rather than
+# datasketch's default SHA-1: the random permutations applied on top provide the min-wise mixing.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=zlib.crc32)
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ class Fingerprint:
 
 def words(text: str) -> list[str]:
     """Comparison words: case-folded, one tone-mark placement, punctuation dropped."""
-    return _NOT_WORD.sub(" ", tone_key(text.casefold())).split()
+    text = text.casefold()
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return _NOT_WORD.sub(" ", tone_key(text)).split()
 
 
 def fingerprint(text: str) -> Fingerprint | None:
@@ -83,7 +89,7 @@ def fingerprint(text: str) -> Fingerprint | None:
     if len(tokens) < MIN_WORDS:
         return None
     shingles = {" ".join(tokens[i : i + SHINGLE_WORDS]).encode("utf-8") for i in range(len(tokens) - SHINGLE_WORDS + 1)}
-    minhash = MinHash(num_perm=NUM_PERM, permutations=_TEMPLATE.permutations, scheme="affine32")
+    minhash = MinHash(num_perm=NUM_PERM, permutations=_TEMPLATE.permutations, scheme="affine32", hashfunc=zlib.crc32)
     minhash.update_batch(list(shingles))
     return Fingerprint(minhash.hashvalues.astype(np.uint64), len(shingles))
 

@@ -243,6 +243,9 @@ class CrawlState:
         row = self.db.execute("SELECT complete FROM portals WHERE portal = ?", (portal,)).fetchone()
         return bool(row and row[0])
 
+    def portal_has_runs(self, portal: str) -> bool:
+        return self.db.execute("SELECT 1 FROM runs WHERE portal = ? LIMIT 1", (portal,)).fetchone() is not None
+
     def recover_unfinished(self, exclude: str | None = None) -> list[str]:
         """Reconcile runs that never finished (killed): their records.jsonl is the truth."""
         rows = self.db.execute(

@@ -73,28 +73,28 @@ def match_key(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
 
 
-# The five Vietnamese tone marks as combining characters (NFD). Vowel-quality marks (circumflex,
-# breve, horn) stay where they are: they change the letter, not the tone.
-_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
-_TONED_WORD = re.compile(f"\\S*[{_TONE_MARKS}]\\S*")
-_TONE = re.compile(f"[{_TONE_MARKS}]")
-
-
-def _tone_last(match: re.Match[str]) -> str:
-    word = match.group()
-    return _TONE.sub("", word) + "".join(_TONE.findall(word))
+# Where writers disagree on tone placement: the "old" style marks the first vowel of oa, oe and uy
+# (hòa, thúy, ủy), the "new" one the second (hoà, thuý, uỷ). Keys use the second.
+_OLD_STYLE = {
+    first + second: base + unicodedata.normalize("NFC", second + mark)
+    for base, seconds in (("o", "ae"), ("u", "y"))
+    for second in seconds
+    for mark in "\u0300\u0301\u0309\u0303\u0323"
+    for first in [unicodedata.normalize("NFC", base + mark)]
+}
+_OLD_STYLE_PAIR = re.compile("|".join(_OLD_STYLE))
 
 
 def tone_key(text: str) -> str:
-    """One tone-mark placement: "hoà"/"hòa", "thuý"/"thúy", "Uỷ"/"Ủy" give the same key.
-
-    Every tone mark moves to the end of its word (in decomposed form), whichever vowel the writer
-    put it on; the result is a comparison key, not text to show.
-    """
-    return _TONED_WORD.sub(_tone_last, unicodedata.normalize("NFD", text))
+    """One tone-mark placement for lower-case NFC text: "hòa"/"hoà", "thúy"/"thuý", "ủy"/"uỷ" give
+    the same key (a comparison key, not text to show)."""
+    return _OLD_STYLE_PAIR.sub(lambda pair: _OLD_STYLE[pair.group()], text)
 
 
 def content_key(text: str) -> str:
     """The text a content hash is taken over: NFC, one tone-mark placement, case-folded, whitespace
     collapsed — so the same notice typed on two portals hashes the same."""
-    return tone_key(" ".join(text.casefold().split()))
+    text = " ".join(text.casefold().split())
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return tone_key(text)

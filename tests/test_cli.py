@@ -101,3 +101,68 @@ def test_add_portal_writes_entry_and_fixture_skeleton(tmp_path: Path) -> None:
         "add-portal", "x", "--name", "X", "--url", "https://x.gov.vn/", "--code", "99", "--registry", str(registry)
     )
     assert bad.returncode != 0 and "no current unit" in bad.stderr
+
+
+def test_state_shows_watermarks_and_reset_forgets_one_portal(tmp_path: Path) -> None:
+    from crawler.state import CrawlState
+
+    path = tmp_path / "state.sqlite"
+    with CrawlState(path) as state:
+        for portal, published in (("kon-tum", "2024-06-02T16:20:00+07:00"), ("quang-ngai", None)):
+            state.start_run(f"run-{portal}", portal, tmp_path / portal, full=False, bounded=False)
+            state.register_record(
+                {
+                    "id": f"id-{portal}",
+                    "url": f"https://{portal}.gov.vn/a",
+                    "content_hash": "0" * 64,
+                    "published_at": published,
+                },
+                portal=portal,
+                page_key=f"{portal}/a",
+                run_id=f"run-{portal}",
+                headers={},
+            )
+            state.finish_run(f"run-{portal}", "finished", {})
+    shown = run("state", "--state", str(path))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[1].split() == [
+        "portal",
+        "records",
+        "updated",
+        "exact",
+        "near",
+        "newest",
+        "published",
+        "last",
+        "run",
+        "finish",
+        "complete",
+    ]
+    assert lines[2].split() == [
+        "kon-tum",
+        "1",
+        "0",
+        "0",
+        "0",
+        "2024-06-02T16:20:00+07:00",
+        "run-kon-tum",
+        "finished",
+        "yes",
+    ]
+    reset = run("state", "reset", "kon-tum", "--state", str(path))
+    assert reset.returncode == 0 and "forgot 'kon-tum'" in reset.stdout
+    assert "kon-tum" not in run("state", "--state", str(path)).stdout
+    again = run("state", "reset", "kon-tum", "--state", str(path))
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "holds nothing" in again.stderr
+
+
+def test_state_errors_are_one_line(tmp_path: Path) -> None:
+    missing = run("state", "--state", str(tmp_path / "none.sqlite"))
+    assert missing.returncode == 2 and "no state file" in missing.stderr and "Traceback" not in missing.stderr
+    bogus = tmp_path / "bogus.sqlite"
+    bogus.write_text("not a database " * 100, encoding="utf-8")
+    for args in (("state", "--state", str(bogus)), ("crawl", "http://127.0.0.1:9/", "--state", str(bogus))):
+        result = run(*args)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "pass another --state PATH" in result.stderr

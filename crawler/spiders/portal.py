@@ -172,9 +172,11 @@ class PortalSpider(scrapy.Spider):
         elif crawl_state.portal_is_complete(self.state_portal):
             # An earlier run walked every listing to its end: stop paging at known articles.
             self.crawl_mode = "incremental"
+        elif not crawl_state.portal_has_runs(self.state_portal):
+            self.crawl_mode = "first"
         else:
-            # First run, or the last one was cut short (killed, max_items, since): walk every listing
-            # again, but fetch only articles the state does not hold yet.
+            # The last run was cut short (killed, max_items, since): walk every listing again, but
+            # fetch only articles the state does not hold yet.
             self.crawl_mode = "catch_up"
 
     async def start(self) -> Any:
@@ -366,6 +368,12 @@ class PortalSpider(scrapy.Spider):
     # -- callbacks --------------------------------------------------------------------------
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        """Records and requests of one page. Not itself a generator: Scrapy re-reads the source of
+        generator callbacks on every response (to warn about `return value`), which costs more than
+        the parsing."""
+        return self._parse_page(response)
+
+    def _parse_page(self, response: Response) -> Iterator[Any]:
         stats = self.crawler.stats
         if response.status == 304:
             # A re-checked article the server says is unchanged (conditional GET).
@@ -439,7 +447,7 @@ class PortalSpider(scrapy.Spider):
         # ends sooner: at the first page(s) holding only articles earlier runs recorded.
         no_new = bool(page.entries) and not seen["new"]
         from_earlier_runs = seen["known"] + seen["recheck"]
-        if self.crawl_mode == "catch_up" and from_earlier_runs:
+        if self.crawl_mode in ("first", "catch_up") and from_earlier_runs:
             no_new = False  # a killed or cut-short run left articles further down: keep paging
         streak = meta.get("stale_streak", 0) + 1 if no_new else 0
         known_streak = meta.get("known_streak", 0) + 1 if no_new and from_earlier_runs else 0
@@ -521,6 +529,10 @@ class PortalSpider(scrapy.Spider):
         self.crawler.signals.send_catch_log(page_rejected, url=url, kind=kind, reason=reason)
 
     def on_error(self, failure: Failure) -> Iterator[scrapy.Request]:
+        """Report a failed request and try the article's next URL (not a generator: see `parse`)."""
+        return self._failed(failure)
+
+    def _failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         kind = failure_kind(failure)
         self.crawler.stats.inc_value(f"errors/{kind}")
         request = failure.request
