@@ -8,8 +8,12 @@ import scrapy
 class BareSpider(scrapy.Spider):
     name = "bare"
     # Run from the project folder it gets the project's settings, whose spider dedupes through the
-    # state's frontier instead of Scrapy's request filter; a bare spider needs Scrapy's own.
-    custom_settings = {"DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter"}
+    # state's frontier instead of Scrapy's request filter: a bare spider needs Scrapy's own filter
+    # and none of the project's run folder or state.
+    custom_settings = {
+        "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter",
+        "EXTENSIONS": {"crawler.export.RunWriter": None, "scrapy.extensions.telnet.TelnetConsole": None},
+    }
 
     def __init__(self, url: str, **kwargs):
         super().__init__(**kwargs)

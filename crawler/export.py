@@ -172,7 +172,9 @@ class RunWriter:
         from crawler.pipelines import DroppedDuplicate, UnchangedRecord
 
         data = ItemAdapter(item).asdict()
-        held = self.state.release(data.get("id", ""))
+        # Only TrackRecords' own duplicate drop comes after it holds the record; another drop of
+        # the same id (same URL twice) must not release the first one's hold.
+        held = self.state.release(data.get("id", "")) if isinstance(exception, DroppedDuplicate) else None
         if isinstance(exception, UnchangedRecord) and response is not None and response.meta.get("key"):
             self.state.touch_page(response.meta["key"], response_validators(response))
         elif isinstance(exception, DroppedDuplicate):

@@ -16,6 +16,8 @@ written twice.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -88,6 +90,8 @@ CREATE TABLE IF NOT EXISTS runs (
     run_dir TEXT NOT NULL,
     full INTEGER NOT NULL DEFAULT 0,
     bounded INTEGER NOT NULL DEFAULT 0,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
     started_at TEXT NOT NULL,
     finished_at TEXT,
     finish_reason TEXT,
@@ -213,9 +217,19 @@ class CrawlState:
         """Register a run (or a resumed one) after reconciling runs that died without finishing."""
         self.recover_unfinished(exclude=run_id)
         self.db.execute(
-            "INSERT INTO runs (run_id, portal, run_dir, full, bounded, started_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (run_id) DO UPDATE SET finished_at = NULL, finish_reason = NULL",
-            (run_id, portal, str(run_dir.resolve()), int(full), int(bounded), now_iso()),
+            "INSERT INTO runs (run_id, portal, run_dir, full, bounded, host, pid, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET finished_at = NULL, "
+            "finish_reason = NULL, host = excluded.host, pid = excluded.pid",
+            (
+                run_id,
+                portal,
+                str(run_dir.resolve()),
+                int(full),
+                int(bounded),
+                socket.gethostname(),
+                os.getpid(),
+                now_iso(),
+            ),
         )
         self.commit()
 
@@ -239,20 +253,26 @@ class CrawlState:
             )
         self.commit()
 
-    def portal_is_complete(self, portal: str) -> bool:
-        row = self.db.execute("SELECT complete FROM portals WHERE portal = ?", (portal,)).fetchone()
-        return bool(row and row[0])
+    def portal_is_current(self, portal: str) -> bool:
+        """A run once walked all the portal's listings to their end, and the last run finished
+        normally: the next run may stop paging at known articles."""
+        row = self.db.execute("SELECT complete, last_finish_reason FROM portals WHERE portal = ?", (portal,)).fetchone()
+        return bool(row and row[0] and row[1] == "finished")
 
     def portal_has_runs(self, portal: str) -> bool:
         return self.db.execute("SELECT 1 FROM runs WHERE portal = ? LIMIT 1", (portal,)).fetchone() is not None
 
     def recover_unfinished(self, exclude: str | None = None) -> list[str]:
-        """Reconcile runs that never finished (killed): their records.jsonl is the truth."""
+        """Reconcile runs that never finished and whose process is gone (killed): their
+        records.jsonl is the truth. Runs still going (another crawl sharing this file) are left alone."""
         rows = self.db.execute(
-            "SELECT run_id, run_dir, portal FROM runs WHERE finished_at IS NULL AND run_id IS NOT ?", (exclude,)
+            "SELECT run_id, run_dir, portal, host, pid FROM runs WHERE finished_at IS NULL AND run_id IS NOT ?",
+            (exclude,),
         ).fetchall()
         recovered = []
-        for run_id, run_dir, portal in rows:
+        for run_id, run_dir, portal, host, pid in rows:
+            if _still_running(host, pid):
+                continue
             records_path = Path(run_dir) / "records.jsonl"
             for path in (records_path, Path(run_dir) / "rejects.jsonl"):
                 cut_partial_line(path)
@@ -273,6 +293,12 @@ class CrawlState:
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, finish_reason = 'killed', counts = ? WHERE run_id = ?",
                 (now_iso(), json.dumps({"records_registered_on_recovery": registered}), run_id),
+            )
+            self.db.execute(
+                "INSERT INTO portals (portal, last_run, last_run_at, last_finish_reason) VALUES (?, ?, ?, 'killed') "
+                "ON CONFLICT (portal) DO UPDATE SET last_run = excluded.last_run, last_run_at = excluded.last_run_at, "
+                "last_finish_reason = 'killed'",
+                (portal, run_id, now_iso()),
             )
             recovered.append(run_id)
         self.commit()
@@ -538,6 +564,21 @@ class CrawlState:
 
     def integrity(self) -> str:
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _still_running(host: str, pid: int) -> bool:
+    """Whether the process of an unfinished run is alive (a run on another machine is assumed alive)."""
+    if host != socket.gethostname():
+        return True
+    if pid == os.getpid():
+        return False  # this process opens the state afresh: a run it registered earlier is over
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def crawl_key(url: str, platform: str | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_bad_registry_gives_one_clear_error(broken: str, message: str) -> None:
         parse_registry(broken)
 
 
-def test_portal_settings_reach_the_spider() -> None:
+def test_portal_settings_reach_the_spider(tmp_path: Path) -> None:
     from scrapy.crawler import Crawler
 
     from crawler.spiders.portal import PortalSpider
@@ -79,9 +80,12 @@ def test_portal_settings_reach_the_spider() -> None:
     entry = load_registry().get("bac-giang")
     assert entry is not None
     assert dict(entry.settings) == {"DOWNLOADER_CLIENT_TLS_CIPHERS": "DEFAULT:@SECLEVEL=1"}
-    crawler = Crawler(PortalSpider, {"DOWNLOAD_DELAY": 1.0})  # settings not yet frozen, as in a crawl
-    PortalSpider.from_crawler(crawler, portal="bac-giang")
+    # Settings not yet frozen, as in a crawl.
+    crawler = Crawler(PortalSpider, {"DOWNLOAD_DELAY": 1.0, "STATE_PATH": str(tmp_path / "state.sqlite")})
+    spider = PortalSpider.from_crawler(crawler, portal="bac-giang")
     assert crawler.settings.get("DOWNLOADER_CLIENT_TLS_CIPHERS") == "DEFAULT:@SECLEVEL=1"
+    assert spider.crawl_mode == "first"
+    spider.crawl_state.close()
 
 
 def test_portal_settings_must_be_setting_names() -> None:

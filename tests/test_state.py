@@ -299,3 +299,25 @@ def test_planted_near_duplicates_among_real_pages_are_flagged_and_nothing_else(s
     for original, copy in planted:
         assert copy.dup_of == original.id and copy.dup_kind == "near", copy.url
     assert run.stats.values["dedupe/near"] == 3 and run.stats.values["dedupe/exact"] == 0
+
+
+def test_a_run_still_going_in_another_process_is_not_recovered(tmp_path: Path, state: CrawlState) -> None:
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "runs" / "live"
+    run_dir.mkdir(parents=True)
+    (run_dir / "records.jsonl").write_text('{"id": "x", "url": "http://h/a", "content', encoding="utf-8")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        state.start_run("live", "p", run_dir, full=False, bounded=False)
+        state.db.execute("UPDATE runs SET pid = ? WHERE run_id = 'live'", (other.pid,))
+        state.commit()
+        # Another crawl sharing the state file starts: the live run's half-written line is not touched.
+        assert state.recover_unfinished(exclude="mine") == []
+        assert (run_dir / "records.jsonl").read_text(encoding="utf-8").endswith('"content')
+    finally:
+        other.kill()
+        other.wait()
+    assert state.recover_unfinished(exclude="mine") == ["live"]
+    assert (run_dir / "records.jsonl").read_text(encoding="utf-8") == ""

@@ -169,14 +169,15 @@ class PortalSpider(scrapy.Spider):
         self.recheck_days = settings.getint("RECHECK_DAYS", 7)
         if self.full:
             self.crawl_mode = "full"
-        elif crawl_state.portal_is_complete(self.state_portal):
-            # An earlier run walked every listing to its end: stop paging at known articles.
+        elif crawl_state.portal_is_current(self.state_portal):
+            # An earlier run walked every listing to its end and the last one finished: stop
+            # paging at known articles.
             self.crawl_mode = "incremental"
         elif not crawl_state.portal_has_runs(self.state_portal):
             self.crawl_mode = "first"
         else:
-            # The last run was cut short (killed, max_items, since): walk every listing again, but
-            # fetch only articles the state does not hold yet.
+            # The last run was cut short (killed, paused, max_items, since): walk every listing
+            # again, but fetch only articles the state does not hold yet.
             self.crawl_mode = "catch_up"
 
     async def start(self) -> Any:
@@ -322,7 +323,9 @@ class PortalSpider(scrapy.Spider):
                 if not self.full and self.crawl_state.page(key) is not None:
                     return None, "known"
             return None, "repeat"
-        known = self.crawl_state.page(key) if role == "article" and not self.full else None
+        # A page that gave a record is an article page, however it was linked (a menu link on a
+        # site whose platform shows no article ids).
+        known = self.crawl_state.page(key) if role in ("article", "page") and not self.full else None
         if known is None:
             return self._build(url, key, role=role, nav_depth=nav_depth, listing_page=listing_page), "new"
         if not self._worth_rechecking(known, changed_at):
