@@ -7,10 +7,11 @@ During a run it also holds the run's frontier (article keys scheduled, alternati
 of URLs or hashes grows in memory.
 
 Crash safety: the state learns of a record only after its line is written and flushed to the run's
-records.jsonl, and commits right then. A run killed between those two steps is reconciled when the
-next run opens the state: the dead run's records.jsonl is the truth, its truncated last line (if
-any) is cut off, and the records it holds are registered. So a record is never both lost and never
-written twice.
+records.jsonl, and commits in batches (every few hundred writes or two seconds, and at the end). A
+run killed before its last commit is reconciled when the next run opens the state: the dead run's
+records.jsonl is the truth, its truncated last line (if any) is cut off, and the records it holds
+are registered. So the state never knows a record that was not written, a written record is never
+forgotten, and none is written twice.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ class CrawlState:
         self._last_commit = time.monotonic()
 
     def _wrote(self) -> None:
-        """Count a write whose loss in a crash costs nothing; commit now and then to keep transactions short."""
+        """Count a write; commit now and then (a crash loses nothing a recovery cannot rebuild)."""
         self._pending_writes += 1
         if self._pending_writes >= _COMMIT_EVERY_WRITES or time.monotonic() - self._last_commit > _COMMIT_EVERY_SECONDS:
             self.commit()
@@ -343,7 +344,7 @@ class CrawlState:
         headers: dict[str, str],
         fingerprint: Fingerprint | None = None,
     ) -> None:
-        """Remember an exported record (and the page it came from); commits."""
+        """Remember an exported record (and the page it came from)."""
         now = now_iso()
         record_id = data["id"]
         page_key = page_key or self._page_key_of(record_id) or data.get("canonical_url") or data["url"]
@@ -394,7 +395,7 @@ class CrawlState:
             "newest_published = MAX(COALESCE(portals.newest_published, ''), COALESCE(excluded.newest_published, ''))",
             (portal, published),
         )
-        self.commit()
+        self._wrote()
 
     def _page_key_of(self, record_id: str) -> str | None:
         row = self.db.execute("SELECT page_key FROM records WHERE id = ?", (record_id,)).fetchone()

@@ -275,3 +275,33 @@ def test_pause_and_resume_a_job(tmp_path: Path) -> None:
     assert len(site.article_fetches()) - fetched_before <= total - len(paused)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["finish_reason"] == "finished" and manifest["records_written"] == total
+
+
+def test_a_sitemap_date_reopens_an_article_seen_earlier_in_the_run(tmp_path: Path) -> None:
+    """Feeds and listings carry no date: an article they show is skipped as known; when the sitemap
+    (which may arrive later) says it changed since our last fetch, it is re-checked all the same."""
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from crawler.spiders.portal import PortalSpider
+    from crawler.state import crawl_key
+
+    base = "http://127.0.0.1:8123"
+    url = f"{base}{article_path(generated_articles(1)[0])}"
+    crawler = Crawler(PortalSpider, {"STATE_PATH": str(tmp_path / "state.sqlite")})
+    crawler.stats = MemoryStatsCollector(crawler)
+    spider = PortalSpider.from_crawler(crawler, url=f"{base}/")
+    spider.crawl_state.register_record(
+        {"id": "a", "url": url, "content_hash": "0" * 64, "published_at": "2020-01-01T08:00:00+07:00"},
+        portal=spider.state_portal,
+        page_key=crawl_key(url),
+        run_id="earlier",
+        headers={"etag": '"v1"'},
+    )
+    assert spider._schedule(url, role="article", nav_depth=0) == (None, "known")  # from a feed
+    later = (datetime.now().astimezone() + timedelta(hours=1)).isoformat()
+    request, status = spider._schedule(url, role="article", nav_depth=0, changed_at=later)  # the sitemap
+    assert status == "recheck" and request is not None
+    assert request.headers.get("If-None-Match") == b'"v1"'
+    assert spider._schedule(url, role="article", nav_depth=0, changed_at=later)[0] is None  # once per run
+    spider.crawl_state.close()

@@ -79,6 +79,12 @@ def _as_datetime(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=ICT)
 
 
+def _changed_since(known: KnownPage, changed_at: str | None) -> bool:
+    """A sitemap's lastmod later than our last fetch of the page."""
+    changed, fetched = _as_datetime(changed_at), _as_datetime(known.last_fetched)
+    return bool(changed and fetched and changed > fetched)
+
+
 class SpiderArgumentError(ValueError):
     """A spider argument a user typed is wrong; the message says what to do."""
 
@@ -289,8 +295,9 @@ class PortalSpider(scrapy.Spider):
         """A request for `url`, or None, and why: new, recheck, known (recorded by an earlier run),
         repeat (already scheduled in this run) or skipped (off-site, not a page, malformed)."""
         earlier = self.recent_links.get(url)
-        if earlier is not None:
+        if earlier is not None and not (earlier == "known" and changed_at):
             # The same link on another listing page: nothing to decide again (and cheap to skip).
+            # A known article a sitemap now dates is decided again: it may have changed.
             return None, "known" if earlier in ("known", "recheck") else "repeat"
         request, status = self._decide(url, role, nav_depth, listing_page, changed_at)
         self.recent_links.put(url, status)
@@ -316,21 +323,34 @@ class PortalSpider(scrapy.Spider):
             role = "article"
         key = known_article or url_key(url)
         canonical = canonicalize_url(url)
-        if not self.crawl_state.claim(self.scope, key, canonical if role == "article" else None):
-            if role == "article":
-                self.crawler.stats.inc_value("dedupe/article_urls_skipped")
-                self.crawl_state.add_alternative(self.scope, key, canonical, MAX_ALTERNATIVES)
-                if not self.full and self.crawl_state.page(key) is not None:
-                    return None, "known"
-            return None, "repeat"
+        claimed = self.crawl_state.claim(self.scope, key, canonical if role == "article" else None)
         # A page that gave a record is an article page, however it was linked (a menu link on a
         # site whose platform shows no article ids).
         known = self.crawl_state.page(key) if role in ("article", "page") and not self.full else None
+        if not claimed:
+            if role == "article":
+                self.crawler.stats.inc_value("dedupe/article_urls_skipped")
+                self.crawl_state.add_alternative(self.scope, key, canonical, MAX_ALTERNATIVES)
+            if known is None:
+                return None, "repeat"
+            if _changed_since(known, changed_at):
+                # Seen earlier in this run without a date (a feed, a listing); a sitemap now says
+                # it changed since our last fetch.
+                return self._recheck(url, key, role, nav_depth, known)
+            return None, "known"
         if known is None:
             return self._build(url, key, role=role, nav_depth=nav_depth, listing_page=listing_page), "new"
         if not self._worth_rechecking(known, changed_at):
             self.crawler.stats.inc_value("incremental/skipped_seen")
             self.crawl_state.settle(self.scope, key)
+            return None, "known"
+        return self._recheck(url, key, role, nav_depth, known)
+
+    def _recheck(
+        self, url: str, key: str, role: str, nav_depth: int, known: KnownPage
+    ) -> tuple[scrapy.Request | None, str]:
+        """Fetch a known article again, once per run, conditionally when the server gave validators."""
+        if not self.crawl_state.claim(self.scope, f"recheck {key}"):
             return None, "known"
         self.crawler.stats.inc_value("incremental/rechecked")
         request = self._build(url, key, role=role, nav_depth=nav_depth)
@@ -344,10 +364,7 @@ class PortalSpider(scrapy.Spider):
 
     def _worth_rechecking(self, known: KnownPage, changed_at: str | None) -> bool:
         """Young articles are re-checked (they still get edited); so is one a sitemap says changed."""
-        if known.is_young(self.recheck_days):
-            return True
-        changed, fetched = _as_datetime(changed_at), _as_datetime(known.last_fetched)
-        return bool(changed and fetched and changed > fetched)
+        return known.is_young(self.recheck_days) or _changed_since(known, changed_at)
 
     def _build(self, url: str, key: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request:
         target = canonicalize_url(url) if role == "article" else url
