@@ -13,6 +13,7 @@ class BareSpider(scrapy.Spider):
     custom_settings = {
         "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter",
         "EXTENSIONS": {"crawler.export.RunWriter": None, "scrapy.extensions.telnet.TelnetConsole": None},
+        "ITEM_PIPELINES": {},
     }
 
     def __init__(self, url: str, **kwargs):
