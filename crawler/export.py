@@ -45,7 +45,7 @@ def run_dir_for(crawler: Crawler) -> Path:
     if run_dir is None:
         configured = crawler.settings.get("RUN_DIR")
         run_dir = Path(configured) if configured else default_run_dir(crawler.settings.get("OUTPUT_ROOT", "output"))
-        crawler._run_dir = run_dir
+        setattr(crawler, "_run_dir", run_dir)  # noqa: B010 — not a declared Crawler attribute
     return run_dir
 
 
@@ -63,7 +63,7 @@ def run_id_for(crawler: Crawler) -> str:
             if marker is not None:
                 marker.parent.mkdir(parents=True, exist_ok=True)
                 marker.write_text(run_id + "\n", encoding="utf-8")
-        crawler._run_id = run_id
+        setattr(crawler, "_run_id", run_id)  # noqa: B010 — not a declared Crawler attribute
     return run_id
 
 

@@ -1,5 +1,5 @@
 """Item pipelines, one job each. Cleaning pipelines wrap the steps in `crawler.cleaning`; the rest
-validate, filter and deduplicate. Every drop raises a DropItem subclass whose message is the reason
+validate, filter, and place each record against the crawl state (versions, duplicates). Every drop raises a DropItem subclass whose message is the reason
 that lands in the run's rejects file."""
 
 from __future__ import annotations

@@ -643,5 +643,5 @@ def state_for(crawler: Any) -> CrawlState:
         )
         state = CrawlState(path)
         state.recover_unfinished()
-        crawler._crawl_state = state
+        setattr(crawler, "_crawl_state", state)  # noqa: B010 — not a declared Crawler attribute
     return state
