@@ -1,6 +1,6 @@
 """Item pipelines, one job each. Cleaning pipelines wrap the steps in `crawler.cleaning`; the rest
-validate, filter, and place each record against the crawl state (versions, duplicates). Every drop raises a DropItem subclass whose message is the reason
-that lands in the run's rejects file."""
+validate, filter, and place each record against the crawl state (versions, duplicates). Every drop
+raises a DropItem subclass whose message is the reason that lands in the run's rejects file."""
 
 from __future__ import annotations
 
