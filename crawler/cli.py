@@ -58,7 +58,7 @@ def run_crawl(
     drop_duplicates: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
-    from crawler.export import default_run_dir
+    from crawler.export import default_run_dir, job_run_dir
     from crawler.registry import load_registry
 
     registry = load_registry()
@@ -72,7 +72,11 @@ def run_crawl(
     since = _check_since(since)
     if max_items is not None and max_items < 1:
         raise UserError("--max-items must be at least 1")
-    run_dir = _job_run_dir(job, out) if job else (Path(out) if out else default_run_dir())
+    resumed = False
+    if job:
+        run_dir, resumed = job_run_dir(Path(job), Path(out) if out else None)
+    else:
+        run_dir = Path(out) if out else default_run_dir()
     state_path = _check_state(state)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
@@ -82,7 +86,7 @@ def run_crawl(
     run_dir.mkdir(parents=True, exist_ok=True)
     settings.set("RUN_DIR", str(run_dir), priority="cmdline")
     settings.set("LOG_FILE", str(run_dir / "crawl.log"), priority="cmdline")
-    settings.set("LOG_FILE_APPEND", False, priority="cmdline")
+    settings.set("LOG_FILE_APPEND", resumed, priority="cmdline")  # a resumed job continues its log
     if since:
         settings.set("CRAWL_SINCE", since, priority="cmdline")
         spider_args["since"] = since
@@ -126,19 +130,6 @@ def _check_state(state: str | None) -> Path:
     except StateError as error:
         raise UserError(str(error)) from None
     return path
-
-
-def _job_run_dir(job: str, out: str | None) -> Path:
-    """A job (JOBDIR) keeps one run folder across pauses: the first start picks it, resumes reuse it."""
-    from crawler.export import default_run_dir
-
-    marker = Path(job) / "run_dir.txt"
-    if marker.exists() and not out:
-        return Path(marker.read_text(encoding="utf-8").strip())
-    run_dir = Path(out) if out else default_run_dir()
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(str(run_dir.resolve()) + "\n", encoding="utf-8")
-    return run_dir
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:

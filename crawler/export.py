@@ -38,13 +38,32 @@ def default_run_dir(root: str | Path = "output") -> Path:
     return Path(root) / "runs" / new_run_id()
 
 
+def job_run_dir(job_dir: Path, out: Path | None, root: str | Path = "output") -> tuple[Path, bool]:
+    """A job (JOBDIR) keeps one run folder across pauses: the first start picks it (`out`, or a new
+    one under `root`), resumes reuse it. Returns (folder, whether this is a resume)."""
+    marker = job_dir / "run_dir.txt"
+    if marker.exists() and out is None:
+        return Path(marker.read_text(encoding="utf-8").strip()), True
+    run_dir = out or default_run_dir(root)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(run_dir.resolve()) + "\n", encoding="utf-8")
+    return run_dir, False
+
+
 def run_dir_for(crawler: Crawler) -> Path:
-    """The crawl's run folder: RUN_DIR when set (by `crawler crawl`), else output/runs/<new run id>;
-    decided once per crawler so every component agrees on it."""
+    """The crawl's run folder: RUN_DIR when set (by `crawler crawl`), else the job's folder under
+    JOBDIR, else output/runs/<new run id>; decided once per crawler so every component agrees."""
     run_dir = getattr(crawler, "_run_dir", None)
     if run_dir is None:
         configured = crawler.settings.get("RUN_DIR")
-        run_dir = Path(configured) if configured else default_run_dir(crawler.settings.get("OUTPUT_ROOT", "output"))
+        job_dir = crawler.settings.get("JOBDIR")
+        root = crawler.settings.get("OUTPUT_ROOT", "output")
+        if configured:
+            run_dir = Path(configured)
+        elif job_dir:
+            run_dir = job_run_dir(Path(job_dir), None, root)[0]
+        else:
+            run_dir = default_run_dir(root)
         setattr(crawler, "_run_dir", run_dir)  # noqa: B010 — not a declared Crawler attribute
     return run_dir
 
