@@ -42,8 +42,10 @@ def job_run_dir(job_dir: Path, out: Path | None, root: str | Path = "output") ->
     """A job (JOBDIR) keeps one run folder across pauses: the first start picks it (`out`, or a new
     one under `root`), resumes reuse it. Returns (folder, whether this is a resume)."""
     marker = job_dir / "run_dir.txt"
-    if marker.exists() and out is None:
-        return Path(marker.read_text(encoding="utf-8").strip()), True
+    if marker.exists():
+        stored = Path(marker.read_text(encoding="utf-8").strip())
+        if out is None or out.resolve() == stored:
+            return stored, True
     run_dir = out or default_run_dir(root)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(str(run_dir.resolve()) + "\n", encoding="utf-8")

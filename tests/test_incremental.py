@@ -275,7 +275,8 @@ def test_pause_and_resume_a_job(tmp_path: Path) -> None:
     assert len(site.article_fetches()) - fetched_before <= total - len(paused)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["finish_reason"] == "finished" and manifest["records_written"] == total
-    assert (tmp_path / "run" / "crawl.log").read_text(encoding="utf-8").count("started (bot:") == 2  # one log
+    log = (tmp_path / "run" / "crawl.log").read_text(encoding="utf-8")
+    assert "Spider closed (shutdown)" in log and log.count("Spider opened") == 2  # both parts, one log
 
 
 def test_a_sitemap_date_reopens_an_article_seen_earlier_in_the_run(tmp_path: Path) -> None:
