@@ -277,8 +277,9 @@ class CrawlState:
             records_path = Path(run_dir) / "records.jsonl"
             for path in (records_path, Path(run_dir) / "rejects.jsonl"):
                 cut_partial_line(path)
-            registered = 0
+            registered = written = 0
             for data in read_records(records_path):
+                written += 1
                 known = self.record(data.get("id", ""))
                 if known is None or known.version < int(data.get("version") or 1):
                     self.register_record(
@@ -291,10 +292,12 @@ class CrawlState:
                     )
                     registered += 1
             self.db.execute("DELETE FROM frontier WHERE scope = ?", (run_id,))
+            counts = {"records_written": written, "records_registered_on_recovery": registered}
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, finish_reason = 'killed', counts = ? WHERE run_id = ?",
-                (now_iso(), json.dumps({"records_registered_on_recovery": registered}), run_id),
+                (now_iso(), json.dumps(counts), run_id),
             )
+            _write_killed_manifest(Path(run_dir), run_id, portal, counts)
             self.db.execute(
                 "INSERT INTO portals (portal, last_run, last_run_at, last_finish_reason) VALUES (?, ?, ?, 'killed') "
                 "ON CONFLICT (portal) DO UPDATE SET last_run = excluded.last_run, last_run_at = excluded.last_run_at, "
@@ -565,6 +568,26 @@ class CrawlState:
 
     def integrity(self) -> str:
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _write_killed_manifest(run_dir: Path, run_id: str, portal: str, counts: dict[str, int]) -> None:
+    """Leave a manifest in a killed run's folder (it never wrote one), so every run folder says how
+    it ended."""
+    path = run_dir / "manifest.json"
+    if path.exists() or not run_dir.is_dir():
+        return
+    manifest = {
+        "run_id": run_id,
+        "portals": [portal],
+        "finish_reason": "killed",
+        "recovered_at": now_iso(),
+        **counts,
+        "note": "the process died before finishing; a later run registered these records in the state",
+        "outputs": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def _still_running(host: str, pid: int) -> bool:

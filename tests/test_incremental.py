@@ -232,6 +232,8 @@ def test_kill_9_then_rerun_loses_and_doubles_nothing(tmp_path: Path) -> None:
         site.close()
     killed = read_lines(tmp_path / "killed" / "records.jsonl")  # the partial last line, if any, was cut
     read_lines(tmp_path / "killed" / "rejects.jsonl")
+    left_behind = json.loads((tmp_path / "killed" / "manifest.json").read_text(encoding="utf-8"))
+    assert left_behind["finish_reason"] == "killed" and left_behind["records_written"] == len(killed)
     ids = [r["id"] for r in killed + rerun]
     assert len(ids) == len(set(ids)) == total
     assert manifest["incremental"]["mode"] == "catch_up"  # the killed run did not finish its listings
