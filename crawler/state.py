@@ -126,6 +126,7 @@ class KnownPage:
     last_fetched: str | None
     etag: str | None
     last_modified: str | None
+    last_run: str | None  # the run that last wrote its record
 
     def is_young(self, days: int, now: datetime | None = None) -> bool:
         """Published (or, without a date, first seen) within the last `days` days: worth re-checking."""
@@ -312,8 +313,9 @@ class CrawlState:
 
     def page(self, key: str) -> KnownPage | None:
         row = self.db.execute(
-            "SELECT key, record_id, published_at, first_seen, last_fetched, etag, last_modified "
-            "FROM pages WHERE key = ? AND record_id IS NOT NULL",
+            "SELECT p.key, p.record_id, p.published_at, p.first_seen, p.last_fetched, p.etag, p.last_modified, "
+            "r.last_run FROM pages p LEFT JOIN records r ON r.id = p.record_id "
+            "WHERE p.key = ? AND p.record_id IS NOT NULL",
             (key,),
         ).fetchone()
         return KnownPage(*row) if row else None

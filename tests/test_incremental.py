@@ -16,7 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo.site import Route, article_page, article_path, build_routes, generated_articles, serve
+from crawler.demo.site import (
+    Route,
+    article_page,
+    article_path,
+    build_routes,
+    generated_articles,
+    listing_page,
+    serve,
+)
 from crawler.state import CrawlState
 
 ARTICLES = 30
@@ -56,13 +64,13 @@ class Mirror:
         self.server.server_close()
 
 
-def crawl_command(mirror: Mirror, out: Path, state: Path, *extra: str) -> list[str]:
+def crawl_command(mirror: Mirror, out: Path, state: Path, *extra: str, start: str = "/") -> list[str]:
     return [
         sys.executable,
         "-m",
         "crawler.cli",
         "crawl",
-        f"{mirror.base}/",
+        f"{mirror.base}{start}",
         "--out",
         str(out),
         "--state",
@@ -73,9 +81,9 @@ def crawl_command(mirror: Mirror, out: Path, state: Path, *extra: str) -> list[s
     ]
 
 
-def crawl(mirror: Mirror, out: Path, state: Path, *extra: str) -> tuple[list[dict], dict]:
+def crawl(mirror: Mirror, out: Path, state: Path, *extra: str, start: str = "/") -> tuple[list[dict], dict]:
     result = subprocess.run(
-        crawl_command(mirror, out, state, *extra), capture_output=True, text=True, timeout=300, check=False
+        crawl_command(mirror, out, state, *extra, start=start), capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stderr
     return read_lines(out / "records.jsonl"), json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -309,3 +317,30 @@ def test_a_sitemap_date_reopens_an_article_seen_earlier_in_the_run(tmp_path: Pat
     assert request.headers.get("If-None-Match") == b'"v1"'
     assert spider._schedule(url, role="article", nav_depth=0, changed_at=later)[0] is None  # once per run
     spider.crawl_state.close()
+
+
+def test_an_endless_listing_of_the_same_articles_stops_after_a_few_pages(tmp_path: Path) -> None:
+    """A calendar-like pager repeating one article, linked under another category than the sitemap
+    gives: once the article is fetched, paging stops after STALE_LISTING_PAGES pages (3) without a
+    new one, although the state now knows the article."""
+    articles = today_articles(2)
+    routes = build_routes(articles)
+    other_category = listing_page("thong-bao", 1, [articles[0]])  # its second category's URL
+    assert article_path(articles[0], "thong-bao") in other_category
+    link = article_path(articles[0], "thong-bao")
+    for page in range(1, 60):
+        more = f'<li><a href="/lich?trang={page + 1}">Sau</a></li></ul></div></div>'
+        # Each page's link carries its own tracking parameter: a new URL string for the same article.
+        html = other_category.replace(f'href="{link}"', f'href="{link}?zarsrc={page}"')
+        routes[f"/lich?trang={page}"] = Route(200, html.replace("</ul></div></div>", more).encode())
+    site = Mirror(articles)
+    site.routes.clear()
+    site.routes.update(routes)
+    try:
+        records, manifest = crawl(site, tmp_path / "run", tmp_path / "state.sqlite", start="/lich?trang=1")
+        calendar = [p for p in site.served if p.startswith("/lich")]
+    finally:
+        site.close()
+    assert len(records) == 2  # both articles (the sitemap lists them), each once
+    assert 2 <= len(calendar) <= 6
+    assert manifest["links_not_followed"]["guard_pagination_without_new_articles"] >= 1

@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 from crawler.dates import ICT, parse_vietnamese_date
 from crawler.decoding import decode_html
 from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, robots_sitemaps
-from crawler.export import frontier_scope, page_rejected, response_validators
+from crawler.export import frontier_scope, page_rejected, response_validators, run_id_for
 from crawler.platforms import article_key, parse_page
 from crawler.platforms.page import ParsedPage, site_host
 from crawler.registry import PortalEntry, load_registry
@@ -163,13 +163,14 @@ class PortalSpider(scrapy.Spider):
             crawler.settings.set("DOWNLOAD_DELAY", 0.0, priority="spider")
             concurrency = crawler.settings.getint("LOOPBACK_CONCURRENCY", 8)
             crawler.settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", concurrency, priority="spider")
-        spider.bind_state(state_for(crawler), frontier_scope(crawler))
+        spider.bind_state(state_for(crawler), frontier_scope(crawler), run_id_for(crawler))
         return spider
 
-    def bind_state(self, crawl_state: CrawlState, scope: str) -> None:
+    def bind_state(self, crawl_state: CrawlState, scope: str, run_id: str) -> None:
         """Use the persistent state: the run's frontier, and what earlier runs already recorded."""
         self.crawl_state = crawl_state
         self.scope = scope
+        self.run_id = run_id
         settings = self.crawler.settings
         self.full = settings.getbool("FULL_CRAWL")
         self.recheck_days = settings.getint("RECHECK_DAYS", 7)
@@ -331,8 +332,8 @@ class PortalSpider(scrapy.Spider):
             if role == "article":
                 self.crawler.stats.inc_value("dedupe/article_urls_skipped")
                 self.crawl_state.add_alternative(self.scope, key, canonical, MAX_ALTERNATIVES)
-            if known is None:
-                return None, "repeat"
+            if known is None or known.last_run == self.run_id:
+                return None, "repeat"  # fetched in this run: as stale as any repeat for paging
             if _changed_since(known, changed_at):
                 # Seen earlier in this run without a date (a feed, a listing); a sitemap now says
                 # it changed since our last fetch.
