@@ -144,7 +144,6 @@ class KnownRecord:
     content_hash: str
     version: int
     last_run: str
-    page_key: str | None
 
 
 @dataclass(frozen=True)
@@ -322,7 +321,7 @@ class CrawlState:
 
     def record(self, record_id: str) -> KnownRecord | None:
         row = self.db.execute(
-            "SELECT id, content_hash, version, last_run, page_key FROM records WHERE id = ?", (record_id,)
+            "SELECT id, content_hash, version, last_run FROM records WHERE id = ?", (record_id,)
         ).fetchone()
         return KnownRecord(*row) if row else None
 
