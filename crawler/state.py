@@ -215,8 +215,7 @@ class CrawlState:
     # -- runs ---------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, portal: str, run_dir: Path, *, full: bool, bounded: bool) -> None:
-        """Register a run (or a resumed one) after reconciling runs that died without finishing."""
-        self.recover_unfinished(exclude=run_id)
+        """Register a run, or a resumed job's run (runs that died were reconciled when the state opened)."""
         self.db.execute(
             "INSERT INTO runs (run_id, portal, run_dir, full, bounded, host, pid, started_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET finished_at = NULL, "
@@ -263,12 +262,11 @@ class CrawlState:
     def portal_has_runs(self, portal: str) -> bool:
         return self.db.execute("SELECT 1 FROM runs WHERE portal = ? LIMIT 1", (portal,)).fetchone() is not None
 
-    def recover_unfinished(self, exclude: str | None = None) -> list[str]:
+    def recover_unfinished(self) -> list[str]:
         """Reconcile runs that never finished and whose process is gone (killed): their
         records.jsonl is the truth. Runs still going (another crawl sharing this file) are left alone."""
         rows = self.db.execute(
-            "SELECT run_id, run_dir, portal, host, pid FROM runs WHERE finished_at IS NULL AND run_id IS NOT ?",
-            (exclude,),
+            "SELECT run_id, run_dir, portal, host, pid FROM runs WHERE finished_at IS NULL"
         ).fetchall()
         recovered = []
         for run_id, run_dir, portal, host, pid in rows:

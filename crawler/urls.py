@@ -67,7 +67,12 @@ def site_key(url: str) -> str:
 
 def url_key(url: str) -> str:
     """The identity of the page behind a URL: its canonical form without scheme, `www.` or trailing slash."""
-    canonical = urlsplit(canonicalize_url(url))
-    path = canonical.path.rstrip("/") if canonical.path != "/" else ""
-    query = f"?{canonical.query}" if canonical.query else ""
-    return f"{site_key(url)}{path}{query}"
+    return canonical_key(canonicalize_url(url))
+
+
+def canonical_key(canonical: str) -> str:
+    """`url_key` of a URL already canonicalised (saves canonicalising it twice)."""
+    parts = urlsplit(canonical)
+    path = parts.path.rstrip("/") if parts.path != "/" else ""
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{site_key(canonical)}{path}{query}"

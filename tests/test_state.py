@@ -314,10 +314,10 @@ def test_a_run_still_going_in_another_process_is_not_recovered(tmp_path: Path, s
         state.db.execute("UPDATE runs SET pid = ? WHERE run_id = 'live'", (other.pid,))
         state.commit()
         # Another crawl sharing the state file starts: the live run's half-written line is not touched.
-        assert state.recover_unfinished(exclude="mine") == []
+        assert state.recover_unfinished() == []
         assert (run_dir / "records.jsonl").read_text(encoding="utf-8").endswith('"content')
     finally:
         other.kill()
         other.wait()
-    assert state.recover_unfinished(exclude="mine") == ["live"]
+    assert state.recover_unfinished() == ["live"]
     assert (run_dir / "records.jsonl").read_text(encoding="utf-8") == ""

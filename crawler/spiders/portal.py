@@ -31,7 +31,7 @@ from crawler.platforms import article_key, parse_page
 from crawler.platforms.page import ParsedPage, site_host
 from crawler.registry import PortalEntry, load_registry
 from crawler.state import CrawlState, KnownPage, state_for
-from crawler.urls import canonicalize_url, site_key, url_key
+from crawler.urls import canonical_key, canonicalize_url, site_key, url_key
 
 MAX_ALTERNATIVES = 4
 # Links seen lately, a cheap first filter before asking the state (which is exact but costs a query).
@@ -322,8 +322,10 @@ class PortalSpider(scrapy.Spider):
         known_article = article_key(url, self.platform)
         if known_article is not None:
             role = "article"
-        key = known_article or url_key(url)
         canonical = canonicalize_url(url)
+        key = known_article or canonical_key(canonical)
+        # Articles are fetched under their canonical URL; other pages as linked (paging parameters).
+        target = canonical if role == "article" else url
         claimed = self.crawl_state.claim(self.scope, key, canonical if role == "article" else None)
         # A page that gave a record is an article page, however it was linked (a menu link on a
         # site whose platform shows no article ids).
@@ -337,15 +339,15 @@ class PortalSpider(scrapy.Spider):
             if _changed_since(known, changed_at):
                 # Seen earlier in this run without a date (a feed, a listing); a sitemap now says
                 # it changed since our last fetch.
-                return self._recheck(url, key, role, nav_depth, known)
+                return self._recheck(target, key, role, nav_depth, known)
             return None, "known"
         if known is None:
-            return self._build(url, key, role=role, nav_depth=nav_depth, listing_page=listing_page), "new"
+            return self._build(target, key, role=role, nav_depth=nav_depth, listing_page=listing_page), "new"
         if not self._worth_rechecking(known, changed_at):
             self.crawler.stats.inc_value("incremental/skipped_seen")
             self.crawl_state.settle(self.scope, key)
             return None, "known"
-        return self._recheck(url, key, role, nav_depth, known)
+        return self._recheck(target, key, role, nav_depth, known)
 
     def _recheck(
         self, url: str, key: str, role: str, nav_depth: int, known: KnownPage
@@ -368,9 +370,8 @@ class PortalSpider(scrapy.Spider):
         return known.is_young(self.recheck_days) or _changed_since(known, changed_at)
 
     def _build(self, url: str, key: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request:
-        target = canonicalize_url(url) if role == "article" else url
         return scrapy.Request(
-            target,
+            url,
             callback=self.parse,
             errback=self.on_error,
             meta={"role": role, "nav_depth": nav_depth, "listing_page": listing_page, "key": key},
