@@ -53,6 +53,24 @@ def synthetic_articles(count: int) -> list[dict]:
     return articles
 
 
+def crawler_command(base: str, out: Path, state: Path, *settings: str) -> list[str]:
+    """`crawler crawl` of a local site's home page, no delay, into `out` with its own state file."""
+    return [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        "crawl",
+        f"{base}/",
+        "--out",
+        str(out),
+        "--state",
+        str(state),
+        "--delay",
+        "0",
+        *settings,
+    ]
+
+
 def run_measured(command: list[str], log: Path | None = None) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of a child process, RSS polled every 50 ms."""
     start = time.perf_counter()
@@ -75,22 +93,7 @@ def main() -> None:
     pages = len(routes)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        ours_s, ours_mb = run_measured(
-            [
-                sys.executable,
-                "-m",
-                "crawler.cli",
-                "crawl",
-                f"{base}/",
-                "--out",
-                str(out),
-                "--state",
-                str(Path(tmp) / "state.sqlite"),
-                "--delay",
-                "0",
-                *[arg for pair in zip(SAME_SETTINGS[::2], SAME_SETTINGS[1::2], strict=True) for arg in pair],
-            ]
-        )
+        ours_s, ours_mb = run_measured(crawler_command(base, out, Path(tmp) / "state.sqlite", *SAME_SETTINGS))
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         bare_log = Path(tmp) / "bare.log"
         bare_s, bare_mb = run_measured(

@@ -17,29 +17,14 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from bench_crawl import crawler_command  # the same command line as the crawl benchmark
+
 from crawler.demo.site import build_routes, generated_articles, serve
 
 
 def crawl(base: str, out: Path, state: Path) -> dict:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crawler.cli",
-            "crawl",
-            f"{base}/",
-            "--out",
-            str(out),
-            "--state",
-            str(state),
-            "--delay",
-            "0",
-            "-s",
-            "LOG_LEVEL=WARNING",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    command = crawler_command(base, out, state, "-s", "LOG_LEVEL=WARNING")
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 
 

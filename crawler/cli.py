@@ -186,6 +186,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    """Rows of text cells in left-aligned columns (the first row is the header)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 def cmd_state(args: argparse.Namespace) -> int:
     from crawler.state import DEFAULT_STATE_PATH, CrawlState, StateError
 
@@ -227,9 +234,7 @@ def cmd_state(args: argparse.Namespace) -> int:
         )
         for row in rows
     ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    _print_table(table)
     return 0
 
 
@@ -243,9 +248,7 @@ def cmd_portals(args: argparse.Namespace) -> int:
         rows.append(
             (entry.slug, entry.name, entry.code, entry.legacy_code or "", entry.status, entry.platform, entry.domain)
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    _print_table(rows)
     print(f"{len(rows) - 1} portals")
     return 0
 
