@@ -41,10 +41,13 @@ class Province:
 
 @dataclass
 class ParserInfo:
-    """Which parser produced a record, so records can be re-derived when a parser changes."""
+    """Which parser produced a record, so records can be re-derived when a parser changes; when the
+    platform's own parser failed on the page, which one it was and why the generic reader took over."""
 
     name: str
     version: str
+    fallback_from: str | None = None
+    fallback_reason: str | None = None
 
 
 @dataclass
@@ -109,6 +112,10 @@ class PortalRecord:
     attachments: list[Attachment] = field(default_factory=list)
     document: Document | None = None
     document_refs: list[str] = field(default_factory=list)
+    # Set when the article has no text of its own, only media: "image", "pdf", "video" or "embed".
+    media_only: str | None = None
+    # Players and documents embedded in the article (iframe, embed, object, video sources).
+    embeds: list[str] = field(default_factory=list)
     view_count: int | None = None
     language: str | None = None
     content_hash: str = ""

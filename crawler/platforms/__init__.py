@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from types import ModuleType
 
+import lxml.html
+
 from crawler.discovery import feed_links
+from crawler.items import ParserInfo, PortalRecord
 from crawler.platforms import (
     aspnet,
     ckan,
@@ -20,12 +23,13 @@ from crawler.platforms import (
     liferay,
     newsarticle,
     nukeviet,
+    sanity,
     sharepoint,
     webcenter,
     wordpress,
 )
 from crawler.platforms.base import parse_html
-from crawler.platforms.page import ListingEntry, ParsedPage, listing_result
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links
 
 PARSERS: dict[str, ModuleType] = {
     liferay.NAME: liferay,
@@ -67,13 +71,95 @@ def _detect_tree(tree: object, url: str, quick: bool = False) -> Detection:
 
 
 def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
-    """Parse one page with the named platform's parser, or the detected one; pure, no network."""
+    """Parse one page with the named platform's parser, or the detected one; pure, no network.
+
+    When that parser raises, finds no article on a page that says it is one, or returns a record
+    whose title or body is not believable (`sanity`), the generic reader parses the page too and
+    the better record wins; `ParsedPage.fallback` and the record's `parser` say what happened.
+    """
     tree = parse_html(html)
     if tree is None or not tree.text_content().strip():
         return ParsedPage(kind="empty", reason="empty page (no text)")
     name = platform if platform in PARSERS else _detect_tree(tree, url, quick=True).platform
     module = PARSERS[name]
-    page = module.parse_tree(tree, url)
+    page, failure = _run(module, tree, url)
+    if module is generic:
+        return _with_links(page, module, tree, url) if page is not None else _unparsed(tree, url, failure)
+    reason = failure or _doubt(page, tree)
+    if reason is None:
+        return _with_links(page, module, tree, url)
+    # The platform's parser may have pruned the tree it was given: the generic reader gets its own.
+    fresh = parse_html(html)
+    fresh = fresh if fresh is not None else tree
+    alternative, _ = _run(generic, fresh, url)
+    chosen = _better(page, alternative, fresh, name, reason)
+    if chosen is None:
+        return _unparsed(tree, url, failure)
+    chosen.fallback = reason
+    return _with_links(chosen, PARSERS[name] if chosen is page else generic, tree, url)
+
+
+def _run(module: ModuleType, tree: lxml.html.HtmlElement, url: str) -> tuple[ParsedPage | None, str | None]:
+    """The parser's page, or its failure in words: one parser's bug must not lose the page."""
+    try:
+        return module.parse_tree(tree, url), None
+    except Exception as error:  # every parser failure is a counted fallback, never a lost page
+        return None, f"{module.NAME} parser failed: {type(error).__name__}: {error}"[:300]
+
+
+def _doubt(page: ParsedPage | None, tree: lxml.html.HtmlElement) -> str | None:
+    """Why the platform parser's verdict needs a second opinion, or None when it stands."""
+    if page is None:
+        return "parser failed"
+    if page.kind == "article" and page.record is not None:
+        return sanity.record_problem(page.record, tree)
+    if page.kind == "other" or (not page.entries and not page.postbacks):
+        return "no article found by the platform parser"
+    signs = sanity.single_article_signs(tree)
+    return f"listing by the platform parser, but the page says it is an article ({signs[0]})" if signs else None
+
+
+def _better(
+    page: ParsedPage | None, alternative: ParsedPage | None, tree: lxml.html.HtmlElement, name: str, reason: str
+) -> ParsedPage | None:
+    """The platform's page or the generic reader's, by the sanity rules; the winner's record notes
+    the fallback, and keeps what only the platform's parser could read (dates, category …)."""
+    ours = page.record if page is not None and page.kind == "article" else None
+    theirs = alternative.record if alternative is not None and alternative.kind == "article" else None
+    if theirs is None:
+        return page if page is not None else alternative
+    if ours is not None and _platform_stands(ours, theirs, tree):
+        return page
+    if ours is not None:
+        _keep_platform_fields(theirs, ours, tree)
+    theirs.platform = name
+    theirs.parser = ParserInfo(generic.NAME, generic.VERSION, fallback_from=name, fallback_reason=reason)
+    return alternative
+
+
+def _platform_stands(ours: PortalRecord, theirs: PortalRecord, tree: lxml.html.HtmlElement) -> bool:
+    """The generic record is doubtful too: the platform's record, with a believable title, stands
+    unless its body is the problem and the generic one's body is not."""
+    if sanity.record_problem(theirs, tree) is None or sanity.title_problem(ours, tree):
+        return False
+    return sanity.body_problem(theirs) is not None or sanity.body_problem(ours) is None
+
+
+# Fields a platform's selectors read better than the generic reader guesses them.
+_PLATFORM_FIELDS = ("published_raw", "published_at", "published_rule", "category", "tags", "editor", "view_count")
+
+
+def _keep_platform_fields(record: PortalRecord, platform_record: PortalRecord, tree: lxml.html.HtmlElement) -> None:
+    for field_name in _PLATFORM_FIELDS:
+        value = getattr(platform_record, field_name)
+        if value and not getattr(record, field_name):
+            setattr(record, field_name, value)
+    if sanity.title_problem(record, tree) and not sanity.title_problem(platform_record, tree):
+        record.title = platform_record.title
+
+
+def _with_links(page: ParsedPage, module: ModuleType, tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
+    """A non-article page with every link the platform knows as an article, and its feeds."""
     if page.kind == "article":
         return page
     # Links whose shape the platform knows as an article (…/ArticleID/355/…, ?dDocName=…) are
@@ -81,8 +167,21 @@ def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
     known = {entry.url for entry in page.entries}
     extra = [ListingEntry(url=link) for link in page.links if link not in known and module.article_key(link)]
     if extra:
-        page = replace(listing_result(page.entries + extra, page.pagination, page.links), postbacks=page.postbacks)
+        page = replace(
+            listing_result(page.entries + extra, page.pagination, page.links),
+            postbacks=page.postbacks,
+            fallback=page.fallback,
+        )
     page.feeds = feed_links(tree, url)  # home and category pages announce the portal's feeds
+    return page
+
+
+def _unparsed(tree: lxml.html.HtmlElement, url: str, failure: str | None) -> ParsedPage:
+    """Every parser failed: the page's links still lead on, and the reason is kept."""
+    page = listing_result([], [], page_links(tree, url))
+    page.kind = "other"
+    page.reason = failure or "no parser could read the page"
+    page.fallback = "parser failed"
     return page
 
 

@@ -4,8 +4,8 @@ block reader takes captions and the byline out of it, as for every platform.
 
 from __future__ import annotations
 
-import copy
 import re
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -13,9 +13,19 @@ import trafilatura
 from lxml import etree
 
 from crawler.items import Attachment, Document, Image
-from crawler.platforms.base import attachments_from_links, first, meta_content, read_body, text_of
+from crawler.platforms.base import (
+    SKIP_TAGS,
+    Body,
+    attachments_from_links,
+    first,
+    meta_content,
+    read_body,
+    text_of,
+)
+from crawler.platforms.container import Container, find_container, pruned_copy
 from crawler.platforms.meta import document_from_page, find_date_text, find_view_count, is_metadata_row, updated_at_of
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links
+from crawler.platforms.sanity import single_article_signs, text_weight
 from crawler.text import collapse, join_paragraphs, normalize_text
 
 NAME = "generic"
@@ -43,7 +53,11 @@ _HEADINGS = etree.XPath("//h1 | //h2 | //*[contains(@class, 'title')]")
 _MASTHEAD = re.compile(r"logo|header|banner|masthead|brand|top-?bar", re.I)
 _TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{3,80}$")
 MIN_ARTICLE_CHARS = 200
+MIN_TYPED_ARTICLE_CHARS = 80  # for a page that says it is one article (og:type, JSON-LD, articleBody)
 MAX_LINK_DENSITY = 0.5
+# Our own reader takes the page when the element it finds holds this much prose, and this share of it.
+MIN_CONTAINER_PROSE = 150
+MIN_CONTAINER_SHARE = 0.6
 
 
 def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) -> list[str]:
@@ -54,31 +68,106 @@ def article_key(url: str) -> str | None:
     return None
 
 
-def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    # trafilatura takes the parsed tree (no second parse of the page) but prunes it: give it a copy.
-    extracted = trafilatura.bare_extraction(
-        copy.deepcopy(tree), url=url, include_images=True, include_tables=True, include_links=True, with_metadata=True
+@dataclass
+class MainText:
+    """The article's text as the block reader saw it, and where it came from."""
+
+    body: Body
+    method: str  # "container" (our reader) or "trafilatura"
+    container: lxml.html.HtmlElement | None = None  # the page element holding the text
+    metadata: object | None = None  # trafilatura's Document, when it ran
+
+
+def main_text(tree: lxml.html.HtmlElement, url: str) -> MainText | None:
+    """The page's article text: from the element holding its prose when one clearly does (fast, and
+    it keeps headings, lists, captions and tables in place), else from trafilatura."""
+    found = container_text(tree, url, strict=True)
+    if found is not None:
+        return found
+    extracted = _trafilatura(tree, url)
+    main = getattr(extracted, "body", None)
+    if main is None:
+        return None
+    body = read_body(_as_html(main), url)
+    if body.paragraphs:
+        body.images = _images_from_page(tree, url, body.paragraphs, body.images)
+    return MainText(body, "trafilatura", None, extracted)
+
+
+def container_text(root: lxml.html.HtmlElement, url: str, strict: bool) -> MainText | None:
+    """The text of the element under `root` holding the prose, without its page furniture. With
+    `strict`, only when that element clearly holds the article (`root` is the whole page); without,
+    `root` is an element a platform already knows as the article and only needs narrowing."""
+    found = find_container(root)
+    if found is None or (strict and not _holds_the_article(found)):
+        return None
+    body = read_body(pruned_copy(found), url)
+    if not body.paragraphs:
+        return None
+    # Files listed under the text ("Tệp đính kèm") count even where the list was pruned.
+    links = [(a.get("href"), text_of(a)) for a in found.element.iter("a") if a.get("href")]
+    known = {a.url for a in body.attachments}
+    body.attachments += [a for a in attachments_from_links(links, url) if a.url not in known]
+    return MainText(body, "container", found.element)
+
+
+def _holds_the_article(found: Container) -> bool:
+    """The container is the article when it holds most of the page's prose, enough of it, little
+    of it in links, and is not a list of teasers."""
+    return (
+        found.prose >= MIN_CONTAINER_PROSE
+        and found.share >= MIN_CONTAINER_SHARE
+        and found.measure.link_share(found.element) <= MAX_LINK_DENSITY
+        and not _teaser_list(found)
     )
-    main_text = getattr(extracted, "body", None)
-    body_el = _as_html(main_text) if main_text is not None else None
-    title = _title(tree, extracted)
+
+
+def _teaser_list(found: Container) -> bool:
+    """A listing's items: many children, most of them opening with a link (the teaser's title)."""
+    items = [c for c in found.element if isinstance(c.tag, str) and found.measure.prose.get(c, 0)]
+    if len(items) < 4:
+        return False
+    opening_with_link = sum(1 for item in items if _opens_with_link(item))
+    return opening_with_link >= 0.6 * len(items)
+
+
+def _opens_with_link(item: lxml.html.HtmlElement) -> bool:
+    for el in item.iter():
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or el.tag == "img":
+            continue
+        if el.tag == "a" and len(collapse(el.text_content())) >= 15:
+            return True
+        if (el.text or "").strip():
+            return False
+    return False
+
+
+def _trafilatura(tree: lxml.html.HtmlElement, url: str) -> object | None:
+    """trafilatura's extraction of the page; None when it finds nothing or fails (it is the last
+    reader in the chain: its failure must cost the page nothing more than its text)."""
+    try:
+        return trafilatura.bare_extraction(
+            tree, url=url, include_images=True, include_tables=True, include_links=True, with_metadata=True
+        )
+    except Exception:  # any failure of the library is "no text found"
+        return None
+
+
+def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
+    text = main_text(tree, url)
+    if text is None:
+        return listing(tree, url)
+    body = text.body
+    title = _title(tree, text.metadata)
     date_raw, date_attr = find_date_text(tree, _title_element(tree, title))
-    body = read_body(body_el, url) if body_el is not None else None
-    paragraphs = body.paragraphs if body is not None else []
-    if body is not None and paragraphs:
-        body.images = _images_from_page(tree, url, paragraphs, body.images)
-    document = document_from_page(tree, tree.text_content()) if body is not None else None
-    if document is not None and body is not None:
+    paragraphs = body.paragraphs
+    document = document_from_page(tree, tree.text_content())
+    if document is not None:
         # The metadata table is the document's fields, not its text; its files may sit beside the text.
         paragraphs = [p for p in paragraphs if not is_metadata_row(p)]
         body.attachments = _document_attachments(tree, url, paragraphs, body.attachments)
     density = _link_density(tree, paragraphs)
-    if (
-        body is not None
-        and title
-        and (paragraphs or document)
-        and _is_article(tree, url, paragraphs, date_raw, document, density)
-    ):
+    if title and (paragraphs or document) and _is_article(tree, url, paragraphs, date_raw, document, density):
         record = new_record(
             tree,
             url,
@@ -238,10 +327,10 @@ def _is_article(
         return True
     if _FRONT_PAGE.match(urlsplit(url).path or "/") and not urlsplit(url).query:
         return False
-    chars = sum(len(p) for p in paragraphs)
-    if chars < MIN_ARTICLE_CHARS or link_density > MAX_LINK_DENSITY:
+    weight = sum(text_weight(p) for p in paragraphs)
+    typed = bool(single_article_signs(tree)) or bool(tree.xpath('//*[@itemprop="articleBody"][1]'))
+    if weight < (MIN_TYPED_ARTICLE_CHARS if typed else MIN_ARTICLE_CHARS) or link_density > MAX_LINK_DENSITY:
         return False
-    typed = meta_content(tree, "og:type") == "article" or bool(tree.xpath('//*[@itemprop="articleBody"]'))
     return typed or date_raw is not None or len(paragraphs) >= 3
 
 

@@ -17,7 +17,7 @@ from lxml import etree
 from crawler.dates import parse_vietnamese_date
 from crawler.items import Image
 from crawler.platforms import generic
-from crawler.platforms.base import first, read_body, text_of
+from crawler.platforms.base import first, text_of
 from crawler.platforms.meta import find_date_text, find_view_count
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, same_host
 from crawler.text import join_paragraphs, normalize_text
@@ -34,7 +34,6 @@ _BODY_SELECTORS = (
     ".content-detail",
     ".entry-content",
     "#news-bodyhtml",
-    "article",
 )
 _VISIBLE_DATE = ("span.date", ".date-time", ".time-detail", ".publish-date", "time")
 _JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()")
@@ -140,14 +139,17 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     if len(articles) > 1:
         return _listing(tree, url, articles)
     article = articles[0] if articles else None
-    body_el = first(tree, *_BODY_SELECTORS)
-    if article is None or body_el is None:
+    if article is None:
         return generic.parse_tree(tree, url)
+    # The article element the site marks, narrowed to its prose and cleared of furniture (share
+    # bars, "Most popular" lists); without one, the element holding the page's prose.
+    body_el = first(tree, *_BODY_SELECTORS)
+    text = generic.container_text(body_el if body_el is not None else tree, url, strict=body_el is None)
     title_el = first(tree, "h1")
     title = text_of(title_el) or normalize_text(str(article.get("headline") or ""))
-    body = read_body(body_el, url)
-    if not title or not body.paragraphs:
+    if text is None or not title:
         return generic.parse_tree(tree, url)
+    body = text.body
     published = _visible_date(tree, title_el) or article.get("datePublished")
     modified = parse_vietnamese_date(article.get("dateModified")) if article.get("dateModified") else None
     images = body.images

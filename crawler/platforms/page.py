@@ -33,6 +33,8 @@ class ParsedPage:
     feeds: list[str] = field(default_factory=list)
     postbacks: list[tuple[str, str]] = field(default_factory=list)  # WebForms pager (target, argument)
     reason: str | None = None
+    # Why the platform's parser was not believed and the generic reader tried (None when it was).
+    fallback: str | None = None
 
 
 def listing_result(entries: list[ListingEntry], pagination: list[str], links: list[str]) -> ParsedPage:

@@ -1,0 +1,254 @@
+"""The element holding a page's article text, found from where its prose is (for templates no
+platform parser knows, and for platforms whose article element also holds page furniture).
+
+Every block of running text — a paragraph with enough characters that are not link text — adds its
+length to each of its ancestors ("prose mass"). Starting at <body>, we step into the child holding
+nearly all of the prose until no child does: that element is the article's text, whatever its tag
+or class. A teaser card, a "Next up" list, a menu or a comment thread holds little or none of the
+prose, so it is never chosen. Page furniture inside the chosen element (share bars, related-article
+lists, newsletter boxes, comment widgets, tag rows, link lists, hidden blocks) is pruned from a copy
+before the shared block reader turns it into paragraphs, images and captions.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+import lxml.html
+
+from crawler.platforms.base import SKIP_TAGS
+
+# Tags whose text belongs to the enclosing block (the rest start a block of their own).
+INLINE_TAGS = frozenset(
+    "a abbr acronym b bdi bdo big br cite code data del dfn em font i img ins kbd mark nobr q s samp small span "
+    "strike strong sub sup time tt u var wbr label".split()
+)
+HEADING_TAGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+# Page furniture by element: never part of the article's running text.
+FURNITURE_TAGS = frozenset("nav aside footer menu dialog".split())
+# Class/id words of page furniture. Matched on word boundaries of the class and id attributes.
+_FURNITURE = re.compile(
+    r"(?:^|[\s_-])(?:comments?|commentlist|disqus|respond|replies|binh-?luan|binhluan|ykien|y-kien|"
+    r"share|sharing|sharedaddy|social|addthis|addtoany|sociable|like-?box|"
+    r"related|relatedposts|recommend\w*|read-?more|more-?(?:news|stories|articles)|other-?news|"
+    r"tin-?lien-?quan|tinlienquan|tin-?khac|tinkhac|tin-?cung-?chuyen-?muc|bai-?viet-?lien-?quan|"
+    r"newsletter|subscribe|subscription|signup|cookie\w*|gdpr|consent|"
+    r"breadcrumbs?|pagination|pager|paging|sidebar|widget\w*|"
+    r"ads?|advert\w*|adsbygoogle|adslot|ad-?slot|ad-?container|quang-?cao|quangcao|banner|sponsor\w*|promo\w*|"
+    r"popup|modal|overlay|toolbar|print-?btn|font-?size|text-?size|"
+    r"tags?|tagged|tag-?list|tags-?links|keywords?|filed-?under|post-?categories|cat-?links|"
+    r"next-?up|up-?next|outbrain|taboola|zergnet|footer|foot|menu|navbar|nav|navigation)(?:$|[\s_-])",
+    re.I,
+)
+# Class words that say what an element has or shows, not what it is ("has-sidebar", "no-comments").
+_MODIFIER = re.compile(r"(?:^|\s)(?:has|with|no|show|hide|enable|disable|is)[_-][\w-]*", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# A block this long (characters not in links) is running text; shorter ones are labels and meta lines.
+MIN_PROSE_CHARS = 25
+# Step into a child while it holds at least this share of its parent's prose.
+DESCEND_SHARE = 0.8
+# Page furniture is pruned only when it holds less than this share of the article's prose.
+PRUNE_MAX_SHARE = 0.4
+LINK_LIST_SHARE = 0.6
+
+
+@dataclass
+class Measure:
+    """Characters of text, of link text and of prose in each element's subtree."""
+
+    text: dict[lxml.html.HtmlElement, int] = field(default_factory=dict)
+    linked: dict[lxml.html.HtmlElement, int] = field(default_factory=dict)
+    prose: dict[lxml.html.HtmlElement, int] = field(default_factory=dict)
+
+    def link_share(self, el: lxml.html.HtmlElement) -> float:
+        text = self.text.get(el, 0)
+        return self.linked.get(el, 0) / text if text else 0.0
+
+
+@dataclass
+class Container:
+    """Where the article's text is, and how sure we are that it is the article."""
+
+    element: lxml.html.HtmlElement
+    prose: int  # characters of prose inside
+    page_prose: int  # characters of prose on the whole page (furniture excluded)
+    measure: Measure
+
+    @property
+    def share(self) -> float:
+        return self.prose / self.page_prose if self.page_prose else 0.0
+
+
+def _attributes(el: lxml.html.HtmlElement) -> str:
+    return _MODIFIER.sub(" ", f"{el.get('class') or ''} {el.get('id') or ''}")
+
+
+def is_furniture(el: lxml.html.HtmlElement) -> bool:
+    """Page furniture by tag, class/id words, or because it is hidden."""
+    if el.tag in FURNITURE_TAGS:
+        return True
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    if _HIDDEN_STYLE.search(el.get("style") or ""):
+        return True
+    return bool(_FURNITURE.search(_attributes(el)))
+
+
+def _owned_text(root: lxml.html.HtmlElement) -> tuple[dict, dict]:
+    """Characters of text (and of link text) each block element owns: its own text and that of its
+    inline descendants. Scripts, styles and the like own nothing (their tails do count)."""
+    owned: dict[lxml.html.HtmlElement, int] = {}
+    linked: dict[lxml.html.HtmlElement, int] = {}
+    stack: list[tuple[lxml.html.HtmlElement, lxml.html.HtmlElement, bool]] = [(root, root, False)]
+    while stack:
+        el, owner, in_link = stack.pop()
+        tag = el.tag if isinstance(el.tag, str) else ""
+        block = el if tag not in INLINE_TAGS else owner
+        link = in_link or tag == "a"
+        count = len(el.text.strip()) if el.text else 0
+        for child in el:
+            if child.tail:
+                count_tail = len(child.tail.strip())
+                owned[block] = owned.get(block, 0) + count_tail
+                if link:
+                    linked[block] = linked.get(block, 0) + count_tail
+            child_tag = child.tag if isinstance(child.tag, str) else ""
+            if not child_tag or child_tag in SKIP_TAGS:
+                continue
+            stack.append((child, block, link))
+        if count:
+            owned[block] = owned.get(block, 0) + count
+            if link:
+                linked[block] = linked.get(block, 0) + count
+    return owned, linked
+
+
+def measure(root: lxml.html.HtmlElement) -> Measure:
+    """Text, link text and prose characters of every element under `root`."""
+    owned, linked = _owned_text(root)
+    result = Measure()
+    text, links, prose = result.text, result.linked, result.prose
+    for block, chars in owned.items():
+        link_chars = linked.get(block, 0)
+        prose_chars = 0
+        if block.tag not in HEADING_TAGS and chars - link_chars >= MIN_PROSE_CHARS and link_chars < chars / 2:
+            prose_chars = chars - link_chars
+        node: lxml.html.HtmlElement | None = block
+        while node is not None:
+            text[node] = text.get(node, 0) + chars
+            if link_chars:
+                links[node] = links.get(node, 0) + link_chars
+            if prose_chars:
+                prose[node] = prose.get(node, 0) + prose_chars
+            if node is root:
+                break
+            node = node.getparent()
+    return result
+
+
+def find_container(tree: lxml.html.HtmlElement) -> Container | None:
+    """The element holding (nearly) all of the page's prose, or None when the page has none."""
+    body = tree.find("body") if tree.tag == "html" else tree
+    if body is None:
+        body = tree
+    sizes = measure(body)
+    _discount_furniture(body, sizes)
+    total = sizes.prose.get(body, 0)
+    if not total:
+        return None
+    node = body
+    while True:
+        children = [c for c in node if isinstance(c.tag, str) and sizes.prose.get(c, 0)]
+        if not children:
+            break
+        best = max(children, key=lambda c: sizes.prose.get(c, 0))
+        if sizes.prose[best] < DESCEND_SHARE * sizes.prose[node] or _has_twin(best, children):
+            break
+        node = best
+    # A single paragraph is the text, not its container: read the block around it.
+    while node.tag in ("p", "span", "font", "li", "td", "blockquote") and node is not body:
+        parent = node.getparent()
+        if parent is None:
+            break
+        node = parent
+    return Container(element=node, prose=sizes.prose.get(node, 0), page_prose=total, measure=sizes)
+
+
+def _has_twin(best: lxml.html.HtmlElement, children: list[lxml.html.HtmlElement]) -> bool:
+    """Another child of the same tag and class also holds prose: the text is split into parts
+    (sections of one post), so their parent is the article, not the biggest part."""
+    if not (best.get("class") or "").strip():
+        return False
+    signature = (best.tag, best.get("class"))
+    return any(c is not best and (c.tag, c.get("class")) == signature for c in children)
+
+
+def _discount_furniture(root: lxml.html.HtmlElement, sizes: Measure) -> None:
+    """Take the prose of page furniture (comment threads, related lists, sidebars, footers) out of
+    its ancestors' counts, so that it neither attracts nor holds back the search. An element whose
+    class names it furniture but which holds most of the page's prose is not furniture; an <aside>,
+    <nav> or <footer> is, unless it holds nearly all of it."""
+    total = sizes.prose.get(root, 0)
+    furniture = [
+        el
+        for el, prose in sizes.prose.items()
+        if el is not root
+        and (
+            (el.tag in FURNITURE_TAGS and prose < 0.9 * total)
+            or (prose < 0.5 * total and is_furniture(el))
+        )
+    ]
+    counted = set(furniture)
+    for el in furniture:
+        ancestors = list(el.iterancestors())
+        if any(a in counted for a in ancestors):
+            continue  # inside furniture already taken out
+        prose = sizes.prose[el]
+        for node in (el, *ancestors):
+            sizes.prose[node] -= prose
+            if node is root:
+                break
+
+
+def pruned_copy(found: Container) -> lxml.html.HtmlElement:
+    """A copy of the container without its page furniture (the page itself is left untouched)."""
+    container, sizes = found.element, found.measure
+    limit = PRUNE_MAX_SHARE * max(found.prose, 1)
+    doomed = set()
+    for el in container.iterdescendants():
+        if not isinstance(el.tag, str) or any(a in doomed for a in _ancestors_until(el, container)):
+            continue
+        prose = sizes.prose.get(el, 0)
+        if prose > limit:
+            continue
+        if (
+            el.tag in ("form", "button", "select", "input", "textarea")
+            or is_furniture(el)
+            or (el.tag == "header" and prose < 0.25 * found.prose)
+            or _is_link_list(el, sizes)
+        ):
+            doomed.add(el)
+    clone = copy.deepcopy(container)
+    targets = [cloned for original, cloned in zip(container.iter(), clone.iter(), strict=True) if original in doomed]
+    for cloned in targets:
+        cloned.drop_tree()
+    return clone
+
+
+def _ancestors_until(el: lxml.html.HtmlElement, stop: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    found = []
+    for ancestor in el.iterancestors():
+        if ancestor is stop:
+            break
+        found.append(ancestor)
+    return found
+
+
+def _is_link_list(el: lxml.html.HtmlElement, sizes: Measure) -> bool:
+    """A block that is mostly link text: a list of headlines, "Xem thêm: …", a tag row."""
+    if el.tag in INLINE_TAGS:
+        return False
+    text = sizes.text.get(el, 0)
+    return text >= 10 and sizes.linked.get(el, 0) >= LINK_LIST_SHARE * text

@@ -1,0 +1,130 @@
+"""Is a parser's record believable? The rules that decide when the generic reader takes over.
+
+A platform parser reads the elements its selectors name; on a theme or template it does not know
+it can return the site's name as the title, a newsletter box or one label as the body. These rules
+say what is wrong with a record (None when nothing is), in words that land in the record's
+`parser.fallback_reason` and in the crawl's stats.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+
+from crawler.items import PortalRecord
+from crawler.platforms.base import first, meta_content, text_of
+from crawler.text import match_key, paragraphs
+
+# Labels a template prints where a title should be: never an article's title.
+SECTION_LABELS = frozenset(
+    match_key(label)
+    for label in (
+        "Trang chủ",
+        "Trang chu",
+        "Tin tức",
+        "Tin tức - Sự kiện",
+        "Tin tức sự kiện",
+        "Chi tiết",
+        "Chi tiết tin",
+        "Chi tiết tin tức",
+        "Chi tiết bài viết",
+        "Thông báo",
+        "Văn bản",
+        "Trung ương",
+        "Địa phương",
+        "Home",
+        "News",
+        "Blog",
+        "Article",
+        "Untitled",
+        "Index",
+        "Default",
+    )
+)
+# Text of sign-up boxes, cookie banners and log-in forms that a wrong container reads as a body.
+_WIDGET = re.compile(
+    r"\b(?:subscribe|newsletter|sign\s*up|log\s*in|cookies?|enter your e-?mail|your e-?mail address|"
+    r"đăng\s*ký\s*nhận|nhận\s*bản\s*tin|đăng\s*nhập|nhập\s*email)\b",
+    re.I,
+)
+_TITLE_SEPARATOR = re.compile(r"\s+[-|–—:»]\s+|\s*\|\s*|\s+::\s+")
+_WORD = re.compile(r"\w+")
+_WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+# A body is believable with this much running text (characters, wide scripts counted three times).
+MIN_BODY_WEIGHT = 80
+MIN_SENTENCE_WORDS = 6
+
+
+def text_weight(text: str) -> int:
+    """Characters of `text`, counting those of scripts written without spaces (Chinese, Japanese,
+    Korean, Thai, Lao, Burmese, Khmer) three times: one of them carries about a word."""
+    return len(text) + 2 * len(_WIDE.findall(text))
+
+
+def site_names(tree: lxml.html.HtmlElement) -> set[str]:
+    """Names the page gives its site: og:site_name, application-name, and the shorter parts of its
+    <title> that a separator sets off ("Bài viết … - Cổng TTĐT tỉnh X": "Cổng TTĐT tỉnh X")."""
+    names = {meta_content(tree, "og:site_name", "application-name", "apple-mobile-web-app-title") or ""}
+    parts = [p for p in _TITLE_SEPARATOR.split(text_of(first(tree, "title"))) if p.strip()]
+    if len(parts) > 1:
+        # The longest part is the page's own title; the others name the site or the section.
+        longest = max(parts, key=len)
+        names.update(p for p in parts if p is not longest)
+    return {match_key(n) for n in names if n.strip()}
+
+
+def title_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | None:
+    """Why the record's title is not an article's title, or None."""
+    title = (record.title or "").strip()
+    if not title:
+        return "no title"
+    key = match_key(title)
+    if key in SECTION_LABELS:
+        return "title is a section label"
+    if key in site_names(tree):
+        return "title is the site name"
+    return None
+
+
+def body_problem(record: PortalRecord) -> str | None:
+    """Why the record's body is not an article's text, or None. A record whose content is a
+    document's fields, attachments or media only is judged by those, not by its text."""
+    parts = paragraphs(record.body or "")
+    if not parts:
+        if record.document is not None or record.attachments or record.media_only:
+            return None
+        return "no body"
+    weight = sum(text_weight(p) for p in parts)
+    sentences = [p for p in parts if len(_WORD.findall(p)) >= MIN_SENTENCE_WORDS or text_weight(p) >= 60]
+    if weight < MIN_BODY_WEIGHT and not (record.attachments or record.document or record.media_only):
+        return "body too short"
+    if weight < 600 and _WIDGET.search(record.body) and len(sentences) <= 2:
+        return "body is a sign-up or log-in box"
+    return None
+
+
+def record_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | None:
+    return title_problem(record, tree) or body_problem(record)
+
+
+_SINGLE_BODY_CLASS = re.compile(r"(?:^|\s)(?:single|single-post|postid-\d+|node-type-article|page-node-\d+)(?:\s|$)")
+_ARTICLE_JSON_LD = re.compile(
+    r'"@type"\s*:\s*\[?\s*"(?:(?:News|Reportage|Analysis|Opinion)?Article|BlogPosting)"'
+)
+
+
+def single_article_signs(tree: lxml.html.HtmlElement) -> list[str]:
+    """What the page says about itself that marks it as one article (not a listing)."""
+    signs = []
+    if (meta_content(tree, "og:type") or "").lower() == "article":
+        signs.append("og:type article")
+    if tree.xpath('//meta[@property="article:published_time"][1]'):
+        signs.append("article:published_time")
+    body = tree.find("body")
+    if body is not None and _SINGLE_BODY_CLASS.search(body.get("class") or ""):
+        signs.append("single-post body class")
+    scripts = tree.xpath('//script[@type="application/ld+json"]/text()')
+    if sum(len(_ARTICLE_JSON_LD.findall(script)) for script in scripts) == 1:
+        signs.append("one JSON-LD Article")
+    return signs
