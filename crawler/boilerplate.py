@@ -27,6 +27,17 @@ SHARED_PHRASES: tuple[str, ...] = (
     "Gửi mail",
     "Gửi bài viết",
     "Gửi bài viết cho bạn bè",
+    "Chia sẻ bài viết",
+    "Chia sẻ bài viết lên",
+    "Chia sẻ bài viết này",
+    "Chia sẻ qua",
+    "In bài",
+    "Bản in",
+    "Quay về",
+    "Quay về trang trước",
+    "Quay lại trang trước",
+    "Về đầu trang",
+    "Lưu bài",
     "Phóng to",
     "Thu nhỏ",
     "Lên top",
@@ -44,6 +55,10 @@ SHARED_PHRASES: tuple[str, ...] = (
     "Văn bản đính kèm",
     "Nhấn vào để tải file.",
     "Tải về",
+    "Tải tệp đính kèm",
+    "Tải file đính kèm",
+    "Tải tập tin đính kèm",
+    "Tải văn bản",
     "Download",
     # leaked keys and skip links
     "Sign In",
@@ -80,9 +95,12 @@ PLATFORM_PHRASES: dict[str, tuple[str, ...]] = {
 
 _COUNTER = re.compile(
     r"^(?:(?:lượt\s*xem|lượt\s*truy\s*cập|đã\s*xem|view\s*count|views?|cms-view-count|"
-    r"đang\s*truy\s*cập|tổng\s*lượt\s*truy\s*cập|số\s*lượt\s*xem|lượt\s*đọc)\s*:?\s*)?[\d][\d.,\s]*$",
+    r"đang\s*truy\s*cập|tổng\s*lượt\s*truy\s*cập|số\s*lượt\s*xem|lượt\s*đọc)\s*:?\s*)?[\d][\d.,\s]*"
+    r"(?:lượt(?:\s*xem)?|lần|views?)?\.?$",
     re.IGNORECASE,
 )
+# Action labels set side by side on one line: "In bài | Gửi email", "Chia sẻ · In trang".
+_ACTION_SEPARATOR = re.compile(r"\s*[|·•/]\s*|\s+-\s+")
 _LEAKED_KEY = re.compile(r"^(?:cms-publish-date|cms-view-count)\b.*$", re.IGNORECASE)
 _FOOTER = re.compile(
     r"^(?:ghi rõ nguồn|powered by|bản quyền thuộc|copyright|©|cơ quan chủ quản|"
@@ -99,6 +117,12 @@ SHARED_KEYS = phrase_keys()
 SECTION_ENDER_KEYS = frozenset(match_key(p) for p in SECTION_ENDERS)
 
 
+def _action_bar(text: str, keys: frozenset[str]) -> bool:
+    """A line made only of action labels and counters ("In bài | Gửi email | Lượt xem: 12")."""
+    parts = [p for p in _ACTION_SEPARATOR.split(text) if p.strip()]
+    return len(parts) > 1 and all(match_key(p) in keys or _COUNTER.match(p.strip()) for p in parts)
+
+
 def noise_kind(paragraph: str, keys: frozenset[str]) -> str | None:
     """Why `paragraph` is page noise ("phrase", "counter", "leaked_key", "footer"), or None."""
     stripped = paragraph.strip()
@@ -110,6 +134,8 @@ def noise_kind(paragraph: str, keys: frozenset[str]) -> str | None:
         return "leaked_key"
     if len(stripped) < 160 and match_key(stripped) in keys:
         return "phrase"
+    if len(stripped) < 160 and _action_bar(stripped, keys):
+        return "action_bar"
     if len(stripped) < 300 and _FOOTER.match(stripped):
         return "footer"
     return None

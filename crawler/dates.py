@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 ICT = timezone(timedelta(hours=7))
 
@@ -32,6 +33,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("dmy", re.compile(rf"(?<![\d/]){_DMY}(?!\d)(?:{_GAP}{_TIME})?")),
     ("month-name", re.compile(rf"(?<!\d){_MONTH_NAME}(?:{_GAP}{_TIME})?", re.I)),
 ]
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _ZONE = re.compile(r"\(?\s*GMT\s*\+\s*0?7(?::?00)?\s*\)?", re.I)
 _LUNAR = re.compile(r"\([^()]*(?:Giáp|Ất|Bính|Đinh|Mậu|Kỷ|Canh|Tân|Nhâm|Quý)\s+\w+\)")
 
@@ -85,6 +87,12 @@ def parse_vietnamese_date(text: str | None) -> ParsedDate | None:
     """The first date (with its time when shown) in `text`, in +07:00; None when there is none."""
     if not text:
         return None
+    return _parse_date(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_date(text: str) -> ParsedDate | None:
+    """Cached: pages repeat the same date texts (listings, headers), and the last resort is slow."""
     clean = unicodedata.normalize("NFC", text).replace("\u00a0", " ")
     clean = _LUNAR.sub(" ", _ZONE.sub(" ", clean))
     best: tuple[int, ParsedDate] | None = None
@@ -101,7 +109,8 @@ def parse_vietnamese_date(text: str | None) -> ParsedDate | None:
 
 
 def _dateparser_fallback(text: str) -> ParsedDate | None:
-    if not re.search(r"\d", text) or len(text) > 120:
+    # A day, month and year are required, so a text without a year is never a date here.
+    if len(text) > 120 or not _YEAR.search(text):
         return None
     import dateparser  # imported lazily: it costs ~0.5 s at start-up
 

@@ -133,7 +133,7 @@ def validation_errors(item: Any) -> list[str]:
         errors.append("missing url")
     if not (record.get("title") or "").strip():
         errors.append("missing title")
-    if not (record.get("body") or "").strip() and not record.get("attachments"):
+    if not (record.get("body") or "").strip() and not record.get("attachments") and not record.get("media_only"):
         errors.append("empty body and no attachments")
     if record.get("published_raw") and not record.get("published_at"):
         errors.append("date shown but not understood")
@@ -141,7 +141,8 @@ def validation_errors(item: Any) -> list[str]:
 
 
 class ValidateRecord(_CountingPipeline):
-    """Drop records lacking url, title, body (or attachments), or a parsed date when one is shown."""
+    """Drop records lacking url, title, body (or attachments, or media for a media-only article),
+    or a parsed date when one is shown."""
 
     def process_item(self, item: Any) -> Any:
         errors = validation_errors(item)

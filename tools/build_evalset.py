@@ -179,7 +179,8 @@ def expected_from(case: Case) -> str:
     if case.reference == "hand":
         return "selected by hand from the page's article markup, paragraph by paragraph, and reviewed (see notes)"
     edited = case.drop or case.drop_from or case.replace or case.insert_before or case.prepend or case.append
-    how = "converted to paragraphs by tools/build_evalset.py" if case.reference.endswith(".html") else "one paragraph per line"
+    converted = case.reference.endswith(".html")
+    how = "converted to paragraphs by tools/build_evalset.py" if converted else "one paragraph per line"
     return f"{case.published(case.reference)} ({how}), reviewed against the page" + (
         "; hand edits from cases.toml, see notes" if edited else ""
     )

@@ -28,7 +28,7 @@ from crawler.platforms import (
     webcenter,
     wordpress,
 )
-from crawler.platforms.base import parse_html
+from crawler.platforms.base import parse_html, read_markup
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links
 
 PARSERS: dict[str, ModuleType] = {
@@ -77,22 +77,31 @@ def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
     whose title or body is not believable (`sanity`), the generic reader parses the page too and
     the better record wins; `ParsedPage.fallback` and the record's `parser` say what happened.
     """
-    tree = parse_html(html)
+    markup = read_markup(html)
+    tree = markup.tree
+    if tree is None and markup.repair:
+        return ParsedPage(kind="refused", reason=markup.repair)
     if tree is None or not tree.text_content().strip():
         return ParsedPage(kind="empty", reason="empty page (no text)")
+    page = _parse_tree(tree, html, url, platform)
+    page.repair = markup.repair
+    return page
+
+
+def _parse_tree(tree: lxml.html.HtmlElement, html: str, url: str, platform: str | None) -> ParsedPage:
     name = platform if platform in PARSERS else _detect_tree(tree, url, quick=True).platform
     module = PARSERS[name]
     page, failure = _run(module, tree, url)
     if module is generic:
         return _with_links(page, module, tree, url) if page is not None else _unparsed(tree, url, failure)
-    reason = failure or _doubt(page, tree)
+    reason = "parser error" if failure else _doubt(page, tree)
     if reason is None:
         return _with_links(page, module, tree, url)
     # The platform's parser may have pruned the tree it was given: the generic reader gets its own.
     fresh = parse_html(html)
     fresh = fresh if fresh is not None else tree
     alternative, _ = _run(generic, fresh, url)
-    chosen = _better(page, alternative, fresh, name, reason)
+    chosen = _better(page, alternative, fresh, name, failure or reason)
     if chosen is None:
         return _unparsed(tree, url, failure)
     chosen.fallback = reason
@@ -108,15 +117,15 @@ def _run(module: ModuleType, tree: lxml.html.HtmlElement, url: str) -> tuple[Par
 
 
 def _doubt(page: ParsedPage | None, tree: lxml.html.HtmlElement) -> str | None:
-    """Why the platform parser's verdict needs a second opinion, or None when it stands."""
+    """Why the platform parser's verdict needs a second opinion (a short reason), or None."""
     if page is None:
-        return "parser failed"
+        return "parser error"
     if page.kind == "article" and page.record is not None:
         return sanity.record_problem(page.record, tree)
     if page.kind == "other" or (not page.entries and not page.postbacks):
-        return "no article found by the platform parser"
-    signs = sanity.single_article_signs(tree)
-    return f"listing by the platform parser, but the page says it is an article ({signs[0]})" if signs else None
+        return "no article found"
+    # The platform's listing selectors matched, yet the page declares itself one article.
+    return "listing on an article page" if sanity.single_article_signs(tree) else None
 
 
 def _better(
@@ -181,7 +190,7 @@ def _unparsed(tree: lxml.html.HtmlElement, url: str, failure: str | None) -> Par
     page = listing_result([], [], page_links(tree, url))
     page.kind = "other"
     page.reason = failure or "no parser could read the page"
-    page.fallback = "parser failed"
+    page.fallback = "parser error"
     return page
 
 

@@ -7,11 +7,12 @@ the byline the page right-aligns at the end.
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -20,6 +21,7 @@ from lxml.etree import ParserError
 
 from crawler.items import Attachment, Image
 from crawler.text import collapse, normalize_text, quick_clean
+from crawler.urls import canonicalize_url
 
 BLOCK_TAGS = frozenset(
     (
@@ -61,20 +63,97 @@ _BYLINE_SPLIT = re.compile(r"\s+[-–—]\s+|\s*,\s*|\s+và\s+")
 _TRAILING_STAMP = re.compile(r"\s+\d{1,2}/\d{1,2}/\d{4}(?:\s+\d{1,2}:\d{2})?$")
 
 
-def parse_html(html: str) -> lxml.html.HtmlElement | None:
-    """The document tree, or None for empty or unparsable input."""
+# The tree trafilatura builds itself: no comments (text after an in-paragraph <!-- --> would be a
+# comment's tail, which extractors drop) and no processing instructions; no depth limit, so pages
+# pasted from Word with hundreds of unclosed <font> tags keep all their text.
+_HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
+# Markup larger than this is read without its scripts, styles and inline data; what is still larger
+# is refused (a 30 MB page would cost minutes and gigabytes).
+MAX_HTML_CHARS = 8_000_000
+# Deeper trees than this are flattened: our readers walk trees recursively, and libxml2 stops at 2,048.
+MAX_TREE_DEPTH = 400
+_UNCLOSED_HINT = 200
+_INERT = re.compile(
+    r"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->|\bdata:[\w/+.-]+;base64,[\w+/=\s]+", re.I | re.S
+)
+_NESTING_TAG = re.compile(
+    r"<(/?)(font|span|div|b|i|u|strong|em|small|big|center|td|tr|table|section|blockquote)[\s>]", re.I
+)
+_INLINE_MARKUP = re.compile(r"</?(?:font|span|b|i|u|strong|em|small|big|center)\b[^>]*>", re.I)
+_BLOCK_OPEN = re.compile(r"<(?:div|td|th|tr|table|tbody|section|blockquote)\b[^>]*>", re.I)
+_BLOCK_CLOSE = re.compile(r"</(?:div|td|th|tr|table|tbody|section|blockquote)\s*>", re.I)
+
+
+@dataclass
+class Markup:
+    """A parsed page, and what had to be done to read it (None when nothing)."""
+
+    tree: lxml.html.HtmlElement | None
+    repair: str | None = None
+
+
+def read_markup(html: str) -> Markup:
+    """The page's tree, read within bounds: inert bulk (scripts, styles, inline data) dropped from
+    oversized markup, nesting deeper than our readers walk flattened, oversized pages refused."""
     if not html or not html.strip():
-        return None
+        return Markup(None)
+    repair = None
+    if len(html) > MAX_HTML_CHARS:
+        html = _INERT.sub(" ", html)
+        repair = "oversized markup trimmed (scripts, styles and inline data dropped)"
+        if len(html) > MAX_HTML_CHARS:
+            return Markup(None, f"page too large ({len(html) // 1_000_000} MB of markup without scripts)")
+    tree = _parse(html)
+    if tree is not None and _deeply_nested(html, tree):
+        flat = _BLOCK_CLOSE.sub("", _BLOCK_OPEN.sub("<p>", _INLINE_MARKUP.sub("", html)))
+        tree = _parse(flat)
+        repair = f"deep nesting flattened (more than {MAX_TREE_DEPTH} levels)"
+    return Markup(tree, repair)
+
+
+def parse_html(html: str) -> lxml.html.HtmlElement | None:
+    """The document tree, or None for empty, unparsable or oversized input."""
+    return read_markup(html).tree
+
+
+def _parse(html: str) -> lxml.html.HtmlElement | None:
     try:
-        return lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html, parser=_HTML_PARSER)
     except (ParserError, ValueError):
         return None
+
+
+def _deeply_nested(html: str, tree: lxml.html.HtmlElement) -> bool:
+    """True when the tree is deeper than MAX_TREE_DEPTH; measured only when the markup leaves many
+    tags unclosed (the cheap sign of it)."""
+    balance = 0
+    for closing, _tag in _NESTING_TAG.findall(html):
+        balance += -1 if closing else 1
+    if balance < _UNCLOSED_HINT:
+        return False
+    depth = deepest = 0
+    for event, _el in etree.iterwalk(tree, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+        if deepest > MAX_TREE_DEPTH:
+            return True
+    return False
 
 
 def text_of(element: lxml.html.HtmlElement | None) -> str:
     if element is None:
         return ""
-    return normalize_text(collapse(element.text_content()))
+    return normalize_text(unescape_entities(collapse(element.text_content())))
+
+
+_ESCAPED_ENTITY = re.compile(r"&(?:[a-zA-Z][a-zA-Z0-9]{1,8}|#\d{2,6}|#[xX][0-9a-fA-F]{2,5});")
+
+
+def unescape_entities(text: str) -> str:
+    """Entities a CMS escaped twice ("&amp;nbsp;" shows as "&nbsp;") decoded once more."""
+    if "&" not in text or not _ESCAPED_ENTITY.search(text):
+        return text
+    return html_module.unescape(text)
 
 
 # The direct path first: a // search walks the whole tree, and the link is nearly always in <head>.
@@ -122,19 +201,43 @@ def meta_content(tree: lxml.html.HtmlElement, *names: str) -> str | None:
         for attr in ("property", "name", "itemprop"):
             found = tree.xpath(f'//meta[@{attr}="{name}"]/@content')
             if found and found[0].strip():
-                return normalize_text(found[0])
+                return normalize_text(unescape_entities(found[0]))
     return None
 
 
 def canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
-    """The page's rel=canonical, made absolute; None when it points at another host."""
+    """The page's rel=canonical, made absolute; None when it cannot name this page: another host,
+    or a page many articles share (the site root, a listing above the article, the same script
+    without the query that picks the article)."""
     hrefs = _CANONICAL_IN_HEAD(tree) or _CANONICAL_ANYWHERE(tree)
     if not hrefs or not hrefs[0].strip():
         return None
     absolute = urljoin(url, hrefs[0].strip())
-    if urlsplit(absolute).hostname != urlsplit(url).hostname:
+    if urlsplit(absolute).hostname != urlsplit(url).hostname or _shared_canonical(absolute, url):
         return None
     return absolute
+
+
+_FRONT_PATH = re.compile(r"^/(?:(?:vi|en|vn|vi-vn|en-us)/?)?(?:(?:index|default|home|trang-chu)(?:\.\w{2,5})?)?$", re.I)
+_PAGED = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur|_\w+_cur)=\d+", re.I)
+_ARTICLE_LEAF = re.compile(r"\d{3,}|(?:[^/-]+-){3,}")
+
+
+def _shared_canonical(canonical: str, url: str) -> bool:
+    """A canonical URL that names a page other articles point to as well."""
+    page, named = urlsplit(canonicalize_url(url)), urlsplit(canonicalize_url(canonical))
+    if (page.path, page.query) == (named.path, named.query):
+        return False
+    if _FRONT_PATH.match(named.path or "/") and not named.query:
+        return True  # the site's front page
+    if _PAGED.search(f"?{named.query}"):
+        return True  # a page of a listing
+    page_path, named_path = page.path.rstrip("/"), named.path.rstrip("/")
+    if named_path and page_path.startswith(named_path + "/"):
+        return True  # the category the article sits under
+    # "NewsDetail.aspx" for "NewsDetail.aspx?id=480": the query picks the article, the canonical drops it.
+    leaf = named_path.rsplit("/", 1)[-1]
+    return named_path == page_path and bool(page.query) and not named.query and not _ARTICLE_LEAF.search(leaf)
 
 
 @dataclass
@@ -186,6 +289,45 @@ class Body:
     images: list[Image] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    embeds: list[str] = field(default_factory=list)  # players and viewers (files go to attachments)
+
+
+EMBED_TAGS = frozenset({"iframe", "embed", "object", "video", "audio"})
+# Frames that are advertising or social buttons, not the article's media.
+_NOT_MEDIA = re.compile(
+    r"doubleclick|googlesyndication|googleadservices|adservice|facebook\.com/plugins/(?:like|share|page|comments)|"
+    r"platform\.twitter\.com/widgets/(?:tweet_button|follow)|addthis|sharethis|about:blank|googletagmanager",
+    re.I,
+)
+# Document viewers name the file in a parameter: pdf.js "viewer.html?file=…", Google "viewer?url=…".
+_VIEWER_PARAMS = ("file", "url", "src", "doc")
+
+
+def embed_source(el: lxml.html.HtmlElement, base_url: str) -> str | None:
+    """The absolute http(s) URL an embedded player or document shows (the file itself for viewers)."""
+    candidates = [el.get("data-src"), el.get("src"), el.get("data")]
+    if el.tag in ("video", "audio"):
+        candidates += [source.get("src") for source in el.iter("source")]
+    for candidate in candidates:
+        if not candidate or not candidate.strip() or candidate.startswith(("data:", "javascript:")):
+            continue
+        url = urljoin(base_url, candidate.strip())
+        if urlsplit(url).scheme not in ("http", "https") or _NOT_MEDIA.search(url):
+            continue
+        return _viewed_file(url) or url
+    return None
+
+
+def _viewed_file(url: str) -> str | None:
+    """The document a viewer URL displays, when it names one by a file extension."""
+    for name, value in parse_qsl(urlsplit(url).query):
+        if name.lower() in _VIEWER_PARAMS and _is_file(value):
+            return urljoin(url, value)
+    return None
+
+
+def _is_file(url: str) -> bool:
+    return PurePosixPath(urlsplit(url).path).suffix.lower().lstrip(".") in ATTACHMENT_EXT
 
 
 def _style(el: lxml.html.HtmlElement) -> str:
@@ -228,10 +370,16 @@ class _Walker:
         self.base_url = base_url
         self.blocks: list[Block] = []
         self.links: list[tuple[str, str]] = []
+        self.embeds: list[str] = []
         self._buffer: list[str] = []
 
+    def embed(self, el: lxml.html.HtmlElement) -> None:
+        source = embed_source(el, self.base_url)
+        if source and source not in self.embeds:
+            self.embeds.append(source)
+
     def flush(self, owner: lxml.html.HtmlElement | None) -> None:
-        text = quick_clean("".join(self._buffer))
+        text = quick_clean(unescape_entities("".join(self._buffer)))
         self._buffer.clear()
         if not text:
             return
@@ -248,6 +396,8 @@ class _Walker:
 
     def visit(self, el: lxml.html.HtmlElement, owner: lxml.html.HtmlElement | None) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in EMBED_TAGS:
+            self.embed(el)
         if tag in SKIP_TAGS or not tag:
             return
         if tag == "img":
@@ -280,10 +430,15 @@ class _Walker:
 
 def walk_blocks(element: lxml.html.HtmlElement, base_url: str) -> tuple[list[Block], list[tuple[str, str]]]:
     """Blocks of `element` in reading order, plus every link (href as written, text) inside it."""
+    walker = _walk(element, base_url)
+    return walker.blocks, walker.links
+
+
+def _walk(element: lxml.html.HtmlElement, base_url: str) -> _Walker:
     walker = _Walker(base_url)
     walker.visit(element, element)
     walker.flush(element)
-    return walker.blocks, walker.links
+    return walker
 
 
 def looks_like_caption(block: Block, after_image: bool) -> bool:
@@ -329,8 +484,10 @@ def split_byline(text: str) -> list[str]:
 
 def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline: bool = True) -> Body:
     """Paragraphs, images with captions, a right-aligned trailing byline and attachments of a body."""
-    blocks, links = walk_blocks(element, base_url)
-    body = Body(attachments=attachments_from_links(links, base_url))
+    walker = _walk(element, base_url)
+    blocks = walker.blocks
+    body = Body(attachments=attachments_from_links(walker.links + [(e, "") for e in walker.embeds], base_url))
+    body.embeds = [e for e in walker.embeds if not _is_file(e)]
     pending_image: Image | None = None
     kept: list[Block] = []
     for block in blocks:

@@ -70,6 +70,7 @@ def _blog_post(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
             authors=body.authors,
             images=body.images,
             attachments=body.attachments,
+            embeds=body.embeds,
         ),
     )
 

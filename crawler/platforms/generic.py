@@ -14,6 +14,7 @@ from lxml import etree
 
 from crawler.items import Attachment, Document, Image
 from crawler.platforms.base import (
+    MEDIA_TYPES,
     SKIP_TAGS,
     Body,
     attachments_from_links,
@@ -55,6 +56,10 @@ _TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{3,80}$")
 MIN_ARTICLE_CHARS = 200
 MIN_TYPED_ARTICLE_CHARS = 80  # for a page that says it is one article (og:type, JSON-LD, articleBody)
 MAX_LINK_DENSITY = 0.5
+# Media-only articles: how far above the title to look for the media, and what is no article's media.
+MEDIA_LEVELS = 3
+_DECORATION = re.compile(r"logo|icon|banner|avatar|spacer|blank|pixel|button|sprite", re.I)
+_VIDEO = re.compile(r"youtube\.com|youtu\.be|vimeo\.com|dailymotion|/video|\.(?:mp4|webm|m3u8|mov)(?:$|\?)", re.I)
 # Our own reader takes the page when the element it finds holds this much prose, and this share of it.
 MIN_CONTAINER_PROSE = 150
 MIN_CONTAINER_SHARE = 0.6
@@ -156,7 +161,7 @@ def _trafilatura(tree: lxml.html.HtmlElement, url: str) -> object | None:
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     text = main_text(tree, url)
     if text is None:
-        return listing(tree, url)
+        return media_article(tree, url) or listing(tree, url)
     body = text.body
     title = _title(tree, text.metadata)
     date_raw, date_attr = find_date_text(tree, _title_element(tree, title))
@@ -186,9 +191,68 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             updated_at=updated_at_of(tree),
             document=document,
             page_type="document" if document else "article",
+            embeds=body.embeds,
         )
         return ParsedPage(kind="article", record=record)
-    return listing(tree, url)
+    return media_article(tree, url) or listing(tree, url)
+
+
+def media_article(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
+    """An article whose content is an image, an embedded PDF or a video, with no text of its own:
+    a record flagged `media_only`, when the page shows a title and a date (or says it is an article)
+    and the block around its title holds the media."""
+    title = _title(tree, None)
+    title_el = _title_element(tree, title)
+    if not title or title_el is None or _FRONT_PAGE.match(urlsplit(url).path or "/"):
+        return None
+    date_raw, date_attr = find_date_text(tree, title_el)
+    if not (date_raw or date_attr or single_article_signs(tree)):
+        return None
+    body = _media_around(title_el, url)
+    if body is None:
+        return None
+    kind = _media_kind(body)
+    record = new_record(
+        tree,
+        url,
+        NAME,
+        VERSION,
+        title=title,
+        summary=meta_content(tree, "og:description", "description"),
+        published_raw=date_raw or date_attr,
+        authors=body.authors,
+        images=body.images,
+        attachments=body.attachments,
+        embeds=body.embeds,
+        media_only=kind,
+        updated_at=updated_at_of(tree),
+    )
+    return ParsedPage(kind="article", record=record)
+
+
+def _media_around(title_el: lxml.html.HtmlElement, url: str) -> Body | None:
+    """The media of the nearest block around the title that holds any (a few levels up at most),
+    without the page furniture in it."""
+    node = title_el.getparent()
+    for _ in range(MEDIA_LEVELS):
+        if node is None or node.tag == "body":
+            return None
+        found = find_container(node)
+        clone = pruned_copy(found) if found is not None else node
+        body = read_body(clone, url)
+        body.images = [i for i in body.images if not _DECORATION.search(i.url)]
+        if body.embeds or body.images or any(a.media_type == MEDIA_TYPES["pdf"] for a in body.attachments):
+            return body if len(body.paragraphs) <= 2 else None
+        node = node.getparent()
+    return None
+
+
+def _media_kind(body: Body) -> str:
+    if any(_VIDEO.search(e) for e in body.embeds):
+        return "video"
+    if any(a.media_type == MEDIA_TYPES["pdf"] for a in body.attachments):
+        return "pdf"
+    return "embed" if body.embeds else "image"
 
 
 def _as_html(element: etree._Element) -> lxml.html.HtmlElement:

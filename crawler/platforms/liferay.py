@@ -182,6 +182,7 @@ def _record(
         category=text_of(category_el) or None,
         images=images + body.images,
         attachments=body.attachments,
+        embeds=body.embeds,
         view_count=views,
         document=document,
         page_type="document" if document else "article",

@@ -171,6 +171,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         category=_section(tree, article),
         images=images,
         attachments=body.attachments,
+        embeds=body.embeds,
         view_count=find_view_count(tree),
     )
     return ParsedPage(kind="article", record=record)

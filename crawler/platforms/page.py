@@ -25,7 +25,7 @@ class ListingEntry:
 class ParsedPage:
     """A parser's verdict on a page: an article (record set) or a listing (entries and pages)."""
 
-    kind: str  # "article", "listing" or "empty"
+    kind: str  # "article", "listing", "other" (neither), "empty" or "refused" (too large to read)
     record: PortalRecord | None = None
     entries: list[ListingEntry] = field(default_factory=list)
     pagination: list[str] = field(default_factory=list)
@@ -35,6 +35,8 @@ class ParsedPage:
     reason: str | None = None
     # Why the platform's parser was not believed and the generic reader tried (None when it was).
     fallback: str | None = None
+    # What had to be done to read the markup at all (flattened nesting, dropped inline data).
+    repair: str | None = None
 
 
 def listing_result(entries: list[ListingEntry], pagination: list[str], links: list[str]) -> ParsedPage:

@@ -115,6 +115,7 @@ def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.Html
         tags=[t for t in (text_of(el) for el in select(tree, ", ".join(spec.tags))) if t] if spec.tags else [],
         images=lead_images + [i for i in body.images if i.url not in {lead.url for lead in lead_images}],
         attachments=attachments,
+        embeds=body.embeds,
         document=document,
         page_type="document" if document else "article",
         view_count=find_view_count(tree),

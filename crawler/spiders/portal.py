@@ -11,6 +11,7 @@ category or as a print view), and reports every page that yields no record with 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -87,6 +88,11 @@ def _changed_since(known: KnownPage, changed_at: str | None) -> bool:
 
 class SpiderArgumentError(ValueError):
     """A spider argument a user typed is wrong; the message says what to do."""
+
+
+def _stat_key(reason: str) -> str:
+    """A stats key for a short reason ("body too short" → "body_too_short")."""
+    return "_".join(re.findall(r"[a-z0-9]+", reason.split("(")[0].lower())) or "other"
 
 
 def failure_kind(failure: Failure) -> str:
@@ -423,8 +429,9 @@ class PortalSpider(scrapy.Spider):
             yield from self._no_record(response, "parse_error", f"{type(error).__name__}: {error}")
             return
         stats.inc_value(f"pages/{page.kind}")
-        if page.kind == "empty":
-            yield from self._no_record(response, "empty", page.reason or "empty page", counted=True)
+        self._count_extraction(page)
+        if page.kind in ("empty", "refused"):
+            yield from self._no_record(response, page.kind, page.reason or f"{page.kind} page", counted=True)
             return
         if page.record is not None:
             if response.meta.get("key"):
@@ -444,6 +451,16 @@ class PortalSpider(scrapy.Spider):
             if response.meta.get("role") == "article" and not response.meta.get("recheck"):
                 yield from self._next_alternative(response.meta)
             yield from self._follow(response, page)
+
+    def _count_extraction(self, page: ParsedPage) -> None:
+        """Fallbacks to the generic reader and markup repairs, by reason (the manifest's stats)."""
+        stats = self.crawler.stats
+        if page.fallback:
+            stats.inc_value(f"extract/fallback/{_stat_key(page.fallback)}")
+            if page.record is not None and page.record.parser.fallback_from:
+                stats.inc_value("extract/fallback_record_by_generic")
+        if page.repair:
+            stats.inc_value(f"extract/repair/{_stat_key(page.repair)}")
 
     def _follow(self, response: Response, page: ParsedPage) -> Iterator[scrapy.Request]:
         meta = response.meta
