@@ -38,10 +38,13 @@ _FURNITURE = re.compile(
     r"breadcrumbs?|pagination|pager|paging|sidebar|widget\w*|"
     r"ads?|advert\w*|adsbygoogle|adslot|ad-?slot|ad-?container|quang-?cao|quangcao|banner|sponsor\w*|promo\w*|"
     r"popup|modal|overlay|toolbar|print-?btn|font-?size|text-?size|"
+    r"gallery|slideshow|slider|carousel|slides|lightbox|"
+    r"authors?|author-?(?:bio|box|info|card|profile|popup|container)|about-?(?:the-?)?author|"
     r"tags?|tagged|tag-?list|tags-?links|keywords?|filed-?under|post-?categories|cat-?links|"
     r"next-?up|up-?next|outbrain|taboola|zergnet|footer|foot|menu|navbar|nav|navigation)(?:$|[\s_-])",
     re.I,
 )
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 # Class words that say what an element has or shows, not what it is ("has-sidebar", "no-comments").
 _MODIFIER = re.compile(r"(?:^|\s)(?:has|with|no|show|hide|enable|disable|is)[_-][\w-]*", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -49,6 +52,9 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 MIN_PROSE_CHARS = 25
 # Step into a child while it holds at least this share of its parent's prose.
 DESCEND_SHARE = 0.8
+# ... or at least this share, when the rest is a column of teasers (short blocks of text under links).
+TEASER_DESCEND_SHARE = 0.55
+TEASER_BLOCK_CHARS = 160
 # Page furniture is pruned only when it holds less than this share of the article's prose.
 PRUNE_MAX_SHARE = 0.4
 LINK_LIST_SHARE = 0.6
@@ -61,6 +67,7 @@ class Measure:
     text: dict[lxml.html.HtmlElement, int] = field(default_factory=dict)
     linked: dict[lxml.html.HtmlElement, int] = field(default_factory=dict)
     prose: dict[lxml.html.HtmlElement, int] = field(default_factory=dict)
+    blocks: dict[lxml.html.HtmlElement, int] = field(default_factory=dict)  # prose blocks inside
 
     def link_share(self, el: lxml.html.HtmlElement) -> float:
         text = self.text.get(el, 0)
@@ -82,7 +89,9 @@ class Container:
 
 
 def _attributes(el: lxml.html.HtmlElement) -> str:
-    return _MODIFIER.sub(" ", f"{el.get('class') or ''} {el.get('id') or ''}")
+    """Class and id words: camelCase split ("shareInfo" → "share Info"), modifiers removed."""
+    words = _CAMEL.sub(" ", f"{el.get('class') or ''} {el.get('id') or ''}")
+    return _MODIFIER.sub(" ", words)
 
 
 def is_furniture(el: lxml.html.HtmlElement) -> bool:
@@ -142,6 +151,7 @@ def measure(root: lxml.html.HtmlElement) -> Measure:
                 links[node] = links.get(node, 0) + link_chars
             if prose_chars:
                 prose[node] = prose.get(node, 0) + prose_chars
+                result.blocks[node] = result.blocks.get(node, 0) + 1
             if node is root:
                 break
             node = node.getparent()
@@ -164,7 +174,10 @@ def find_container(tree: lxml.html.HtmlElement) -> Container | None:
         if not children:
             break
         best = max(children, key=lambda c: sizes.prose.get(c, 0))
-        if sizes.prose[best] < DESCEND_SHARE * sizes.prose[node] or _has_twin(best, children):
+        share = sizes.prose[best] / sizes.prose[node]
+        if _has_twin(best, children) or share < TEASER_DESCEND_SHARE:
+            break
+        if share < DESCEND_SHARE and not _rest_is_teasers(node, best, children, sizes):
             break
         node = best
     # A single paragraph is the text, not its container: read the block around it.
@@ -174,6 +187,18 @@ def find_container(tree: lxml.html.HtmlElement) -> Container | None:
             break
         node = parent
     return Container(element=node, prose=sizes.prose.get(node, 0), page_prose=total, measure=sizes)
+
+
+def _rest_is_teasers(
+    node: lxml.html.HtmlElement, best: lxml.html.HtmlElement, children: list, sizes: Measure
+) -> bool:
+    """The prose beside the biggest child is a column of teasers (several short blocks under
+    links), not part of the article such as its lead."""
+    blocks = sizes.blocks.get(node, 0) - sizes.blocks.get(best, 0)
+    prose = sizes.prose.get(node, 0) - sizes.prose.get(best, 0)
+    text = sum(sizes.text.get(c, 0) for c in children if c is not best)
+    linked = sum(sizes.linked.get(c, 0) for c in children if c is not best)
+    return blocks >= 3 and prose / blocks < TEASER_BLOCK_CHARS and text > 0 and linked / text >= 0.15
 
 
 def _has_twin(best: lxml.html.HtmlElement, children: list[lxml.html.HtmlElement]) -> bool:
