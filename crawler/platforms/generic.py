@@ -14,7 +14,14 @@ from lxml import etree
 
 from crawler.items import Attachment, Document, Image
 from crawler.platforms.base import attachments_from_links, first, meta_content, read_body, text_of
-from crawler.platforms.meta import document_from_page, find_date_text, find_view_count, is_metadata_row, updated_at_of
+from crawler.platforms.meta import (
+    cms_authors,
+    document_from_page,
+    find_date_text,
+    find_view_count,
+    is_metadata_row,
+    updated_at_of,
+)
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links
 from crawler.text import collapse, join_paragraphs, normalize_text
 
@@ -88,7 +95,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             summary=meta_content(tree, "og:description", "description"),
             body=join_paragraphs(paragraphs),
             published_raw=date_raw or date_attr,
-            authors=body.authors,
+            authors=body.authors or cms_authors(tree),
             category=meta_content(tree, "article:section"),
             tags=[normalize_text(t) for t in tree.xpath('//meta[@property="article:tag"]/@content')],
             images=body.images,
