@@ -65,7 +65,7 @@ _TRAILING_STAMP = re.compile(r"\s+\d{1,2}/\d{1,2}/\d{4}(?:\s+\d{1,2}:\d{2})?$")
 _BYLINE_PREFIX = re.compile(
     r"^(?:(?:Tin|Bài)\s*(?:,|và|-|/)\s*ảnh|Bài|Tin|Ảnh|Nguồn(?:\s*tin)?|Tác\s*giả|Người\s*viết|Thực\s*hiện"
     r"|Nhóm\s*thực\s*hiện|Author|Authors|Autor|Autorin|Auteur|Text|Words|Reporter)\s*:\s*"
-    r"|^(?:(?:Posted|Written|Published|Words|Story|Reported|Text)\s+by|By|Von|Par|Por|Door|Đăng\s+bởi|Viết\s+bởi|Bởi"
+    r"|^(?:(?:Posted|Written|Published|Words|Story|Reported|Text|Submitted)\s+by|Submitted|By|Von|Par|Por|Door|Đăng\s+bởi|Viết\s+bởi|Bởi"
     r"|(?:View|See)\s+(?:all\s+)?(?:posts|articles|stories)\s+by|Alle\s+Beiträge\s+von)\s*:?(?:\s+|$)",
     re.I,
 )
@@ -377,9 +377,11 @@ def _strip_byline(text: str) -> str:
     text = _TRAILING_STAMP.sub("", " ".join(text.split()))
     digit = re.search(r"\d", text)
     if digit:
+        # Cut at the first word that introduces a date ("on", "ngày"), else at the last separator.
         cuts = list(_STAMP_CUT.finditer(text, 0, digit.start()))
+        worded = [cut for cut in cuts if cut.group().strip().isalpha()]
         if cuts:
-            text = text[: cuts[-1].start()]
+            text = text[: (worded or cuts[-1:])[0].start()]
     previous = None
     while previous != text:
         previous = text

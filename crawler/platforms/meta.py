@@ -208,10 +208,10 @@ _AUTHOR_TOKEN = re.compile(r"author|byline|posted-?by|written-?by|writer|tac-?gi
 # Author-ish class tokens of elements that hold something else: a picture, a biography, a role, a count.
 _NOT_A_NAME_TOKEN = re.compile(
     r"avatar|bio|desc|image|img|photo|pic|social|count|comment|archive|about|title|label|icon|role|job|"
-    r"position|mail|more|posts|list|follow|heading|^author-box$|^author-info$|-by$|_by$",
+    r"position|mail|more|posts|list|follow|heading|prep|^author-box$|^author-info$|-by$|_by$",
     re.I,
 )
-_AUTHOR_URL = re.compile(r"/(?:author|authors|tac-gia|tacgia|profile|people|staff)/|[?&]author=", re.I)
+_AUTHOR_URL = re.compile(r"/(?:author|authors|tac-gia|tacgia)/|[?&]author=", re.I)
 # Where a post's text is: an author-page link in it is a mention, not the byline.
 _CONTENT_CLASS = re.compile(
     r"\b(?:entry-content|post-content|article-content|td-post-content|content-inner|post-body|entry-body)\b"
@@ -228,8 +228,7 @@ _CANDIDATES = etree.XPath(
     " | //*[@class][contains(@class, 'uthor') or contains(@class, 'byline') or contains(@class, 'vcard')"
     " or contains(@class, 'posted-by') or contains(@class, 'postedby') or contains(@class, 'written-by')"
     " or contains(@class, 'writer') or contains(@class, 'h-card') or contains(@class, 'tac-gia')]"
-    " | //a[@href][contains(@href, 'author') or contains(@href, 'tac-gia') or contains(@href, 'tacgia')"
-    " or contains(@href, 'profile') or contains(@href, 'people') or contains(@href, 'staff')]"
+    " | //a[@href][contains(@href, 'author') or contains(@href, 'tac-gia') or contains(@href, 'tacgia')]"
 )
 
 
@@ -290,7 +289,8 @@ def _main_post(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
 
 def _site_names(tree: lxml.html.HtmlElement, objects: list[dict[str, Any]]) -> set[str]:
     """Keys of the names the site goes by: a posting account with one of them is no author."""
-    names = [meta_content(tree, "og:site_name", "application-name") or ""]
+    site_name = meta_content(tree, "og:site_name", "application-name") or ""
+    names = [site_name, *re.split(r"\s+[-|–—:»·]+\s+", site_name)]
     for obj in objects:
         kinds = json_ld_types(obj)
         if kinds & {"Organization", "WebSite", "NewsMediaOrganization"} and "Person" not in kinds:
@@ -317,21 +317,31 @@ def _host_key(tree: lxml.html.HtmlElement) -> str:
     return _name_key(labels[0]) if labels and labels[0] else ""
 
 
-def _is_author_name(name: str, page: _Page, *, typed_person: bool = False) -> bool:
-    """A person's (or a desk's) name: no address, link, date or sentence, no placeholder account, and
-    (unless JSON-LD types it a Person) not the site's own name."""
+_UI_WORDS = frozenset("view archive posts post all more profile articles website read see follow xem bài viết".split())
+
+
+def _author_name_verdict(name: str, page: _Page, *, typed_person: bool = False) -> str:
+    """"name" for a person's (or a desk's) name; "account" for a login, a placeholder account
+    ("admin") or (unless JSON-LD types it a Person) the site's own name; "other" for anything else
+    (an address, a link, a date, a sentence, a button's text)."""
     words = name.split()
     if not words or len(words) > 6 or len(name) > 60 or not any(c.isalpha() for c in name):
-        return False
-    # Addresses, links, dates and logins ("bjoernlinder01", "maja_zl4v6") are not names.
-    if re.search(r"@|https?:|www\.|\.(?:com|net|org|vn)\b|[:|/\\<>{}=_\d]", name, re.I):
-        return False
-    if re.search(r"[!?…]|\.\s+\S+\s+\S+", name):  # a sentence, not initials ("N.T", "James S.A. Corey")
-        return False
-    if name.casefold() in _PLACEHOLDER_ACCOUNTS:
-        return False
+        return "other"
+    if re.search(r"@|https?:|www\.|\.(?:com|net|org|vn)\b|[:|/\\<>{}=→»›←]", name, re.I):
+        return "other"
+    if re.search(r"[!?…]|\.\s+\S+\s+\S+", name) or _UI_WORDS & {w.casefold() for w in words}:
+        return "other"  # a sentence or a link's label, not initials ("N.T", "James S.A. Corey")
+    if re.search(r"[_\d]", name) or name.casefold() in _PLACEHOLDER_ACCOUNTS:
+        return "account"
     key = _name_key(name)
-    return typed_person or (key not in page.site_names and key != _host_key(page.tree))
+    # A Person named like the site is its owner ("Daniel Lemire"), unless it is one word ("LinkNaija").
+    if (not typed_person or len(words) == 1) and (key in page.site_names or key == _host_key(page.tree)):
+        return "account"
+    return "name"
+
+
+def _is_author_name(name: str, page: _Page, *, typed_person: bool = False) -> bool:
+    return _author_name_verdict(name, page, typed_person=typed_person) == "name"
 
 
 def _in_foreign_zone(el: lxml.html.HtmlElement, page: _Page) -> bool:
@@ -402,7 +412,8 @@ def _is_candidate(el: lxml.html.HtmlElement) -> bool:
 
 
 def _rank(el: lxml.html.HtmlElement) -> int:
-    """Which evidence an element is: microdata, rel=author, author classes, then author-page links."""
+    """Which evidence an element is: microdata, rel=author, author classes, then author-page links
+    (these only inside the post's element)."""
     if "author" in (el.get("itemprop") or "").split():
         return 0
     if el.tag == "a" and "author" in (el.get("rel") or "").split():
@@ -439,17 +450,18 @@ def _markup_authors(page: _Page) -> list[str]:
     candidates = [el for el in _CANDIDATES(page.tree) if _is_candidate(el) and not _in_foreign_zone(el, page)]
     inside = {el for el in candidates if page.post is not None and (el is page.post or page.post in el.iterancestors())}
     for rank in range(4):
-        ranked = [el for el in candidates if _rank(el) == rank]
+        ranked = [el for el in candidates if _rank(el) == rank and (rank < 3 or el in inside)]
         ranked.sort(key=lambda el: el not in inside)  # stable: the post's own markup first
         for el in ranked:
             texts = [t for t in _names_in(el) if t]
             names = [n for t in texts for n in clean_byline(t)]
-            if not names:
-                continue
-            if not all(_is_author_name(n, page) for n in names):
+            verdicts = {_author_name_verdict(n, page) for n in names}
+            if "account" in verdicts:
                 # The post's byline names an account or the site: nothing further down (an author
                 # box, a teaser) is more likely to be right.
                 return []
+            if verdicts != {"name"}:
+                continue
             found = list(dict.fromkeys(texts))
             for other in ranked:  # co-authors: the same markup under the same parent
                 if other is not el and other.getparent() is el.getparent():
