@@ -20,7 +20,7 @@ from crawler.dates import ICT, is_dateline, parse_vietnamese_date
 from crawler.documents import find_document_numbers, parse_document_number, type_from_title
 from crawler.items import DocumentNumberParts, PortalRecord, Signer, record_id
 from crawler.legacy import repair_legacy
-from crawler.platforms.base import looks_like_byline, split_byline
+from crawler.platforms.base import clean_byline, looks_like_byline, looks_like_vietnamese_name
 from crawler.registry import load_registry
 from crawler.text import content_key, join_paragraphs, match_key, normalize_text, paragraphs
 from crawler.urls import canonicalize_url
@@ -33,6 +33,8 @@ _SOURCE_LINE = re.compile(
     r"|\(\s*(?:Nguồn\s*:?|Theo)\s+(?P<bracketed>[^()]{2,120}?)\s*\)"
     r"|Theo\s+(?P<bare>[A-ZĐÀ-Ỹ][^,;:.()]{1,60}))\s*\.?$"
 )
+# A labelled closing line is a byline even when its names are not capitalised ("Tác giả: nhóm PV").
+_BYLINE_LABEL = re.compile(r"^(?:Tác giả|Người viết|Bài và ảnh|Bài, ảnh|Tin, ảnh|Tin và ảnh)\s*:\s*\S", re.I)
 _LEAD_SOURCE = re.compile(r"^\((?P<source>[^()]{2,40})\)\s*[–—-]\s*")
 _VIETNAMESE_LETTERS = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
@@ -141,17 +143,28 @@ def separate_captions(record: PortalRecord, counts: Counter[str]) -> None:
 
 
 def extract_byline(record: PortalRecord, counts: Counter[str]) -> None:
-    """A trailing name line ("Lê Hằng", "Tố Tuấn – Nhật Quang") is the byline, not body text."""
+    """Bylines become names: the parser's byline lines and a trailing name line ("Lê Hằng",
+    "Tố Tuấn – Nhật Quang", "Tin, ảnh: Hải Yến", "Minh Anh (tổng hợp)") are split into `authors`,
+    labels, agency suffixes and dates removed; the lines as shown are kept in `byline_raw`."""
+    lines = list(record.authors)
     parts = paragraphs(record.body)
-    if not parts:
-        return
-    last = parts[-1]
-    labelled = re.match(r"^(?:Tác giả|Người viết|Bài và ảnh)\s*:\s*(?P<names>.+)$", last, re.I)
-    if labelled or (len(parts) > 1 and looks_like_byline(last)):
-        names = split_byline(labelled.group("names") if labelled else last)
-        record.authors = [*record.authors, *(n for n in names if n not in record.authors)]
+    last = parts[-1] if parts else ""
+    labelled = _BYLINE_LABEL.match(last)
+    # An unstyled closing line is a byline only when it is a Vietnamese name (DOMAIN.md §3.3): on
+    # other sites such a line is a heading left over ("Related Posts", "Tags") or a sign-off.
+    if labelled or (len(parts) > 1 and looks_like_byline(last) and looks_like_vietnamese_name(last)):
+        lines.append(last)
         record.body = join_paragraphs(parts[:-1])
         counts["byline/extracted"] += 1
+    names: list[str] = []
+    for line in lines:
+        cleaned = clean_byline(line)
+        if cleaned != [line]:
+            counts["byline/cleaned"] += 1
+        names.extend(name for name in cleaned if name not in names)
+    record.authors = names
+    if lines and record.byline_raw is None:
+        record.byline_raw = "\n".join(lines)
 
 
 def extract_source(record: PortalRecord, counts: Counter[str]) -> None:

@@ -104,6 +104,9 @@ class PortalRecord:
     published_rule: str | None = None
     updated_at: str | None = None
     authors: list[str] = field(default_factory=list)
+    # The byline as the page gives it, before labels ("Tin, ảnh:"), suffixes ("(tổng hợp)") and
+    # dates were removed and names split; lines joined by a newline. None when there is none.
+    byline_raw: str | None = None
     editor: str | None = None
     source: str | None = None
     category: str | None = None

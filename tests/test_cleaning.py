@@ -84,6 +84,38 @@ def test_byline_moves_to_authors() -> None:
     assert paragraphs(record.body) == ["Nội dung bài viết./."]
 
 
+def test_labelled_byline_is_cleaned_and_kept_raw() -> None:
+    record = _record(["Nội dung bài viết./.", "Minh Anh (tổng hợp)"])
+    cleaning.extract_byline(record, Counter())
+    assert record.authors == ["Minh Anh"]
+    assert record.byline_raw == "Minh Anh (tổng hợp)"
+    assert paragraphs(record.body) == ["Nội dung bài viết./."]
+
+
+def test_parser_byline_lines_are_split() -> None:
+    record = _record(["Nội dung bài viết./."])
+    record.authors = ["Tin, ảnh: Hải Yến", "Bài: Tố Tuấn – Nhật Quang"]
+    cleaning.extract_byline(record, Counter())
+    assert record.authors == ["Hải Yến", "Tố Tuấn", "Nhật Quang"]
+    assert record.byline_raw == "Tin, ảnh: Hải Yến\nBài: Tố Tuấn – Nhật Quang"
+
+
+def test_source_line_is_a_source_not_an_author() -> None:
+    record = _record(["Nội dung bài viết./.", "Nguồn: Báo Kon Tum"])
+    cleaning.extract_source(record, Counter())
+    cleaning.extract_byline(record, Counter())
+    assert record.source == "Báo Kon Tum"
+    assert record.authors == []
+    assert record.byline_raw is None
+
+
+def test_closing_heading_of_a_foreign_page_is_no_byline() -> None:
+    record = _record(["Body text of the post.", "Related Posts"])
+    cleaning.extract_byline(record, Counter())
+    assert record.authors == []
+    assert paragraphs(record.body) == ["Body text of the post.", "Related Posts"]
+
+
 def test_sentence_is_not_a_byline() -> None:
     record = _record(["Nội dung.", "Hội nghị kết thúc lúc 17 giờ cùng ngày."])
     cleaning.extract_byline(record, Counter())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as html_module
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -59,8 +60,27 @@ _RIGHT_CLASS = re.compile(r"\b(?:has-text-align-right|text-right|alignright|text
 _SENTENCE_END = re.compile(r"[.;:!?…]\s*[\"”’»)]*$")
 _PHOTO_CREDIT = re.compile(r"\(?\s*Ảnh\s*:\s*[^)]{1,60}\)?\.?$", re.I)
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?\.?$")
-_BYLINE_SPLIT = re.compile(r"\s+[-–—]\s+|\s*,\s*|\s+và\s+")
+# Names in one byline: "Tố Tuấn – Nhật Quang", "A, B và C", "A & B", "John Smith and Jane Doe".
+_BYLINE_SPLIT = re.compile(r"\s+[-–—]\s+|\s*[,;]\s*|\s+(?:và|and|und|et|&)\s+", re.I)
 _TRAILING_STAMP = re.compile(r"\s+\d{1,2}/\d{1,2}/\d{4}(?:\s+\d{1,2}:\d{2})?$")
+# What a byline says around the names (DOMAIN.md §3.3): who wrote and photographed it, how it was made.
+_BYLINE_PREFIX = re.compile(
+    r"^(?:(?:Tin|Bài)\s*(?:,|và|-|/)\s*ảnh|Bài|Tin|Ảnh|Nguồn(?:\s*tin)?|Tác\s*giả|Người\s*viết|Thực\s*hiện"
+    r"|Nhóm\s*thực\s*hiện|Author|Authors|Autor|Autorin|Auteur|Text|Words|Reporter)\s*:\s*"
+    r"|^(?:(?:Posted|Written|Published|Words|Story|Reported|Text|Submitted)\s+by|Submitted|By|Von|Par|Por|Door|Đăng\s+bởi|Viết\s+bởi|Bởi"
+    r"|(?:View|See)\s+(?:all\s+)?(?:posts|articles|stories)\s+by|Alle\s+Beiträge\s+von)\s*:?(?:\s+|$)",
+    re.I,
+)
+_BYLINE_SUFFIX = re.compile(
+    r"\s*(?:\((?:tổng\s*hợp|TH|t/h|st|sưu\s*tầm|lược\s*dịch|biên\s*dịch|TTXVN)\)|[-–—/]\s*TTXVN)\s*\.?$", re.I
+)
+# A date or time after the names: "VĂN HÀO - TRẦN HỮU 30/04/2016 11:39", "By Dan Goodin - Apr 16, 2015 8:02 pm".
+_STAMP_CUT = re.compile(
+    r"\s*[-–—|·•,]\s*|\s+(?:on|am|le|el|il|ngày|lúc|vào|at|um)\s+"
+    r"|\s+(?:updated|published|posted|cập nhật|đăng ngày|aktualisiert|veröffentlicht)\b",
+    re.I,
+)
+_SOURCE_LABEL = re.compile(r"^\(?\s*(?:Nguồn(?:\s*tin)?\s*:|Theo\s)", re.I)
 
 
 # The tree trafilatura builds itself: no comments (text after an in-paragraph <!-- --> would be a
@@ -287,6 +307,7 @@ class Block:
 class Body:
     paragraphs: list[str] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
+    # The closing byline lines as shown ("Tin, ảnh: Hải Yến"); cleaning splits them into names.
     authors: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     embeds: list[str] = field(default_factory=list)  # players and viewers (files go to attachments)
@@ -455,7 +476,12 @@ def looks_like_caption(block: Block, after_image: bool) -> bool:
 
 
 def looks_like_byline(text: str) -> bool:
-    """A name or pen-name line such as "Lê Hằng", "N.T", "Tố Tuấn – Nhật Quang"."""
+    """A name or pen-name line such as "Lê Hằng", "N.T", "Tố Tuấn – Nhật Quang", "Tin, ảnh: Hải Yến".
+
+    A "Nguồn: …" or "Theo …" line names a source, not a writer.
+    """
+    if _SOURCE_LABEL.match(text.strip()):
+        return False
     names = split_byline(text)
     return bool(names) and all(_is_name(n) for n in names)
 
@@ -471,15 +497,79 @@ def _is_name_word(word: str) -> bool:
     return word[0].isupper() and word.replace("'", "").isalpha()
 
 
+_SYLLABLE = re.compile(r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?$")
+_REPORTER_ABBREVIATIONS = frozenset({"PV", "CTV", "BTV", "TTXVN"})
+
+
+def looks_like_vietnamese_name(text: str) -> bool:
+    """A byline whose names are Vietnamese: every word a Vietnamese syllable ("Lê Hằng", "VĂN HÀO"),
+    initials ("N.T") or a reporter abbreviation ("Nhóm PV"); "Related Posts" or "Tags" are not."""
+    names = split_byline(text)
+    words = [w for name in names for w in name.split()]
+    return bool(words) and all(
+        _INITIALS.match(w) or w in _REPORTER_ABBREVIATIONS or _SYLLABLE.match(_fold(w)) for w in words
+    )
+
+
+def _fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word.casefold().replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _signature(text: str) -> bool:
     """A short right-aligned closing line that is no sentence: a unit signing ("Phòng Công tác xã hội")."""
-    return len(text) <= 60 and len(text.split()) <= 8 and not _SENTENCE_END.search(text) and text[:1].isupper()
+    return (
+        len(text) <= 60
+        and len(text.split()) <= 8
+        and not _SENTENCE_END.search(text)
+        and text[:1].isupper()
+        and not _SOURCE_LABEL.match(text)
+    )
+
+
+def _strip_byline(text: str) -> str:
+    """The names part of a byline: labels before them, "(tổng hợp)"/"- TTXVN" and dates after them go."""
+    text = _TRAILING_STAMP.sub("", " ".join(text.split()))
+    digit = re.search(r"\d", text)
+    if digit:
+        # Cut at the first word that introduces a date ("on", "ngày"), else at the last separator.
+        cuts = list(_STAMP_CUT.finditer(text, 0, digit.start()))
+        worded = [cut for cut in cuts if cut.group().strip().isalpha()]
+        if cuts:
+            text = text[: (worded or cuts[-1:])[0].start()]
+    previous = None
+    while previous != text:
+        previous = text
+        text = _BYLINE_PREFIX.sub("", text).strip()
+        text = _BYLINE_SUFFIX.sub("", text).strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    return text.strip(" -–—|·•,:;")
 
 
 def split_byline(text: str) -> list[str]:
-    text = _TRAILING_STAMP.sub("", text.strip().strip("()").strip())
-    text = re.sub(r"^(?:Tác giả|Bài và ảnh|Bài, ảnh|Bài|Tin|Ảnh)\s*:\s*", "", text, flags=re.I)
-    return [n.strip() for n in _BYLINE_SPLIT.split(text) if n.strip()]
+    """The names of a byline line, its labels, agency suffixes and dates removed."""
+    names = (_tidy_name(part) for part in _BYLINE_SPLIT.split(_strip_byline(text)))
+    return [name for name in names if name]
+
+
+def _tidy_name(name: str) -> str:
+    """A name without stray brackets or a full stop ("Hải Yến." → "Hải Yến"; "N.T." keeps its dots)."""
+    name = name.strip(" ()")
+    words = name.split()
+    if words and not _INITIALS.match(words[-1]):
+        name = name.rstrip(".").strip()
+    return name
+
+
+def clean_byline(text: str) -> list[str]:
+    """The names a byline gives: split when every part is a name, else the whole line as one author
+    ("Phòng Công tác xã hội", "Ban Biên tập - Sở Y tế"), labels and suffixes removed either way."""
+    names = split_byline(text)
+    if names and all(_is_name(n) for n in names):
+        return names
+    whole = _strip_byline(text)
+    return [whole] if whole else []
 
 
 def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline: bool = True) -> Body:
@@ -506,8 +596,7 @@ def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline:
         kept.append(block)
     if trailing_byline:
         while kept and kept[-1].right and (looks_like_byline(kept[-1].text) or _signature(kept[-1].text)):
-            text = kept.pop().text
-            body.authors[:0] = split_byline(text) if looks_like_byline(text) else [text]
+            body.authors.insert(0, kept.pop().text)
     body.paragraphs = [b.text for b in kept]
     return body
 

@@ -24,7 +24,14 @@ from crawler.platforms.base import (
     text_of,
 )
 from crawler.platforms.container import Container, find_container, pruned_copy
-from crawler.platforms.meta import document_from_page, find_date_text, find_view_count, is_metadata_row, updated_at_of
+from crawler.platforms.meta import (
+    cms_authors,
+    document_from_page,
+    find_date_text,
+    find_view_count,
+    is_metadata_row,
+    updated_at_of,
+)
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links
 from crawler.platforms.sanity import single_article_signs, text_weight
 from crawler.text import collapse, join_paragraphs, normalize_text
@@ -182,7 +189,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             summary=meta_content(tree, "og:description", "description"),
             body=join_paragraphs(paragraphs),
             published_raw=date_raw or date_attr,
-            authors=body.authors,
+            authors=body.authors or cms_authors(tree),
             category=meta_content(tree, "article:section"),
             tags=[normalize_text(t) for t in tree.xpath('//meta[@property="article:tag"]/@content')],
             images=body.images,
@@ -220,7 +227,7 @@ def media_article(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
         title=title,
         summary=meta_content(tree, "og:description", "description"),
         published_raw=date_raw or date_attr,
-        authors=body.authors,
+        authors=body.authors or cms_authors(tree),
         images=body.images,
         attachments=body.attachments,
         embeds=body.embeds,

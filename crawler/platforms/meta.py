@@ -1,16 +1,21 @@
-"""Date, view-count and modification metadata any platform's page may carry, found the same way."""
+"""Metadata any platform's page may carry, found the same way: dates, view counts, document fields, authors."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
 
 from crawler.dates import parse_vietnamese_date
 from crawler.items import Document, Signer
-from crawler.platforms.base import meta_content
+from crawler.platforms.base import clean_byline, meta_content, select
 from crawler.text import collapse, normalize_text
 
 _DATE_HINT = re.compile(r"date|time|ngay|publish|posted|post-on|block_timer|thoigian|ngaydang|meta", re.I)
@@ -187,3 +192,348 @@ def document_from_page(element: lxml.html.HtmlElement, text: str) -> Document | 
         return None
     signer = fields.pop("signer", None)
     return Document(**fields, signer=Signer(name=signer) if signer else None)
+
+
+# --- Authors a CMS prints or declares (JSON-LD, microdata, rel=author, hCard, author classes, meta) ---
+
+_ARTICLE_TYPE = re.compile(r"Article$|BlogPosting$|^Report$|^WebPage$")
+# Zones whose names are never the post's author: comments, sidebars, related and recent posts, menus.
+_FOREIGN_ZONE = re.compile(
+    r"comment|respond|sidebar|widget|related|yarpp|crp_|recommend|popular|trending|recent|more-from|"
+    r"more-stories|read-next|you-may|also-like|post-navigation|nav-links|navigation|menu|breadcrumb|"
+    r"site-footer|footer-widget|colophon|newsletter|subscribe|share|sharing",
+    re.I,
+)
+_AUTHOR_TOKEN = re.compile(r"author|byline|posted-?by|written-?by|writer|tac-?gia|^vcard$|^h-card$", re.I)
+# Author-ish class tokens of elements that hold something else: a picture, a biography, a role, a count.
+_NOT_A_NAME_TOKEN = re.compile(
+    r"avatar|bio|desc|image|img|photo|pic|social|count|comment|archive|about|title|label|icon|role|job|"
+    r"position|mail|more|posts|list|follow|heading|prep|^author-box$|^author-info$|-by$|_by$",
+    re.I,
+)
+_AUTHOR_URL = re.compile(r"/(?:author|authors|tac-gia|tacgia)/|[?&]author=", re.I)
+# Where a post's text is: an author-page link in it is a mention, not the byline.
+_CONTENT_CLASS = re.compile(
+    r"\b(?:entry-content|post-content|article-content|td-post-content|content-inner|post-body|entry-body)\b"
+)
+_HIDDEN_TEXT = re.compile(r"screen-reader|sr-only|visually-hidden|meta-label|meta_text|td-author-by", re.I)
+_PLACEHOLDER_ACCOUNTS = frozenset(
+    {
+        *"admin administrator webmaster root editor author guest anonymous unknown user qtv".split(),
+        *("quản trị", "quản trị viên", "người quản trị", "quản trị hệ thống", "tác giả", "ẩn danh"),
+    }
+)
+_CANDIDATES = etree.XPath(
+    "//*[@itemprop][contains(@itemprop, 'author')] | //a[@rel][contains(@rel, 'author')]"
+    " | //*[@class][contains(@class, 'uthor') or contains(@class, 'byline') or contains(@class, 'vcard')"
+    " or contains(@class, 'posted-by') or contains(@class, 'postedby') or contains(@class, 'written-by')"
+    " or contains(@class, 'writer') or contains(@class, 'h-card') or contains(@class, 'tac-gia')]"
+    " | //a[@href][contains(@href, 'author') or contains(@href, 'tac-gia') or contains(@href, 'tacgia')]"
+)
+
+
+def json_ld_objects(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    """Every object of the page's JSON-LD blocks, through lists and @graph."""
+
+    def walk(data: Any) -> list[dict[str, Any]]:
+        if isinstance(data, list):
+            return [obj for item in data for obj in walk(item)]
+        if isinstance(data, dict):
+            return [data, *walk(data.get("@graph", []))]
+        return []
+
+    found: list[dict[str, Any]] = []
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            found.extend(walk(json.loads(script)))
+        except ValueError:
+            continue
+    return found
+
+
+def json_ld_types(obj: dict[str, Any]) -> set[str]:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k for k in kinds if isinstance(k, str)}
+
+
+@dataclass
+class _Page:
+    """What the author reader needs to know about a page once: its post, its JSON-LD, its own names."""
+
+    tree: lxml.html.HtmlElement
+    post: lxml.html.HtmlElement | None
+    protected: set[lxml.html.HtmlElement]
+    objects: list[dict[str, Any]]
+    site_names: set[str]
+
+
+def _main_post(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element of the page's own post: WordPress's `#post-N` for body class `postid-N` (or the
+    only `#post-N`), else the article holding the page's <h1>, else that <h1>."""
+    body = tree.find("body")
+    post_id = re.search(r"\bpostid-(\d+)\b", body.get("class") or "") if body is not None else None
+    if post_id:
+        found = tree.xpath(f"//*[@id='post-{post_id.group(1)}']")
+        if found:
+            return found[0]
+    posts = [el for el in tree.xpath("//*[starts-with(@id, 'post-')]") if el.get("id", "")[5:].isdigit()]
+    if len(posts) == 1:
+        return posts[0]
+    headed = tree.xpath("//article[.//h1]")
+    if headed:
+        return headed[0]
+    headings = tree.xpath("//h1")
+    return headings[0] if headings else None
+
+
+def _site_names(tree: lxml.html.HtmlElement, objects: list[dict[str, Any]]) -> set[str]:
+    """Keys of the names the site goes by: a posting account with one of them is no author."""
+    site_name = meta_content(tree, "og:site_name", "application-name") or ""
+    names = [site_name, *re.split(r"\s+[-|–—:»·]+\s+", site_name)]
+    for obj in objects:
+        kinds = json_ld_types(obj)
+        if kinds & {"Organization", "WebSite", "NewsMediaOrganization"} and "Person" not in kinds:
+            names.append(str(obj.get("name") or ""))
+    for obj in objects:
+        publisher = obj.get("publisher")
+        if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
+            names.append(publisher["name"])
+    title = collapse(" ".join(tree.xpath("//title/text()")))
+    names += re.split(r"\s+[-|–—:»·]+\s+", title)[1:]
+    return {_name_key(n) for n in names if n and n.strip()}
+
+
+def _name_key(text: str) -> str:
+    """A name folded for comparison: no case, accents, spaces or punctuation ("Tin Tây Nguyên" = "tintaynguyen")."""
+    folded = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    return "".join(c for c in folded if c.isalnum())
+
+
+def _host_key(tree: lxml.html.HtmlElement) -> str:
+    canonical = tree.xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content')
+    host = urlsplit(canonical[0]).hostname or "" if canonical else ""
+    labels = host.removeprefix("www.").split(".")
+    return _name_key(labels[0]) if labels and labels[0] else ""
+
+
+_UI_WORDS = frozenset("view archive posts post all more profile articles website read see follow xem bài viết".split())
+
+
+def _author_name_verdict(name: str, page: _Page, *, typed_person: bool = False) -> str:
+    """"name" for a person's (or a desk's) name; "account" for a login, a placeholder account
+    ("admin") or (unless JSON-LD types it a Person) the site's own name; "other" for anything else
+    (an address, a link, a date, a sentence, a button's text)."""
+    words = name.split()
+    if not words or len(words) > 6 or len(name) > 60 or not any(c.isalpha() for c in name):
+        return "other"
+    if re.search(r"@|https?:|www\.|\.(?:com|net|org|vn)\b|[:|/\\<>{}=→»›←]", name, re.I):
+        return "other"
+    if re.search(r"[!?…]|\.\s+\S+\s+\S+", name) or _UI_WORDS & {w.casefold() for w in words}:
+        return "other"  # a sentence or a link's label, not initials ("N.T", "James S.A. Corey")
+    if re.search(r"[_\d]", name) or name.casefold() in _PLACEHOLDER_ACCOUNTS:
+        return "account"
+    key = _name_key(name)
+    # A Person named like the site is its owner ("Daniel Lemire"), unless it is one word ("LinkNaija").
+    if (not typed_person or len(words) == 1) and (key in page.site_names or key == _host_key(page.tree)):
+        return "account"
+    return "name"
+
+
+def _is_author_name(name: str, page: _Page, *, typed_person: bool = False) -> bool:
+    return _author_name_verdict(name, page, typed_person=typed_person) == "name"
+
+
+def _in_foreign_zone(el: lxml.html.HtmlElement, page: _Page) -> bool:
+    """True when `el` sits in comments, a sidebar, related posts, a menu or another post's teaser."""
+    for node in (el, *el.iterancestors()):
+        if node in page.protected or node.tag in ("body", "html"):
+            return False
+        marks = f"{node.get('class', '')} {node.get('id', '')}"
+        if node.tag == "nav" or node.get("itemprop") == "comment" or _FOREIGN_ZONE.search(marks):
+            return True
+        if node is not el and node is not page.post and (node.tag == "article" or re.search(r"\bhentry\b", marks)):
+            return True
+    return False
+
+
+def _visible_text(el: lxml.html.HtmlElement) -> str:
+    """The element's text as a reader sees it: without screen-reader labels, icons and dates."""
+    parts: list[str] = []
+
+    def walk(node: lxml.html.HtmlElement) -> None:
+        if not isinstance(node.tag, str) or node.tag in ("script", "style", "time", "svg", "img", "noscript"):
+            return
+        if _HIDDEN_TEXT.search(node.get("class") or ""):
+            return
+        parts.append(node.text or "")
+        for child in node:
+            walk(child)
+            parts.append(child.tail or "")
+
+    walk(el)
+    return normalize_text(collapse(" ".join(parts)))
+
+
+def _names_in(el: lxml.html.HtmlElement) -> list[str]:
+    """The name texts an author element shows: its itemprop=name, hCard fn, author links, else its text."""
+    if el.tag == "meta":
+        return [normalize_text(el.get("content") or "")]
+    for query in (".//*[@itemprop='name']", ".//*[contains(concat(' ', normalize-space(@class), ' '), ' fn ')]"):
+        found = [e for e in ([el] if el.get("itemprop") == "name" else []) + el.xpath(query)]
+        if found:
+            return [e.get("content") or _visible_text(e) for e in found]
+    if el.tag == "a":
+        return [_visible_text(el)]
+    links = [a for a in el.iter("a") if "author" in (a.get("rel") or "") or _AUTHOR_URL.search(a.get("href") or "")]
+    if links:
+        return [_visible_text(a) for a in links]
+    return [_visible_text(el)]
+
+
+def _is_candidate(el: lxml.html.HtmlElement) -> bool:
+    if "author" in (el.get("itemprop") or "").split():
+        return "Organization" not in (el.get("itemtype") or "")
+    if el.tag == "a" and "author" in (el.get("rel") or "").split():
+        return True
+    if el.tag in ("body", "html"):
+        return False
+    if el.tag == "a" and _AUTHOR_URL.search(el.get("href") or ""):
+        return not any(
+            _CONTENT_CLASS.search(a.get("class") or "") or a.get("itemprop") == "articleBody"
+            for a in el.iterancestors()
+        )
+    tokens = (el.get("class") or "").split()
+    author_tokens = [t for t in tokens if _AUTHOR_TOKEN.search(t) and not _NOT_A_NAME_TOKEN.search(t)]
+    if not author_tokens:
+        return False
+    # An organisation's hCard (a footer address) is no byline.
+    return not el.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' org ')]")
+
+
+def _rank(el: lxml.html.HtmlElement) -> int:
+    """Which evidence an element is: microdata, rel=author, author classes, then author-page links
+    (these only inside the post's element)."""
+    if "author" in (el.get("itemprop") or "").split():
+        return 0
+    if el.tag == "a" and "author" in (el.get("rel") or "").split():
+        return 1
+    if el.tag == "a" and not _AUTHOR_TOKEN.search(el.get("class") or "") and _AUTHOR_URL.search(el.get("href") or ""):
+        return 3
+    return 2
+
+
+def _json_ld_authors(page: _Page) -> list[str]:
+    """Person names of the first article object's `author`, @id references resolved in the graph."""
+    by_id = {obj["@id"]: obj for obj in page.objects if isinstance(obj.get("@id"), str)}
+    for obj in page.objects:
+        if not any(_ARTICLE_TYPE.search(t) for t in json_ld_types(obj)) or not obj.get("author"):
+            continue
+        value = obj["author"]
+        names = []
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and set(item) <= {"@id"} and item.get("@id") in by_id:
+                item = by_id[item["@id"]]
+            if isinstance(item, dict) and "Person" in json_ld_types(item) and isinstance(item.get("name"), str):
+                name = normalize_text(html.unescape(item["name"]))
+                if all(_is_author_name(n, page, typed_person=True) for n in clean_byline(name)):
+                    names.append(name)
+            elif isinstance(item, str) and all(_is_author_name(n, page) for n in clean_byline(html.unescape(item))):
+                names.append(normalize_text(html.unescape(item)))
+        if names:
+            return names
+    return []
+
+
+def _markup_authors(page: _Page) -> list[str]:
+    """Author texts of the strongest author markup on the page, its co-authors beside it."""
+    candidates = [el for el in _CANDIDATES(page.tree) if _is_candidate(el) and not _in_foreign_zone(el, page)]
+    inside = {el for el in candidates if page.post is not None and (el is page.post or page.post in el.iterancestors())}
+    for rank in range(4):
+        ranked = [el for el in candidates if _rank(el) == rank and (rank < 3 or el in inside)]
+        ranked.sort(key=lambda el: el not in inside)  # stable: the post's own markup first
+        for el in ranked:
+            texts = [t for t in _names_in(el) if t]
+            names = [n for t in texts for n in clean_byline(t)]
+            verdicts = {_author_name_verdict(n, page) for n in names}
+            if "account" in verdicts:
+                # The post's byline names an account or the site: nothing further down (an author
+                # box, a teaser) is more likely to be right.
+                return []
+            if verdicts != {"name"}:
+                continue
+            found = list(dict.fromkeys(texts))
+            for other in ranked:  # co-authors: the same markup under the same parent
+                if other is not el and other.getparent() is el.getparent():
+                    more = [t for t in _names_in(other) if t]
+                    if more and all(_is_author_name(n, page) for t in more for n in clean_byline(t)):
+                        found += [t for t in more if t not in found]
+            return found
+    return []
+
+
+_POSTED_BY = re.compile(
+    r"\b(?:posted|written|published)\s+by\s+(?P<name>[^\W\d_][\w.' -]{1,40}?)"
+    r"(?=\s+(?:at|on|in|am|um)\b|\s*[|,·•]|\s*$)",
+    re.I,
+)
+_META_LINE = etree.XPath(".//*[@class][contains(@class, 'meta') or contains(@class, 'info')]")
+
+
+def _posted_by_authors(page: _Page) -> list[str]:
+    """A name in the post's meta line written as plain text: "posted by Stadler at 12:53"."""
+    if page.post is None:
+        return []
+    for el in _META_LINE(page.post):
+        if _in_foreign_zone(el, page):
+            continue
+        found = _POSTED_BY.search(_visible_text(el))
+        if found and _is_author_name(found.group("name").strip(), page):
+            return [found.group(0).strip()]
+    return []
+
+
+def _meta_authors(page: _Page) -> list[str]:
+    for name in ("author", "article:author", "dc.creator", "DC.creator", "dcterms.creator"):
+        value = meta_content(page.tree, name)
+        if value and all(_is_author_name(n, page) for n in clean_byline(value)) and clean_byline(value):
+            return [value]
+    return []
+
+
+def _page(tree: lxml.html.HtmlElement, *, with_json_ld: bool = True) -> _Page:
+    objects = json_ld_objects(tree) if with_json_ld else []
+    post = _main_post(tree)
+    return _Page(
+        tree=tree,
+        post=post,
+        protected={post, *post.iterancestors()} if post is not None else set(),
+        objects=objects,
+        site_names=_site_names(tree, objects) if with_json_ld else set(),
+    )
+
+
+def post_scoped(tree: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> list[lxml.html.HtmlElement]:
+    """Elements matching `selectors` that belong to the page's own post (not to comments, sidebars,
+    related posts or other posts' teasers), those inside the post element first."""
+    if not selectors:
+        return []
+    page = _page(tree, with_json_ld=False)
+    found = [el for el in select(tree, ", ".join(selectors)) if not _in_foreign_zone(el, page)]
+    post = page.post
+    return sorted(found, key=lambda el: not (post is not None and (el is post or post in el.iterancestors())))
+
+
+def cms_authors(tree: lxml.html.HtmlElement) -> list[str]:
+    """The author texts the CMS gives for the page's post, as shown ("By Jane Doe", "Tin, ảnh: Hải Yến");
+    cleaning turns them into names.
+
+    Tried in order: JSON-LD article `author` (Person names; Yoast's @id references resolved),
+    microdata `itemprop=author`, `rel=author` links, hCard and author/byline classes of the post's
+    header and footer, links to author pages, "posted by X" in the post's meta line, then
+    `meta name=author`, `article:author`, Dublin Core creator. Comments, sidebars, related posts and
+    other posts' teasers never count; nor do URLs, e-mail addresses, logins, placeholder accounts
+    ("admin") or the site's own name (a wrong name is worse than none).
+    """
+    page = _page(tree)
+    return _json_ld_authors(page) or _markup_authors(page) or _posted_by_authors(page) or _meta_authors(page)

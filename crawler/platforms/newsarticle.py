@@ -1,7 +1,8 @@
 """News sites publishing schema.org NewsArticle/Article JSON-LD (VnExpress, provincial newspapers).
 
-The structured data gives headline, description, dates, authors and section; the visible markup
-gives the body (the block reader, on the article element), captions and the byline. When JSON-LD
+The structured data gives headline, description, dates, authors (read, with other author markup,
+by `meta.cms_authors`) and section; the visible markup gives the body (the block reader, on the
+article element), captions and the byline. When JSON-LD
 and the visible date disagree, the visible date wins: it is what readers were shown.
 """
 
@@ -18,7 +19,7 @@ from crawler.dates import parse_vietnamese_date
 from crawler.items import Image
 from crawler.platforms import generic
 from crawler.platforms.base import first, text_of
-from crawler.platforms.meta import find_date_text, find_view_count
+from crawler.platforms.meta import cms_authors, find_date_text, find_view_count
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, same_host
 from crawler.text import join_paragraphs, normalize_text
 
@@ -79,18 +80,6 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
 
 def article_key(url: str) -> str | None:
     return None
-
-
-def _names(value: Any) -> list[str]:
-    """Person names of a JSON-LD author value (organisations are not bylines)."""
-    items = value if isinstance(value, list) else [value]
-    names = []
-    for item in items:
-        if isinstance(item, dict) and "Person" in _types(item) and isinstance(item.get("name"), str):
-            names.append(normalize_text(item["name"]))
-        elif isinstance(item, str):
-            names.append(normalize_text(item))
-    return [n for n in names if n]
 
 
 def _section(tree: lxml.html.HtmlElement, article: dict[str, Any]) -> str | None:
@@ -167,7 +156,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         body=join_paragraphs(body.paragraphs),
         published_raw=published,
         updated_at=modified.iso if modified else None,
-        authors=body.authors or _names(article.get("author")),
+        authors=body.authors or cms_authors(tree),
         category=_section(tree, article),
         images=images,
         attachments=body.attachments,

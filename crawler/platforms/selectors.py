@@ -22,9 +22,9 @@ from crawler.platforms.base import (
     select,
     text_of,
 )
-from crawler.platforms.meta import document_from_page, find_date_text, find_view_count
+from crawler.platforms.meta import cms_authors, document_from_page, find_date_text, find_view_count, post_scoped
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links, same_host
-from crawler.text import join_paragraphs
+from crawler.text import join_paragraphs, match_key
 
 _LABEL = ("Tác giả:", "Tác giả", "Nguồn tin:", "Nguồn tin", "Nguồn:", "Người đăng:", "Từ khóa:", "Tags:")
 
@@ -70,6 +70,37 @@ def _precise_date(shown: str | None, machine: str | None) -> tuple[str | None, s
     return None, None
 
 
+_ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.|&hellip;)\s*\]|…|\.\.\.)\s*$")
+
+
+def is_body_cut(text: str, paragraphs: list[str]) -> bool:
+    """True when `text` is only the beginning of the body (a CMS's automatic excerpt or description,
+    often cut mid-sentence and ended with "…" or "[…]")."""
+    core = match_key(_ELLIPSIS.sub("", text))
+    if len(core) < 20:
+        return bool(core)
+    start = match_key(" ".join(paragraphs))[: len(core) + 400]
+    if core in start:
+        return True
+    # Cut inside a word: all but the last, partial word must match.
+    head = core.rsplit(" ", 1)[0]
+    return bool(_ELLIPSIS.search(text)) and len(head) >= 20 and head in start
+
+
+def _summary(spec: Selectors, tree: lxml.html.HtmlElement, paragraphs: list[str]) -> str | None:
+    """The lead: the platform's summary element (for WordPress the post's explicit excerpt), else the
+    page's description unless that is just the body's beginning cut short."""
+    for el in post_scoped(tree, spec.summary):
+        text = text_of(el)
+        if text and not is_body_cut(text, paragraphs):
+            return text
+    for name in ("og:description", "description"):
+        text = meta_content(tree, name)
+        if text and not is_body_cut(text, paragraphs):
+            return text
+    return None
+
+
 def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
     title_el = first(tree, *spec.title)
     body_el = first(tree, *spec.body)
@@ -104,12 +135,12 @@ def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.Html
         name,
         version,
         title=text_of(title_el),
-        summary=(text_of(first(tree, *spec.summary)) if spec.summary else "") or meta_content(tree, "og:description"),
+        summary=_summary(spec, tree, body.paragraphs),
         body=join_paragraphs(body.paragraphs),
         published_raw=date_raw,
         published_at=published_at,
         published_rule=rule,
-        authors=[a for a in authors if a] or body.authors,
+        authors=[a for a in authors if a] or body.authors or cms_authors(tree),
         source=source or None,
         category=text_of(first(tree, *spec.category)) or None if spec.category else None,
         tags=[t for t in (text_of(el) for el in select(tree, ", ".join(spec.tags))) if t] if spec.tags else [],

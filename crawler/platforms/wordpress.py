@@ -1,9 +1,15 @@
 """WordPress, classic and block themes (tintaynguyen.com, police and hospital sites; DOMAIN.md §2.3.6).
 
 Classic: `h1.entry-title`, `time.entry-date[datetime]` (prefer the attribute's text only when the
-page shows none), `.entry-content`, `.author a`, `.cat-links a`, `.tags-links a`. Block themes:
+page shows none), `.entry-content`, `.cat-links a`, `.tags-links a`. Block themes:
 `.wp-block-post-title`, `.wp-block-post-date time`, `.wp-block-post-content`. Listing: article
 titles, `.nav-links a.page-numbers` / `/page/N/`.
+
+Authors: themes print them in too many ways for a list of selectors, so a closing byline in the
+body comes first, then `meta.cms_authors` (Yoast's JSON-LD Person, rel=author, hCard, author
+classes). The summary is the post's explicit excerpt where the theme prints one; a description that
+is only the body's beginning cut short is no summary. A single post whose theme hides its text from
+these selectors is read by the generic reader (trafilatura), credited to WordPress.
 """
 
 from __future__ import annotations
@@ -12,21 +18,54 @@ import re
 from urllib.parse import urlsplit
 
 import lxml.html
+from lxml import etree
 
+from crawler.platforms import generic
 from crawler.platforms.base import meta_content
-from crawler.platforms.page import ParsedPage
-from crawler.platforms.selectors import Selectors, parse_with
+from crawler.platforms.page import ParsedPage, relabel
+from crawler.platforms.selectors import Selectors, parse_article, parse_listing
 from crawler.urls import site_key
 
 NAME = "wordpress"
-VERSION = "1.0"
+VERSION = "1.1"
 
 SPEC = Selectors(
-    title=("article h1.entry-title", "h1.entry-title", "h1.wp-block-post-title", ".single-post h1"),
-    body=(".entry-content", ".wp-block-post-content", ".td-post-content", ".post-content"),
+    title=(
+        "article h1.entry-title",
+        "h1.entry-title",
+        "h1.wp-block-post-title",
+        "h1.post-title",
+        "h1.single-post-title",
+        "h1.jeg_post_title",
+        "h1.tdb-title-text",
+        ".single-post h1",
+    ),
+    body=(
+        ".entry-content",
+        ".wp-block-post-content",
+        ".td-post-content",
+        ".post-content",
+        ".content-inner",
+        ".single-post-content",
+        ".post-entry",
+        ".entry-body",
+    ),
     date=("article time.entry-date", "time.entry-date", ".wp-block-post-date time", "time.published", "time"),
     date_attribute="datetime",
-    authors=(".entry-meta .author a", ".byline .author a", ".wp-block-post-author__name"),
+    # An explicit excerpt as themes print it on the post page (block themes, Newspaper, JNews, classic).
+    summary=(
+        ".wp-block-post-excerpt__excerpt",
+        ".td-post-sub-title",
+        ".jeg_post_subtitle",
+        ".entry-header .entry-summary",
+        ".entry-header .post-excerpt",
+        ".entry-header .excerpt",
+        ".entry-subtitle",
+        ".post-subtitle",
+        ".entry-excerpt",
+        ".post-excerpt",
+        ".entry-summary",
+    ),
     category=(".cat-links a", ".wp-block-post-terms a[rel~=category]"),
     tags=(".tags-links a", ".wp-block-post-terms a[rel=tag]"),
     strip=(".sharedaddy", ".jp-relatedposts", ".addtoany_share_save_container", ".yarpp-related"),
@@ -58,5 +97,24 @@ def article_key(url: str) -> str | None:
     return f"{site_key(url)}:wordpress:{found.group('id')}" if found else None
 
 
+_POST_ELEMENTS = etree.XPath("//*[starts-with(@id, 'post-') and contains(@class, 'post')]")
+
+
+def _single_post(tree: lxml.html.HtmlElement) -> bool:
+    """A single post's page: body class `single-post`/`postid-N`, og:type article, or (old themes
+    with a bare <body>) exactly one `#post-N` element."""
+    body = tree.find("body")
+    classes = (body.get("class") or "").split() if body is not None else []
+    if "single-post" in classes or any(c.startswith("postid-") for c in classes):
+        return True
+    posts = [el for el in _POST_ELEMENTS(tree) if el.get("id", "")[5:].isdigit()]
+    return meta_content(tree, "og:type") == "article" or len(posts) == 1
+
+
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    return parse_with(SPEC, NAME, VERSION, tree, url)
+    article = parse_article(SPEC, NAME, VERSION, tree, url)
+    if article is not None:
+        return article
+    if _single_post(tree):
+        return relabel(generic.parse_tree(tree, url), NAME, VERSION)
+    return parse_listing(SPEC, tree, url)
