@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import lxml.html
+from lxml import etree
 
 from crawler.items import PortalRecord
 from crawler.platforms.base import first, meta_content, text_of
@@ -108,6 +109,7 @@ def record_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | N
     return title_problem(record, tree) or body_problem(record)
 
 
+_POST_ELEMENTS = etree.XPath("//*[starts-with(@id, 'post-') and contains(@class, 'post')]")
 _SINGLE_BODY_CLASS = re.compile(r"(?:^|\s)(?:single|single-post|postid-\d+|node-type-article|page-node-\d+)(?:\s|$)")
 _ARTICLE_JSON_LD = re.compile(
     r'"@type"\s*:\s*\[?\s*"(?:(?:News|Reportage|Analysis|Opinion)?Article|BlogPosting)"'
@@ -127,4 +129,8 @@ def single_article_signs(tree: lxml.html.HtmlElement) -> list[str]:
     scripts = tree.xpath('//script[@type="application/ld+json"]/text()')
     if sum(len(_ARTICLE_JSON_LD.findall(script)) for script in scripts) == 1:
         signs.append("one JSON-LD Article")
+    # Old WordPress themes with a bare <body>: exactly one post element, id "post-N".
+    posts = [el for el in _POST_ELEMENTS(tree) if el.get("id", "")[5:].isdigit()]
+    if len(posts) == 1:
+        signs.append("one #post-N element")
     return signs

@@ -9,7 +9,8 @@ Authors: themes print them in too many ways for a list of selectors, so a closin
 body comes first, then `meta.cms_authors` (Yoast's JSON-LD Person, rel=author, hCard, author
 classes). The summary is the post's explicit excerpt where the theme prints one; a description that
 is only the body's beginning cut short is no summary. A single post whose theme hides its text from
-these selectors is read by the generic reader (trafilatura), credited to WordPress.
+these selectors is read by the generic reader through the fallback chain (`parse_page`): the record
+stays credited to WordPress, with `parser.fallback_from = "wordpress"`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ import re
 from urllib.parse import urlsplit
 
 import lxml.html
-from lxml import etree
 
-from crawler.platforms import generic
 from crawler.platforms.base import meta_content
-from crawler.platforms.page import ParsedPage, relabel
-from crawler.platforms.selectors import Selectors, parse_article, parse_listing
+from crawler.platforms.page import ParsedPage
+from crawler.platforms.selectors import Selectors, parse_with
 from crawler.urls import site_key
 
 NAME = "wordpress"
@@ -97,24 +96,5 @@ def article_key(url: str) -> str | None:
     return f"{site_key(url)}:wordpress:{found.group('id')}" if found else None
 
 
-_POST_ELEMENTS = etree.XPath("//*[starts-with(@id, 'post-') and contains(@class, 'post')]")
-
-
-def _single_post(tree: lxml.html.HtmlElement) -> bool:
-    """A single post's page: body class `single-post`/`postid-N`, og:type article, or (old themes
-    with a bare <body>) exactly one `#post-N` element."""
-    body = tree.find("body")
-    classes = (body.get("class") or "").split() if body is not None else []
-    if "single-post" in classes or any(c.startswith("postid-") for c in classes):
-        return True
-    posts = [el for el in _POST_ELEMENTS(tree) if el.get("id", "")[5:].isdigit()]
-    return meta_content(tree, "og:type") == "article" or len(posts) == 1
-
-
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    article = parse_article(SPEC, NAME, VERSION, tree, url)
-    if article is not None:
-        return article
-    if _single_post(tree):
-        return relabel(generic.parse_tree(tree, url), NAME, VERSION)
-    return parse_listing(SPEC, tree, url)
+    return parse_with(SPEC, NAME, VERSION, tree, url)
