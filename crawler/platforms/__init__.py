@@ -21,6 +21,7 @@ from crawler.platforms import (
     newsarticle,
     nukeviet,
     sharepoint,
+    vbpl,
     webcenter,
     wordpress,
 )
@@ -31,6 +32,7 @@ PARSERS: dict[str, ModuleType] = {
     liferay.NAME: liferay,
     ckan.NAME: ckan,
     nukeviet.NAME: nukeviet,
+    vbpl.NAME: vbpl,  # before sharepoint: vbpl.vn is SharePoint with its own document template
     sharepoint.NAME: sharepoint,
     joomla.NAME: joomla,
     drupal.NAME: drupal,
