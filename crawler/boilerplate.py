@@ -65,6 +65,10 @@ SHARED_PHRASES: tuple[str, ...] = (
     "Skip to main content",
     "Truy cập nội dung luôn",
     "Bạn cần bật JavaScript để xem nội dung này",
+    # comment widgets (their headings end the article: SECTION_ENDERS)
+    "Gửi bình luận",
+    "Gửi ý kiến",
+    "Chưa có bình luận nào",
 )
 
 # A paragraph equal to one of these opens a related-articles block: it and what follows are dropped.
@@ -79,6 +83,13 @@ SECTION_ENDERS: tuple[str, ...] = (
     "Những tin cũ hơn",
     "Other News",
     "Related News",
+    # comment widgets: what follows is readers' comments and the form to add one
+    "Danh sách bình luận",
+    "Ý kiến bình luận",
+    "Viết bình luận",
+    "Bình luận của bạn",
+    "Ý kiến của bạn",
+    "Ý kiến bạn đọc",
 )
 
 PLATFORM_PHRASES: dict[str, tuple[str, ...]] = {
@@ -101,6 +112,8 @@ _COUNTER = re.compile(
 )
 # Action labels set side by side on one line: "In bài | Gửi email", "Chia sẻ · In trang".
 _ACTION_SEPARATOR = re.compile(r"\s*[|·•/]\s*|\s+-\s+")
+# A comment counter: "0 Bình luận", "12 bình luận", "Bình luận (3)".
+_COMMENT_COUNT = re.compile(r"^(?:\d[\d.,]*\s*bình\s*luận|bình\s*luận\s*\(\s*\d[\d.,]*\s*\))$", re.IGNORECASE)
 _LEAKED_KEY = re.compile(r"^(?:cms-publish-date|cms-view-count)\b.*$", re.IGNORECASE)
 _FOOTER = re.compile(
     r"^(?:ghi rõ nguồn|powered by|bản quyền thuộc|copyright|©|cơ quan chủ quản|"
@@ -128,7 +141,7 @@ def noise_kind(paragraph: str, keys: frozenset[str]) -> str | None:
     stripped = paragraph.strip()
     if len(stripped) > 300:
         return None
-    if _COUNTER.match(stripped):
+    if _COUNTER.match(stripped) or _COMMENT_COUNT.match(stripped):
         return "counter"
     if _LEAKED_KEY.match(stripped):
         return "leaked_key"

@@ -198,10 +198,14 @@ def parse_dates(record: PortalRecord, counts: Counter[str]) -> None:
 
 
 _SIGNING_AUTHORITY = re.compile(r"^(?P<authority>TM|KT|Q|TL|TUQ)\.\s*(?P<rest>.+)$")
+_DOCUMENT_DATES = ("issued_at", "effective_at", "expired_at", "gazette_at", "announced_at")
+# "Công báo số 1271 đến 1276, năm 2015" (vbpl.vn's Nguồn thu thập) → "1271 đến 1276".
+_GAZETTE_ISSUES = re.compile(r"^Công báo\s+số\s+(?P<issues>.+?)(?:,?\s*năm\s+\d{4})?$", re.I)
 
 
 def structure_document(record: PortalRecord, counts: Counter[str]) -> None:
-    """Split a document's number, name its type and issuer, date its issue and effect, mark the signer's authority."""
+    """Split a document's number, name its type and issuer, date its issue, effect, expiry, gazette
+    and announcement, mark each signer's authority (TM., KT. …)."""
     document = record.document
     if document is None:
         return
@@ -215,21 +219,36 @@ def structure_document(record: PortalRecord, counts: Counter[str]) -> None:
     elif document.number:
         counts["documents/number_unparsed"] += 1
     document.doc_type = document.doc_type or type_from_title(record.title)
-    for name in ("issued_at", "effective_at"):
+    for name in _DOCUMENT_DATES:
         parsed = parse_vietnamese_date(getattr(document, name))
         setattr(document, name, parsed.iso[:10] if parsed else None)
+    gazette = _GAZETTE_ISSUES.match(document.collected_from or "")
+    if gazette and document.gazette_number is None:
+        document.gazette_number = gazette.group("issues")
     if document.signer is not None:
-        signed = _SIGNING_AUTHORITY.match(document.signer.name)
-        if signed:
-            document.signer = Signer(name=signed.group("rest").strip(), authority=f"{signed.group('authority')}.")
+        document.signer = _with_authority(document.signer)
+    document.co_signers = [_with_authority(signer) for signer in document.co_signers]
     counts["documents/structured"] += 1
+
+
+def _with_authority(signer: Signer) -> Signer:
+    """The signer with a leading "TM."/"KT."/… moved from the name or title to `authority`."""
+    for field_name in ("name", "title"):
+        signed = _SIGNING_AUTHORITY.match(getattr(signer, field_name) or "")
+        if signed and signer.authority is None:
+            rest = signed.group("rest").strip()
+            if field_name == "name":
+                return Signer(name=rest, authority=f"{signed.group('authority')}.", title=signer.title)
+            return Signer(name=signer.name, authority=f"{signed.group('authority')}.", title=rest)
+    return signer
 
 
 def collect_document_refs(record: PortalRecord, counts: Counter[str]) -> None:
     """Every document number the record's text mentions, in order, each once."""
     texts = [record.title, record.summary, record.body]
     if record.document is not None:
-        texts += [record.document.number, record.document.abstract]
+        document = record.document
+        texts += [document.number, document.abstract, document.announcing_decision, document.precedent_source]
     refs: dict[str, None] = {}
     for text in texts:
         for number in find_document_numbers(text):

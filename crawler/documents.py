@@ -49,6 +49,7 @@ DOC_TYPES: dict[str, str] = {
     "TTLT": "Thông tư liên tịch",
     "VBHN": "Văn bản hợp nhất",
     "L": "Luật",
+    "AL": "Án lệ",  # court precedents: 63/2023/AL
 }
 # Title keywords → type, longest first so "Thông tư liên tịch" wins over "Thông tư".
 _TITLE_TYPES = sorted(set(DOC_TYPES.values()) | {"Công văn"}, key=len, reverse=True)

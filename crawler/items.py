@@ -82,6 +82,16 @@ class Document:
     abstract: str | None = None
     status: str | None = None
     sector: str | None = None
+    branch: str | None = None  # Ngành, which legal databases show beside Lĩnh vực (sector)
+    scope: str | None = None  # Phạm vi: where it applies ("Toàn quốc", a province)
+    expired_at: str | None = None  # Ngày hết hiệu lực
+    gazette_at: str | None = None  # Ngày đăng công báo
+    gazette_number: str | None = None  # the Công báo issue(s) it appeared in ("1271 đến 1276")
+    collected_from: str | None = None  # Nguồn thu thập: where the database took it from ("Công báo số …")
+    announced_at: str | None = None  # Ngày công bố (court precedents: published by the Chief Justice)
+    announcing_decision: str | None = None  # Quyết định công bố ("Quyết định 39/QĐ-CA về việc công bố án lệ")
+    precedent_source: str | None = None  # Nguồn án lệ: the judgment a precedent was drawn from
+    co_signers: list[Signer] = field(default_factory=list)  # further signers of a joint document
 
 
 @dataclass

@@ -25,6 +25,7 @@ from crawler.platforms import (
     nukeviet,
     sanity,
     sharepoint,
+    vbpl,
     webcenter,
     wordpress,
 )
@@ -35,6 +36,7 @@ PARSERS: dict[str, ModuleType] = {
     liferay.NAME: liferay,
     ckan.NAME: ckan,
     nukeviet.NAME: nukeviet,
+    vbpl.NAME: vbpl,  # before sharepoint: vbpl.vn is SharePoint with its own document template
     sharepoint.NAME: sharepoint,
     joomla.NAME: joomla,
     drupal.NAME: drupal,

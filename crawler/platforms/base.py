@@ -160,6 +160,39 @@ def _deeply_nested(html: str, tree: lxml.html.HtmlElement) -> bool:
     return False
 
 
+# Line breaks in the HTML source are spaces on the page: only blocks and <br> start a line.
+_SOURCE_BREAKS = str.maketrans("\r\n", "  ")
+
+
+def block_text(element: lxml.html.HtmlElement) -> str:
+    """The element's text with each block (p, div, h1–h6, li, tr …) and <br> on a line of its own and
+    table cells apart by a space: `text_content()` glues "63/2023/AL" to a following heading's
+    "Danh…" and the glued word reads as part of the document number. Scripts and styles are left out.
+    """
+    parts: list[str] = []
+
+    def walk(el: lxml.html.HtmlElement) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if not tag or tag in SKIP_TAGS:
+            return
+        if tag == "br":
+            parts.append("\n")
+            return
+        apart = "\n" if tag in BLOCK_TAGS else " " if tag in ("td", "th") else ""
+        parts.append(apart)
+        if el.text:
+            parts.append(el.text.translate(_SOURCE_BREAKS))
+        for child in el:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail.translate(_SOURCE_BREAKS))
+        parts.append(apart)
+
+    walk(element)
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 def text_of(element: lxml.html.HtmlElement | None) -> str:
     if element is None:
         return ""

@@ -15,7 +15,7 @@ from lxml import etree
 
 from crawler.dates import parse_vietnamese_date
 from crawler.items import Document, Signer
-from crawler.platforms.base import clean_byline, meta_content, select
+from crawler.platforms.base import block_text, clean_byline, meta_content, select
 from crawler.text import collapse, normalize_text
 
 _DATE_HINT = re.compile(r"date|time|ngay|publish|posted|post-on|block_timer|thoigian|ngaydang|meta", re.I)
@@ -102,8 +102,9 @@ def _json_ld_date(tree: lxml.html.HtmlElement) -> str | None:
     return None
 
 
-# Labels of official-document metadata as portals print them (DOMAIN.md §6), matched on the label
-# cell's text without its colon, case-folded.
+# Labels of official-document metadata as portals (DOMAIN.md §6), the national legal database
+# (vbpl.vn) and the court-precedent portal (anle.toaan.gov.vn) print them, matched on the label's
+# text without its colon, case-folded. Values name `Document` fields, or the signer's name and title.
 _DOCUMENT_LABELS: dict[str, str] = {
     "số ký hiệu": "number",
     "số/ký hiệu": "number",
@@ -121,11 +122,17 @@ _DOCUMENT_LABELS: dict[str, str] = {
     "ngày ban hành": "issued_at",
     "ngày ký": "issued_at",
     "ban hành": "issued_at",
+    # A consolidated text (văn bản hợp nhất) is dated by the signature that authenticates it.
+    "ngày ký xác thực": "issued_at",
+    "ngày xác thực": "issued_at",
     "ngày hiệu lực": "effective_at",
     "ngày có hiệu lực": "effective_at",
     "hiệu lực": "effective_at",
+    "ngày hết hiệu lực": "expired_at",
     "người ký": "signer",
     "người ký duyệt": "signer",
+    "chức danh": "signer_title",
+    "chức vụ": "signer_title",
     "trích yếu": "abstract",
     "trích yếu nội dung": "abstract",
     "về việc": "abstract",
@@ -133,50 +140,124 @@ _DOCUMENT_LABELS: dict[str, str] = {
     "tình trạng": "status",
     "trạng thái": "status",
     "lĩnh vực": "sector",
+    "ngành": "branch",
+    "phạm vi": "scope",
+    "ngày đăng công báo": "gazette_at",
+    "số công báo": "gazette_number",
+    "nguồn thu thập": "collected_from",
+    # Court precedents: adopted by the Council of Judges (as a law is passed: its issue date),
+    # published by the Chief Justice's decision, binding from the day of application.
+    "số án lệ": "number",
+    "tên án lệ": "abstract",
+    "ngày thông qua": "issued_at",
+    "ngày công bố": "announced_at",
+    "quyết định công bố": "announcing_decision",
+    "ngày áp dụng": "effective_at",
+    "nguồn án lệ": "precedent_source",
 }
-_LABEL_CELLS = etree.XPath(".//tr[count(th|td) >= 2] | .//dl/dt")
-_LABEL_LINE = re.compile(r"^(?P<label>[^:]{2,30}):\s*(?P<value>.+)$")
+_ROWS = etree.XPath(".//tr")
+_DEFINITIONS = etree.XPath(".//dl/dt")
+# Elements that may hold a label whose value follows them: <span>Số hiệu</span> 63/2023/AL,
+# <div class="label">Ngày ban hành</div><div>12/03/2024</div>.
+_LABEL_TAGS = ("span", "strong", "b", "label", "em", "i", "div", "p", "h4", "h5", "h6")
+_LABEL_LINE = re.compile(r"^(?P<label>[^:]{2,40}):\s*(?P<value>.+)$")
+_MAX_LABEL = 60
 
 
-def read_document_fields(element: lxml.html.HtmlElement) -> dict[str, str]:
-    """Document metadata (label → value) from tables, definition lists and "Nhãn: giá trị" lines.
+def document_field(label: str) -> str | None:
+    """The field a metadata label names ("Số ký hiệu:" → number), or None."""
+    return _DOCUMENT_LABELS.get(collapse(label).rstrip(":：").strip().casefold())
 
-    A "Hiệu lực" value that is no date ("Còn hiệu lực") is the document's status.
-    """
-    fields: dict[str, str] = {}
 
-    def add(label: str, value: str) -> None:
-        key = _DOCUMENT_LABELS.get(collapse(label).rstrip(":").strip().casefold())
-        value = normalize_text(collapse(value))
-        if key is None or not value:
+class DocumentFields:
+    """A document's metadata as read: field → value, the first value of each field kept (a page's own
+    table comes before its lists of other documents)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def add(self, label: str, value: str) -> None:
+        key = document_field(label)
+        if key is not None:
+            self.set(key, value)
+
+    def set(self, key: str, value: str) -> None:
+        """Keep `value` under `key`; a "Hiệu lực" that is no date ("Còn hiệu lực") is the status."""
+        value = normalize_text(collapse(value)).lstrip(":").strip()
+        if not value:
             return
         if key == "effective_at" and parse_vietnamese_date(value) is None:
             key = "status"
-        fields.setdefault(key, value)
+        self.values.setdefault(key, value)
 
-    for node in _LABEL_CELLS(element):
-        if node.tag == "dt":
-            following = node.getnext()
-            if following is not None and following.tag == "dd":
-                add(node.text_content(), following.text_content())
-            continue
-        cells = [c for c in node if c.tag in ("th", "td")]
-        for label_cell, value_cell in zip(cells[::2], cells[1::2], strict=False):
-            add(label_cell.text_content(), value_cell.text_content())
-    for line in element.xpath(".//p | .//li | .//div[not(*)]"):
-        found = _LABEL_LINE.match(collapse(line.text_content()))
+
+def read_document_fields(element: lxml.html.HtmlElement) -> dict[str, str]:
+    """Document metadata (field → value) whatever the container: table rows of label and value
+    cells, definition lists, an element holding a label followed by its value (spans, divs), and
+    "Nhãn: giá trị" lines. Text is read block by block, so a value never runs into the next block.
+    """
+    fields = DocumentFields()
+    for row in _ROWS(element):
+        cells = [c for c in row if c.tag in ("th", "td")]
+        if all(c.tag == "th" for c in cells):
+            continue  # a header row: "Số án lệ | Tên án lệ | Tải về" names columns, holds no values
+        labels = [_short_text(c) for c in cells]
+        index = 0
+        while index < len(cells) - 1:
+            if document_field(labels[index]) and not document_field(labels[index + 1]):
+                fields.add(labels[index], block_text(cells[index + 1]))
+                index += 2
+            else:
+                index += 1
+    for term in _DEFINITIONS(element):
+        following = term.getnext()
+        if following is not None and following.tag == "dd":
+            fields.add(block_text(term), block_text(following))
+    for label_el in element.iter(*_LABEL_TAGS):
+        label = _short_text(label_el) if len(label_el) <= 2 else ""
+        if document_field(label):
+            fields.add(label, _value_after(label_el))
+    for line in block_text(element).split("\n"):
+        found = _LABEL_LINE.match(line)
         if found:
-            add(found.group("label"), found.group("value"))
-    return fields
+            fields.add(found.group("label"), found.group("value"))
+    return fields.values
 
 
-_DOCUMENT_HINTS = ("ký hiệu", "số hiệu", "trích yếu", "ngày ban hành", "cơ quan ban hành", "người ký")
+def _short_text(element: lxml.html.HtmlElement) -> str:
+    """The element's text when it is short enough to be a label, else "" (a label is one short
+    phrase, so `text_content()` gluing blocks together cannot matter)."""
+    text = element.text_content()
+    return text if len(text) <= _MAX_LABEL else ""
+
+
+def _value_after(label_el: lxml.html.HtmlElement) -> str:
+    """The text after a label element inside its parent, up to the next label."""
+    parts = [label_el.tail or ""]
+    for sibling in label_el.itersiblings():
+        if isinstance(sibling.tag, str):
+            text = block_text(sibling)
+            if document_field(text):
+                break
+            parts.append(text)
+        parts.append(sibling.tail or "")
+    return " ".join(parts)
+
+
+_DOCUMENT_HINTS = ("ký hiệu", "số hiệu", "trích yếu", "ngày ban hành", "cơ quan ban hành", "người ký", "số án lệ")
 
 
 def is_metadata_row(paragraph: str) -> bool:
     """A body paragraph that is a row of the document's metadata table ("Số ký hiệu: | 915/QĐ-UBND | …")."""
     label = re.split(r"\s*[:|]", paragraph, maxsplit=1)[0]
     return label.strip().casefold() in _DOCUMENT_LABELS and len(paragraph) > len(label) + 1
+
+
+def document_from_fields(fields: dict[str, str]) -> Document:
+    """A `Document` from read fields (`read_document_fields`, `DocumentFields.values`)."""
+    values = dict(fields)
+    name, title = values.pop("signer", None), values.pop("signer_title", None)
+    return Document(**values, signer=Signer(name=name, title=title) if name else None)
 
 
 def document_from_page(element: lxml.html.HtmlElement, text: str) -> Document | None:
@@ -190,8 +271,7 @@ def document_from_page(element: lxml.html.HtmlElement, text: str) -> Document | 
     fields = read_document_fields(element)
     if "number" not in fields or len(fields) < 2:
         return None
-    signer = fields.pop("signer", None)
-    return Document(**fields, signer=Signer(name=signer) if signer else None)
+    return document_from_fields(fields)
 
 
 # --- Authors a CMS prints or declares (JSON-LD, microdata, rel=author, hCard, author classes, meta) ---
