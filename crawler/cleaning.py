@@ -19,10 +19,9 @@ from crawler import boilerplate
 from crawler.dates import ICT, is_dateline, parse_vietnamese_date
 from crawler.documents import find_document_numbers, parse_document_number, type_from_title
 from crawler.items import DocumentNumberParts, PortalRecord, Signer, record_id
-from crawler.legacy import repair_legacy
 from crawler.platforms.base import clean_byline, looks_like_byline, looks_like_vietnamese_name
 from crawler.registry import load_registry
-from crawler.text import content_key, join_paragraphs, match_key, normalize_text, paragraphs
+from crawler.text import content_key, detect_language, join_paragraphs, match_key, normalize_text, paragraphs
 from crawler.urls import canonicalize_url
 
 Step = Callable[[PortalRecord, Counter[str]], None]
@@ -36,7 +35,6 @@ _SOURCE_LINE = re.compile(
 # A labelled closing line is a byline even when its names are not capitalised ("Tác giả: nhóm PV").
 _BYLINE_LABEL = re.compile(r"^(?:Tác giả|Người viết|Bài và ảnh|Bài, ảnh|Tin, ảnh|Tin và ảnh)\s*:\s*\S", re.I)
 _LEAD_SOURCE = re.compile(r"^\((?P<source>[^()]{2,40})\)\s*[–—-]\s*")
-_VIETNAMESE_LETTERS = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
 
 def attribute_portal(record: PortalRecord, counts: Counter[str]) -> None:
@@ -61,14 +59,16 @@ def attribute_portal(record: PortalRecord, counts: Counter[str]) -> None:
 
 
 def normalize_fields(record: PortalRecord, counts: Counter[str]) -> None:
-    """NFC, Đ look-alikes, invisibles, nbsp, whitespace and mojibake in every text field."""
+    """NFC, Đ look-alikes, invisibles, nbsp, whitespace and mojibake in every text field.
+
+    TCVN3/VNI text is not this step's business: a field alone is no evidence of a legacy encoding
+    («, ©, § are letters there), so `crawler.decoding.decode_html` converts a page on page-level
+    evidence before it is parsed.
+    """
 
     def fix(value: str | None) -> str | None:
         if value is None:
             return None
-        value, legacy = repair_legacy(value)
-        if legacy:
-            counts[f"normalize/legacy_{legacy}"] += 1
         fixed = normalize_text(value)
         if fixed != value:
             counts["normalize/fields_changed"] += 1
@@ -76,7 +76,6 @@ def normalize_fields(record: PortalRecord, counts: Counter[str]) -> None:
 
     record.title = fix(record.title) or ""
     record.summary = fix(record.summary)
-    # Paragraph by paragraph: a TCVN3 paragraph pasted into a Unicode page is converted on its own.
     record.body = join_paragraphs([p for p in (fix(p) for p in paragraphs(record.body)) if p])
     record.published_raw = fix(record.published_raw)
     record.editor = fix(record.editor)
@@ -263,11 +262,8 @@ def finalize(record: PortalRecord, counts: Counter[str]) -> None:
     record.id = record_id(record.canonical_url)
     hashed = content_key(f"{record.title}\n{record.body}")
     record.content_hash = hashlib.sha256(hashed.encode("utf-8")).hexdigest()
-    sample = f"{record.title} {record.body[:2000]}"
-    if _VIETNAMESE_LETTERS.search(sample):
-        record.language = "vi"
-    elif record.language is None and sample.strip():
-        record.language = "en" if sample.isascii() else None
+    # `language` arrives holding the page's <html lang>; the text confirms or overrules it.
+    record.language = detect_language(f"{record.title}\n{record.body[:2000]}", record.language)
     if not record.fetched_at:
         record.fetched_at = datetime.now(ICT).isoformat(timespec="seconds")
     counts["finalize/records"] += 1

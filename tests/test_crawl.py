@@ -126,6 +126,7 @@ def test_manifest_counts_pages_without_records(full_run: tuple[Path, list[dict],
     assert manifest["rejects_by_reason"]["InvalidRecord"] == 1
     assert manifest["pages_fetched"] >= 10
     assert manifest["finish_reason"] == "finished"
+    assert manifest["cleaning"]["decode/legacy_tcvn3"] == 1  # the one article served as TCVN3 bytes
     rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {r["reason"] for r in rejects} >= {"empty", "http_404", "robots_disallowed", "InvalidRecord"}
     invalid = next(r for r in rejects if r["reason"] == "InvalidRecord")

@@ -417,6 +417,9 @@ class PortalSpider(scrapy.Spider):
             yield from self._no_record(response, "empty", "empty response body")
             return
         html, encoding = decode_html(response.body, getattr(response, "encoding", None))
+        encoding, _, legacy = encoding.partition("+")
+        if legacy:  # TCVN3/VNI text converted on page-level evidence (crawler.legacy)
+            stats.inc_value(f"decode/legacy_{legacy}")
         if encoding != (getattr(response, "encoding", "") or "").lower():
             stats.inc_value("decode/charset_overridden")
         if response.meta.get("role") == "start":
