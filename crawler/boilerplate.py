@@ -65,6 +65,30 @@ SHARED_PHRASES: tuple[str, ...] = (
     "Skip to main content",
     "Truy cập nội dung luôn",
     "Bạn cần bật JavaScript để xem nội dung này",
+    # share, related and comment labels of sites in other languages (unknown templates)
+    "Share",
+    "Share this",
+    "Share this:",
+    "Share this article",
+    "Share on Facebook",
+    "Share on Twitter",
+    "Like this:",
+    "Related",
+    "Related posts",
+    "Related articles",
+    "Related stories",
+    "You may also like",
+    "You might also like",
+    "Read more",
+    "Read next",
+    "Next up",
+    "Up next",
+    "Advertisement",
+    "Leave a comment",
+    "Leave a Reply",
+    "Comments",
+    "Print",
+    "Email",
     # comment widgets (their headings end the article: SECTION_ENDERS)
     "Gửi bình luận",
     "Gửi ý kiến",
@@ -112,8 +136,18 @@ _COUNTER = re.compile(
 )
 # Action labels set side by side on one line: "In bài | Gửi email", "Chia sẻ · In trang".
 _ACTION_SEPARATOR = re.compile(r"\s*[|·•/]\s*|\s+-\s+")
-# A comment counter: "0 Bình luận", "12 bình luận", "Bình luận (3)".
-_COMMENT_COUNT = re.compile(r"^(?:\d[\d.,]*\s*bình\s*luận|bình\s*luận\s*\(\s*\d[\d.,]*\s*\))$", re.IGNORECASE)
+# A comment counter: "0 Bình luận", "12 bình luận", "Bình luận (3)", "3 Comments", "No comments".
+_COMMENT_COUNT = re.compile(
+    r"^(?:(?:\d[\d.,]*|no)\s*(?:bình\s*luận|comments?|responses?)|(?:bình\s*luận|comments?)\s*\(\s*\d[\d.,]*\s*\))$",
+    re.IGNORECASE,
+)
+# A row of labels: "Filed under: Politics, Economy", "Tags: …", "Từ khóa: …".
+_LABEL_ROW = re.compile(
+    r"^(?:filed\s+under|tagged(?:\s+with)?|tags?|topics?|categories|category|từ\s+khóa|từ\s+khoá|chủ\s+đề|thẻ)\s*:",
+    re.IGNORECASE,
+)
+# A line of signs only: a pager ("<< < > >>"), a separator ("* * *", "-----").
+_SIGNS_ONLY = re.compile(r"^[^\w./]+$")
 _LEAKED_KEY = re.compile(r"^(?:cms-publish-date|cms-view-count)\b.*$", re.IGNORECASE)
 _FOOTER = re.compile(
     r"^(?:ghi rõ nguồn|powered by|bản quyền thuộc|copyright|©|cơ quan chủ quản|"
@@ -137,10 +171,13 @@ def _action_bar(text: str, keys: frozenset[str]) -> bool:
 
 
 def noise_kind(paragraph: str, keys: frozenset[str]) -> str | None:
-    """Why `paragraph` is page noise ("phrase", "counter", "leaked_key", "footer"), or None."""
+    """Why `paragraph` is page noise ("phrase", "counter", "leaked_key", "action_bar", "label_row",
+    "signs", "footer"), or None."""
     stripped = paragraph.strip()
     if len(stripped) > 300:
         return None
+    if _SIGNS_ONLY.match(stripped):
+        return "signs"
     if _COUNTER.match(stripped) or _COMMENT_COUNT.match(stripped):
         return "counter"
     if _LEAKED_KEY.match(stripped):
@@ -149,6 +186,8 @@ def noise_kind(paragraph: str, keys: frozenset[str]) -> str | None:
         return "phrase"
     if len(stripped) < 160 and _action_bar(stripped, keys):
         return "action_bar"
+    if len(stripped) < 200 and _LABEL_ROW.match(stripped) and not stripped.endswith((".", "!", "?")):
+        return "label_row"
     if len(stripped) < 300 and _FOOTER.match(stripped):
         return "footer"
     return None

@@ -34,6 +34,7 @@ _SOURCE_LINE = re.compile(
 )
 # A labelled closing line is a byline even when its names are not capitalised ("Tác giả: nhóm PV").
 _BYLINE_LABEL = re.compile(r"^(?:Tác giả|Người viết|Bài và ảnh|Bài, ảnh|Tin, ảnh|Tin và ảnh)\s*:\s*\S", re.I)
+_SENTENCE_END = re.compile(r"[.!?…:;。！？]\s*[\"”’»)]*$")
 _LEAD_SOURCE = re.compile(r"^\((?P<source>[^()]{2,40})\)\s*[–—-]\s*")
 
 
@@ -96,12 +97,14 @@ def _noise_keys(platform: str, portal: str) -> frozenset[str]:
 
 
 def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
-    """Drop placeholders, counters, action labels, leaked keys, footers and related-article lists."""
+    """Drop placeholders, counters, action labels, leaked keys, footers, repeated paragraphs and
+    related-article lists."""
     keys = _noise_keys(record.platform, record.portal)
     kept: list[str] = []
     parts = paragraphs(record.body)
     title_key = match_key(record.title)
     raw_date_key = match_key(record.published_raw) if record.published_raw else None
+    seen: set[str] = set()
     for index, para in enumerate(parts):
         key = match_key(para) if len(para) < 300 else ""
         if key in boilerplate.SECTION_ENDER_KEYS:
@@ -111,6 +114,12 @@ def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
         if index == 0 and key == title_key:
             counts["boilerplate/title_repeated"] += 1
             continue
+        if para in seen and record.page_type != "document" and not _SENTENCE_END.search(para):
+            # A gallery or slideshow repeats its captions; laws repeat whole sentences, not labels.
+            counts["boilerplate/repeated_paragraph"] += 1
+            counts["boilerplate/paragraphs_removed"] += 1
+            continue
+        seen.add(para)
         kind = boilerplate.noise_kind(para, keys)
         if kind is None and (key == raw_date_key or is_dateline(para)):
             kind = "dateline"

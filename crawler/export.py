@@ -262,6 +262,11 @@ class RunWriter:
                 **{f"since_{k}": v for k, v in _prefixed(stats, "since/").items()},
             },
             "http_status_counts": _prefixed(stats, "downloader/response_status_count/"),
+            "extraction": {
+                "records_by_parser": _prefixed(stats, "extract/parser/"),
+                "fallbacks": _prefixed(stats, "extract/fallback/"),
+                "markup_repairs": _prefixed(stats, "extract/repair/"),
+            },
             "cleaning": {
                 key: value
                 for key, value in sorted(stats.items())

@@ -57,7 +57,7 @@ MEDIA_TYPES = {
 # Alignment set by class (WordPress blocks, Bootstrap) rather than by style.
 _CENTER_CLASS = re.compile(r"\b(?:has-text-align-center|text-center|aligncenter|text-align-center)\b")
 _RIGHT_CLASS = re.compile(r"\b(?:has-text-align-right|text-right|alignright|text-align-right)\b")
-_SENTENCE_END = re.compile(r"[.;:!?…]\s*[\"”’»)]*$")
+_SENTENCE_END = re.compile(r"[.;:!?…。！？：；]\s*[\"”’»)」』]*$")
 _PHOTO_CREDIT = re.compile(r"\(?\s*Ảnh\s*:\s*[^)]{1,60}\)?\.?$", re.I)
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?\.?$")
 # Names in one byline: "Tố Tuấn – Nhật Quang", "A, B và C", "A & B", "John Smith and Jane Doe".

@@ -456,12 +456,13 @@ class PortalSpider(scrapy.Spider):
             yield from self._follow(response, page)
 
     def _count_extraction(self, page: ParsedPage) -> None:
-        """Fallbacks to the generic reader and markup repairs, by reason (the manifest's stats)."""
+        """Records by the parser that produced them, fallbacks to the generic reader and markup
+        repairs by reason (the manifest's `extraction` block)."""
         stats = self.crawler.stats
+        if page.record is not None:
+            stats.inc_value(f"extract/parser/{page.record.parser.name}")
         if page.fallback:
             stats.inc_value(f"extract/fallback/{_stat_key(page.fallback)}")
-            if page.record is not None and page.record.parser.fallback_from:
-                stats.inc_value("extract/fallback_record_by_generic")
         if page.repair:
             stats.inc_value(f"extract/repair/{_stat_key(page.repair)}")
 
