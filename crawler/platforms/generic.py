@@ -93,9 +93,12 @@ class MainText:
 def main_text(tree: lxml.html.HtmlElement, url: str) -> MainText | None:
     """The page's article text: from the element holding its prose when one clearly does (fast, and
     it keeps headings, lists, captions and tables in place), else from trafilatura."""
-    found = container_text(tree, url, strict=True)
-    if found is not None:
-        return found
+    found = find_container(tree)
+    if found is not None and _teaser_list(found):
+        return None  # a listing: its teasers are no article, whoever reads them
+    text = container_text(tree, url, strict=True, found=found)
+    if text is not None:
+        return text
     extracted = _trafilatura(tree, url)
     main = getattr(extracted, "body", None)
     if main is None:
@@ -106,11 +109,13 @@ def main_text(tree: lxml.html.HtmlElement, url: str) -> MainText | None:
     return MainText(body, "trafilatura", None, extracted)
 
 
-def container_text(root: lxml.html.HtmlElement, url: str, strict: bool) -> MainText | None:
+def container_text(
+    root: lxml.html.HtmlElement, url: str, strict: bool, found: Container | None = None
+) -> MainText | None:
     """The text of the element under `root` holding the prose, without its page furniture. With
     `strict`, only when that element clearly holds the article (`root` is the whole page); without,
     `root` is an element a platform already knows as the article and only needs narrowing."""
-    found = find_container(root)
+    found = found if found is not None else find_container(root)
     if found is None or (strict and not _holds_the_article(found)):
         return None
     body = read_body(pruned_copy(found), url)

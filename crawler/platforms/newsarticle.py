@@ -137,7 +137,9 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     title_el = first(tree, "h1")
     title = text_of(title_el) or normalize_text(str(article.get("headline") or ""))
     if text is None or not title:
-        return generic.parse_tree(tree, url)
+        # No article text found on this template: the fallback chain (`parse_page`) tries the
+        # generic reader and notes it in the record.
+        return generic.listing(tree, url)
     body = text.body
     published = _visible_date(tree, title_el) or article.get("datePublished")
     modified = parse_vietnamese_date(article.get("dateModified")) if article.get("dateModified") else None

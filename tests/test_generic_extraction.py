@@ -1,0 +1,226 @@
+"""The generic reader on templates nobody here has seen: the element holding the prose, page
+furniture pruned, markup read within bounds, hard but real pages (media only, deep nesting, huge)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.cli import extract_record
+from crawler.pipelines import validation_errors
+from crawler.platforms import generic, parse_page
+from crawler.platforms.base import MAX_HTML_CHARS, parse_html, read_markup
+from crawler.text import paragraphs
+
+SENTENCES = [
+    "Sở Tài nguyên và Môi trường vừa tổ chức hội nghị triển khai kế hoạch quản lý đất đai năm 2025, "
+    "với sự tham gia của đại diện các huyện, thị xã và thành phố trong tỉnh.",
+    "Theo kế hoạch, toàn tỉnh sẽ hoàn thành việc số hóa hồ sơ địa chính trước tháng 10, bảo đảm dữ liệu "
+    "được cập nhật thường xuyên và kết nối với cơ sở dữ liệu quốc gia về đất đai.",
+    "Các địa phương được giao rà soát quỹ đất công, xử lý dứt điểm các trường hợp lấn chiếm và công khai "
+    "quy hoạch sử dụng đất tại trụ sở ủy ban nhân dân cấp xã.",
+    "Giám đốc Sở đề nghị các đơn vị phối hợp chặt chẽ, báo cáo kết quả thực hiện định kỳ hằng quý để kịp "
+    "thời tháo gỡ khó khăn, vướng mắc phát sinh./.",
+]
+URL = "https://stnmt.example.gov.vn/tin-tuc/trien-khai-ke-hoach-quan-ly-dat-dai-2025-1234.html"
+TITLE = "Triển khai kế hoạch quản lý đất đai năm 2025"
+
+
+def page(content: str, head: str = "", aside: str = "") -> str:
+    return (
+        f"<html><head><title>{TITLE} - Sở TN&amp;MT</title>{head}</head><body>"
+        '<div class="menu"><a href="/">Trang chủ</a> <a href="/tin-tuc">Tin tức</a></div>'
+        f'<div class="wrap"><h1>{TITLE}</h1><div class="date">05/03/2025 08:00</div>{content}</div>'
+        f"{aside}<div class='footer'>Bản quyền thuộc Sở Tài nguyên và Môi trường</div></body></html>"
+    )
+
+
+def body_of(html: str, url: str = URL) -> list[str]:
+    record = extract_record(html, url)
+    assert record is not None, "no record"
+    return paragraphs(record["body"])
+
+
+def test_a_teaser_card_is_not_the_article() -> None:
+    text = "".join(f"<p>{s}</p>" for s in SENTENCES)
+    teaser = (
+        '<aside class="col-right"><article class="card"><h3><a href="/tin-tuc/khac-99.html">Tin khác</a></h3>'
+        "<p>Một bản tin khác của Sở về công tác bảo vệ môi trường tại các khu công nghiệp trong tỉnh.</p>"
+        "</article></aside>"
+    )
+    assert body_of(page(f'<div class="noi-dung">{text}</div>', aside=teaser)) == SENTENCES
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        '<div class="post-tags">Filed under: <a href="/t/dat-dai">Đất đai</a>, '
+        '<a href="/t/quy-hoach">Quy hoạch</a></div>',
+        '<div class="comment-count">3 Comments</div>',
+        '<div class="next-up"><h4>Next up</h4><ul><li><a href="/a-1.html">Một tin rất dài khác về đất đai</a></li>'
+        '<li><a href="/a-2.html">Và một tin rất dài nữa về quy hoạch</a></li></ul></div>',
+        '<div class="newsletter-box"><p>Đăng ký nhận bản tin của Sở qua email để không bỏ lỡ tin tức mới nhất.</p>'
+        "<form><input type=email><button>Đăng ký</button></form></div>",
+        '<div class="share-tools"><a href="#">Chia sẻ</a> | <a href="#">In bài</a> | <a href="#">Gửi email</a></div>',
+        '<div id="comments"><h3>Ý kiến bạn đọc</h3><p>Bài viết rất hữu ích, cảm ơn Sở đã thông tin kịp thời '
+        "cho người dân chúng tôi biết.</p></div>",
+    ],
+)
+def test_page_furniture_inside_the_article_is_pruned(furniture: str) -> None:
+    text = "".join(f"<p>{s}</p>" for s in SENTENCES[:2]) + furniture + "".join(f"<p>{s}</p>" for s in SENTENCES[2:])
+    assert body_of(page(f'<div class="noi-dung">{text}</div>')) == SENTENCES
+
+
+def test_gallery_captions_repeated_by_a_slideshow_are_dropped() -> None:
+    caption = "Quang cảnh hội nghị triển khai kế hoạch"
+    slides = "".join(f"<p>{caption}</p>" for _ in range(4))
+    text = "".join(f"<p>{s}</p>" for s in SENTENCES)
+    body = body_of(page(f'<div class="noi-dung">{text}<div class="khung">{slides}</div></div>'))
+    assert body.count(caption) <= 1
+
+
+def test_text_after_a_comment_inside_a_paragraph_is_kept() -> None:
+    first, rest = SENTENCES[0][:60], SENTENCES[0][60:]
+    text = f"<p>{first}<!-- chèn quảng cáo -->{rest}</p>" + "".join(f"<p>{s}</p>" for s in SENTENCES[1:])
+    assert body_of(page(f'<div class="noi-dung">{text}</div>')) == SENTENCES
+
+
+def test_lists_are_kept() -> None:
+    items = ["Rà soát quỹ đất công tại từng xã.", "Công khai quy hoạch sử dụng đất.", "Báo cáo kết quả hằng quý."]
+    text = f"<p>{SENTENCES[0]}</p><ul>{''.join(f'<li>{i}</li>' for i in items)}</ul><p>{SENTENCES[1]}</p>"
+    assert body_of(page(f'<div class="noi-dung">{text}</div>')) == [SENTENCES[0], *items, SENTENCES[1]]
+
+
+def test_trafilatura_path_gets_a_tree_without_comments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where our reader is unsure, trafilatura reads a tree as it would have built it."""
+    monkeypatch.setattr(generic, "_holds_the_article", lambda found: False)
+    first, rest = SENTENCES[0][:60], SENTENCES[0][60:]
+    items = ["Rà soát quỹ đất công tại từng xã trong tỉnh.", "Công khai quy hoạch sử dụng đất tại trụ sở xã."]
+    text = (
+        f"<p>{first}<!-- x -->{rest}</p><ul>{''.join(f'<li>{i}</li>' for i in items)}</ul>"
+        + "".join(f"<p>{s}</p>" for s in SENTENCES[1:])
+    )
+    tree = parse_html(page(f'<article><div class="noi-dung">{text}</div></article>'))
+    assert tree is not None
+    found = generic.main_text(tree, URL)
+    assert found is not None and found.method == "trafilatura"
+    assert found.body.paragraphs[0] == SENTENCES[0]
+    assert all(item in found.body.paragraphs for item in items)
+
+
+def test_a_listing_of_teasers_is_not_an_article() -> None:
+    items = "".join(
+        f'<div class="item"><h3><a href="/tin-tuc/bai-so-{n}-ve-dat-dai-{n}00.html">Bài số {n} về công tác quản lý '
+        f"đất đai của tỉnh</a></h3><p>{SENTENCES[n % 4][:150]}</p></div>"
+        for n in range(8)
+    )
+    parsed = parse_page(page(f'<div class="list">{items}</div>'), "https://stnmt.example.gov.vn/tin-tuc")
+    assert parsed.record is None
+    assert parsed.kind == "listing"
+    assert len(parsed.entries) == 8
+
+
+def test_markup_nested_deeper_than_the_parser_limit_keeps_every_paragraph() -> None:
+    html = page("".join(f"<div><font size=3>Đoạn {i}. {SENTENCES[i % 4]}" for i in range(301)))
+    markup = read_markup(html)
+    assert markup.repair is not None and markup.repair.startswith("deep nesting flattened")
+    body = body_of(html)
+    assert [p.split(".")[0] for p in body] == [f"Đoạn {i}" for i in range(301)]
+
+
+def test_oversized_page_is_read_without_its_inline_data() -> None:
+    data = "QUFB" * (MAX_HTML_CHARS // 4 + 1000)
+    text = "".join(f"<p>{s}</p>" for s in SENTENCES)
+    html = page(f'<div class="noi-dung">{text}<img src="data:image/png;base64,{data}"></div>')
+    parsed = parse_page(html, URL)
+    assert parsed.repair is not None and parsed.repair.startswith("oversized markup trimmed")
+    assert parsed.record is not None
+    assert paragraphs(parsed.record.body) == SENTENCES
+
+
+def test_a_page_too_large_to_read_is_refused_with_a_reason() -> None:
+    html = page("<p>" + "Một đoạn rất dài. " * (MAX_HTML_CHARS // 16) + "</p>")
+    parsed = parse_page(html, URL)
+    assert parsed.kind == "refused"
+    assert parsed.reason is not None and parsed.reason.startswith("page too large")
+
+
+def test_double_escaped_entities_are_decoded() -> None:
+    text = f"<p>{SENTENCES[0].replace(' ', '&amp;nbsp;', 3)}</p>" + "".join(f"<p>{s}</p>" for s in SENTENCES[1:])
+    assert body_of(page(f'<div class="noi-dung">{text}</div>')) == SENTENCES
+
+
+@pytest.mark.parametrize(
+    "edge", ["Tải tệp đính kèm", "Lượt xem: 1.234 lượt", "Chia sẻ bài viết", "In bài | Gửi email", "Quay về"]
+)
+def test_boilerplate_at_the_body_edges_goes(edge: str) -> None:
+    text = f"<p>{edge}</p>" + "".join(f"<p>{s}</p>" for s in SENTENCES) + f"<p>{edge}</p>"
+    assert body_of(page(f'<div class="noi-dung">{text}</div>')) == SENTENCES
+
+
+def test_a_canonical_at_the_site_root_is_no_identity() -> None:
+    """Six articles whose rel=canonical all name the home page stay six records."""
+    head = '<link rel="canonical" href="https://stnmt.example.gov.vn/">'
+    ids = set()
+    for n in range(6):
+        text = "".join(f"<p>Bài {n}. {s}</p>" for s in SENTENCES)
+        record = extract_record(page(f'<div class="noi-dung">{text}</div>', head), URL.replace("1234", f"12{n}0"))
+        assert record is not None
+        assert record["canonical_url"] == URL.replace("1234", f"12{n}0")
+        ids.add(record["id"])
+    assert len(ids) == 6
+
+
+@pytest.mark.parametrize(
+    ("canonical", "kept"),
+    [
+        ("https://stnmt.example.gov.vn/tin-tuc", False),
+        ("https://stnmt.example.gov.vn/tin-tuc?page=2", False),
+        ("https://stnmt.example.gov.vn/index.html", False),
+        ("https://stnmt.example.gov.vn/tin-tuc/ke-hoach-quan-ly-dat-dai-2025-1234.html", True),
+    ],
+)
+def test_canonicals_shared_by_many_pages_are_ignored(canonical: str, kept: bool) -> None:
+    text = "".join(f"<p>{s}</p>" for s in SENTENCES)
+    head = f'<link rel="canonical" href="{canonical}">'
+    record = extract_record(page(f'<div class="noi-dung">{text}</div>', head), URL)
+    assert record is not None
+    assert (record["canonical_url"] == canonical) is kept
+
+
+@pytest.mark.parametrize(
+    ("media", "kind"),
+    [
+        ('<iframe src="https://www.youtube.com/embed/AbC123xyz" width="640"></iframe>', "video"),
+        ('<iframe src="/pdfjs/web/viewer.html?file=/upload/2025/ke-hoach.pdf"></iframe>', "pdf"),
+        ('<object data="/upload/2025/ke-hoach.pdf" type="application/pdf"></object>', "pdf"),
+        ('<video controls><source src="/media/hoi-nghi.mp4" type="video/mp4"></video>', "video"),
+        ('<img src="/upload/2025/infographic-dat-dai.jpg" alt="Infographic">', "image"),
+    ],
+)
+def test_an_article_of_media_only_is_a_flagged_record(media: str, kind: str) -> None:
+    record = extract_record(page(f'<div class="noi-dung">{media}</div>'), URL)
+    assert record is not None
+    assert record["title"] == TITLE
+    assert record["published_at"] == "2025-03-05T08:00:00+07:00"
+    assert record["media_only"] == kind
+    assert record["body"] == ""
+    assert record["embeds"] or record["attachments"] or record["images"]
+    assert validation_errors(record) == []
+
+
+def test_media_without_a_date_or_article_signs_is_no_record() -> None:
+    html = (
+        "<html><head><title>Thư viện ảnh</title></head><body><h1>Thư viện ảnh hoạt động của Sở</h1>"
+        '<div class="gallery-grid"><img src="/upload/anh-1.jpg"><img src="/upload/anh-2.jpg"></div></body></html>'
+    )
+    assert extract_record(html, "https://stnmt.example.gov.vn/thu-vien-anh") is None
+
+
+def test_embedded_players_are_listed_with_the_text() -> None:
+    text = "".join(f"<p>{s}</p>" for s in SENTENCES)
+    video = '<iframe src="https://www.youtube.com/embed/AbC123xyz"></iframe>'
+    ads = '<iframe src="https://googleads.g.doubleclick.net/pagead/ads?x=1"></iframe>'
+    record = extract_record(page(f'<div class="noi-dung">{video}{text}{ads}</div>'), URL)
+    assert record is not None
+    assert record["embeds"] == ["https://www.youtube.com/embed/AbC123xyz"]
+    assert record["media_only"] is None
