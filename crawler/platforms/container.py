@@ -41,6 +41,7 @@ _FURNITURE = re.compile(
     r"gallery|slideshow|slider|carousel|slides|lightbox|"
     r"authors?|author-?(?:bio|box|info|card|profile|popup|container)|about-?(?:the-?)?author|"
     r"tags?|tagged|tag-?list|tags-?links|keywords?|filed-?under|post-?categories|cat-?links|"
+    r"next-?(?:post|story|article)s?|nextstory|prev(?:ious)?-?post|post-?navigation|"
     r"next-?up|up-?next|outbrain|taboola|zergnet|footer|foot|menu|navbar|nav|navigation)(?:$|[\s_-])",
     re.I,
 )
@@ -55,6 +56,10 @@ DESCEND_SHARE = 0.8
 # ... or at least this share, when the rest is a column of teasers (short blocks of text under links).
 TEASER_DESCEND_SHARE = 0.55
 TEASER_BLOCK_CHARS = 160
+# Teaser lists taken out before giving up on finding an article beside them, and the prose that
+# must be left beside them to look for one.
+MAX_TEASER_LISTS = 2
+MIN_LEFT_BESIDE_TEASERS = 150
 # Page furniture is pruned only when it holds less than this share of the article's prose.
 PRUNE_MAX_SHARE = 0.4
 LINK_LIST_SHARE = 0.6
@@ -82,6 +87,7 @@ class Container:
     prose: int  # characters of prose inside
     page_prose: int  # characters of prose on the whole page (furniture excluded)
     measure: Measure
+    teasers: bool = False  # the element is a list of teasers: the page is a listing
 
     @property
     def share(self) -> float:
@@ -159,18 +165,37 @@ def measure(root: lxml.html.HtmlElement) -> Measure:
 
 
 def find_container(tree: lxml.html.HtmlElement) -> Container | None:
-    """The element holding (nearly) all of the page's prose, or None when the page has none."""
+    """The element holding (nearly) all of the page's prose, or None when the page has none.
+
+    When that element is a list of teasers ("Next story" cards under a short post), its prose is
+    taken out and the search runs again: the post, if the page has one, holds what is left.
+    """
     body = tree.find("body") if tree.tag == "html" else tree
     if body is None:
         body = tree
     sizes = measure(body)
     _discount_furniture(body, sizes)
-    total = sizes.prose.get(body, 0)
-    if not total:
+    if sizes.prose.get(body, 0) <= 0:
         return None
+    first: Container | None = None
+    for _ in range(MAX_TEASER_LISTS + 1):
+        node = _descend(body, sizes)
+        # The page's prose, less the teaser lists already set aside.
+        found = Container(node, sizes.prose.get(node, 0), sizes.prose.get(body, 0), sizes)
+        found.teasers = _teaser_list(node, sizes)
+        first = first or found
+        if not found.teasers:
+            return found if found.prose else first
+        _discount(node, body, sizes)
+        if sizes.prose.get(body, 0) < MIN_LEFT_BESIDE_TEASERS:
+            break
+    return first
+
+
+def _descend(body: lxml.html.HtmlElement, sizes: Measure) -> lxml.html.HtmlElement:
     node = body
     while True:
-        children = [c for c in node if isinstance(c.tag, str) and sizes.prose.get(c, 0)]
+        children = [c for c in node if isinstance(c.tag, str) and sizes.prose.get(c, 0) > 0]
         if not children:
             break
         best = max(children, key=lambda c: sizes.prose.get(c, 0))
@@ -186,7 +211,37 @@ def find_container(tree: lxml.html.HtmlElement) -> Container | None:
         if parent is None:
             break
         node = parent
-    return Container(element=node, prose=sizes.prose.get(node, 0), page_prose=total, measure=sizes)
+    return node
+
+
+def _teaser_list(node: lxml.html.HtmlElement, sizes: Measure) -> bool:
+    """A listing's items: many children, most of them opening with a link (the teaser's title)."""
+    items = [c for c in node if isinstance(c.tag, str) and sizes.prose.get(c, 0) > 0]
+    if len(items) < 4:
+        return False
+    return sum(1 for item in items if _opens_with_link(item)) >= 0.6 * len(items)
+
+
+def _opens_with_link(item: lxml.html.HtmlElement) -> bool:
+    for el in item.iter():
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or el.tag == "img":
+            continue
+        if el.tag == "a" and len(" ".join(el.text_content().split())) >= 15:
+            return True
+        if (el.text or "").strip():
+            return False
+    return False
+
+
+def _discount(el: lxml.html.HtmlElement, root: lxml.html.HtmlElement, sizes: Measure) -> None:
+    """Take `el`'s prose out of its own count and its ancestors' (up to `root`)."""
+    prose = sizes.prose.get(el, 0)
+    node: lxml.html.HtmlElement | None = el
+    while node is not None:
+        sizes.prose[node] = sizes.prose.get(node, 0) - prose
+        if node is root:
+            break
+        node = node.getparent()
 
 
 def _rest_is_teasers(
@@ -227,14 +282,9 @@ def _discount_furniture(root: lxml.html.HtmlElement, sizes: Measure) -> None:
     ]
     counted = set(furniture)
     for el in furniture:
-        ancestors = list(el.iterancestors())
-        if any(a in counted for a in ancestors):
+        if any(a in counted for a in el.iterancestors()):
             continue  # inside furniture already taken out
-        prose = sizes.prose[el]
-        for node in (el, *ancestors):
-            sizes.prose[node] -= prose
-            if node is root:
-                break
+        _discount(el, root, sizes)
 
 
 def pruned_copy(found: Container) -> lxml.html.HtmlElement:

@@ -15,7 +15,6 @@ from lxml import etree
 from crawler.items import Attachment, Document, Image
 from crawler.platforms.base import (
     MEDIA_TYPES,
-    SKIP_TAGS,
     Body,
     attachments_from_links,
     first,
@@ -94,7 +93,7 @@ def main_text(tree: lxml.html.HtmlElement, url: str) -> MainText | None:
     """The page's article text: from the element holding its prose when one clearly does (fast, and
     it keeps headings, lists, captions and tables in place), else from trafilatura."""
     found = find_container(tree)
-    if found is not None and _teaser_list(found):
+    if found is not None and found.teasers:
         return None  # a listing: its teasers are no article, whoever reads them
     text = container_text(tree, url, strict=True, found=found)
     if text is not None:
@@ -135,28 +134,8 @@ def _holds_the_article(found: Container) -> bool:
         found.prose >= MIN_CONTAINER_PROSE
         and found.share >= MIN_CONTAINER_SHARE
         and found.measure.link_share(found.element) <= MAX_LINK_DENSITY
-        and not _teaser_list(found)
+        and not found.teasers
     )
-
-
-def _teaser_list(found: Container) -> bool:
-    """A listing's items: many children, most of them opening with a link (the teaser's title)."""
-    items = [c for c in found.element if isinstance(c.tag, str) and found.measure.prose.get(c, 0)]
-    if len(items) < 4:
-        return False
-    opening_with_link = sum(1 for item in items if _opens_with_link(item))
-    return opening_with_link >= 0.6 * len(items)
-
-
-def _opens_with_link(item: lxml.html.HtmlElement) -> bool:
-    for el in item.iter():
-        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or el.tag == "img":
-            continue
-        if el.tag == "a" and len(collapse(el.text_content())) >= 15:
-            return True
-        if (el.text or "").strip():
-            return False
-    return False
 
 
 def _trafilatura(tree: lxml.html.HtmlElement, url: str) -> object | None:
