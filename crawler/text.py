@@ -22,6 +22,10 @@ _CONSONANT_ACRONYM = re.compile("[BCDFGHJKLMNPQRSTVXZ\u00d0\u0189]+")
 VIETNAMESE_ONLY_LETTER = re.compile("[ăđơưĩũĂĐƠƯĨŨ\u1ea0-\u1ef9]")
 _LETTER_WORD = re.compile(r"[^\W\d_]+")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+# The soft hyphen is invisible on the page and splits words for search and matching, but in TCVN3
+# text left unconverted (no page-level evidence) byte 0xAD is "ư": it stays where TCVN3's letters do.
+_SOFT_HYPHEN = "\u00ad"
+_TCVN3_LETTERS = re.compile("[µ¸¶¹¨»¾¼½ª¬®¡¢¤¥¦]")
 # Runs of two or more blanks, or any blank other than a plain space: single spaces are left alone,
 # which keeps this cheap on long bodies.
 _SPACES = re.compile(
@@ -78,6 +82,8 @@ def normalize_text(text: str) -> str:
         text = unicodedata.normalize("NFC", text)
     if "\u00d0" in text or "\u0189" in text or "\u00f0" in text:
         text = fix_d_lookalikes(text)
+    if _SOFT_HYPHEN in text and not _TCVN3_LETTERS.search(text):
+        text = text.replace(_SOFT_HYPHEN, "")
     if _NEEDS_SPACING.search(text):
         text = _INVISIBLE.sub("", text)
         text = _SPACES.sub(" ", text)

@@ -426,6 +426,7 @@ class _Walker:
         self.links: list[tuple[str, str]] = []
         self.embeds: list[str] = []
         self._buffer: list[str] = []
+        self._after_break: int | None = None  # buffer length right after the last <br>
 
     def embed(self, el: lxml.html.HtmlElement) -> None:
         source = embed_source(el, self.base_url)
@@ -435,6 +436,7 @@ class _Walker:
     def flush(self, owner: lxml.html.HtmlElement | None) -> None:
         text = quick_clean(unescape_entities("".join(self._buffer)))
         self._buffer.clear()
+        self._after_break = None
         if not text:
             return
         self.blocks.append(Block(text=text, owner=owner))
@@ -448,6 +450,14 @@ class _Walker:
         alt = normalize_text(el.get("alt") or "") or None
         self.blocks.append(Block(image=Image(url=urljoin(self.base_url, src.strip()), alt=alt)))
 
+    def line_break(self, owner: lxml.html.HtmlElement | None) -> None:
+        """One <br> is a space; two in a row (blank space between them) end a paragraph."""
+        if self._after_break is not None and not "".join(self._buffer[self._after_break :]).strip():
+            self.flush(owner)
+            return
+        self._buffer.append(" ")
+        self._after_break = len(self._buffer)
+
     def visit(self, el: lxml.html.HtmlElement, owner: lxml.html.HtmlElement | None) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in EMBED_TAGS:
@@ -459,7 +469,7 @@ class _Walker:
             self.image(el)
             return
         if tag == "br":
-            self._buffer.append(" ")
+            self.line_break(owner)
             return
         if tag == "a" and el.get("href"):
             href = el.get("href").strip()

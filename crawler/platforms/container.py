@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import lxml.html
@@ -32,7 +33,7 @@ FURNITURE_TAGS = frozenset("nav aside footer menu dialog".split())
 _FURNITURE = re.compile(
     r"(?:^|[\s_-])(?:comments?|commentlist|disqus|respond|replies|binh-?luan|binhluan|ykien|y-kien|"
     r"share|sharing|sharedaddy|social|addthis|addtoany|sociable|like-?box|"
-    r"related|relatedposts|recommend\w*|read-?more|more-?(?:news|stories|articles)|other-?news|"
+    r"related|relatedposts|recommend\w*|more-?(?:news|stories|articles)|other-?news|"
     r"tin-?lien-?quan|tinlienquan|tin-?khac|tinkhac|tin-?cung-?chuyen-?muc|bai-?viet-?lien-?quan|"
     r"newsletter|subscribe|subscription|signup|cookie\w*|gdpr|consent|"
     r"breadcrumbs?|pagination|pager|paging|sidebar|widget\w*|"
@@ -42,10 +43,21 @@ _FURNITURE = re.compile(
     r"authors?|author-?(?:bio|box|info|card|profile|popup|container)|about-?(?:the-?)?author|"
     r"tags?|tagged|tag-?list|tags-?links|keywords?|filed-?under|post-?categories|cat-?links|"
     r"next-?(?:post|story|article)s?|nextstory|prev(?:ious)?-?post|post-?navigation|"
-    r"next-?up|up-?next|outbrain|taboola|zergnet|footer|foot|menu|navbar|nav|navigation)(?:$|[\s_-])",
+    r"next-?up|up-?next|outbrain|taboola|zergnet|footer|foot|menu|navbar|nav|navigation|"
+    r"forum|cta|donate|donation|shariff|print-?only|show-?for-?print|visible-?print)(?:$|[\s_-])",
     re.I,
 )
+_COMMENTS = re.compile(r"comment|repl(?:y|ies)|respond|disqus|forum|binh-?luan|binhluan", re.I)
+# A post's own element (WordPress post_class, microformats): its "tag-…" and "category-…" classes
+# name its topics, never furniture.
+_POST_ELEMENT = re.compile(r"(?:^|\s)(?:hentry|h-entry|type-post|status-publish|post-\d+)(?:\s|$)")
+# Furniture words closing a compound class name: "entryfooter", "postcomments", "articleshare".
+_FURNITURE_SUFFIX = re.compile(r"[a-z](?:footer|comments|sidebar|related|sharing|share)(?:$|\s)", re.I)
+# Class names that hide an element outright (not responsive ones like "hidden-xs").
+_HIDDEN_CLASSES = frozenset({"hide", "hidden", "sr-only", "screen-reader-text", "visually-hidden", "invisible"})
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# BEM modifiers ("Section--Ads") say how a block looks, not what it is.
+_BEM_MODIFIER = re.compile(r"--[\w-]*")
 # Class words that say what an element has or shows, not what it is ("has-sidebar", "no-comments").
 _MODIFIER = re.compile(r"(?:^|\s)(?:has|with|no|show|hide|enable|disable|is)[_-][\w-]*", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -62,6 +74,9 @@ MAX_TEASER_LISTS = 2
 MIN_LEFT_BESIDE_TEASERS = 150
 # Page furniture is pruned only when it holds less than this share of the article's prose.
 PRUNE_MAX_SHARE = 0.4
+# ... and class words on many blocks may not prune more than this share of it in all.
+PRUNE_MAX_TOTAL = 0.5
+MANY_BLOCKS = 4
 LINK_LIST_SHARE = 0.6
 
 
@@ -95,20 +110,29 @@ class Container:
 
 
 def _attributes(el: lxml.html.HtmlElement) -> str:
-    """Class and id words: camelCase split ("shareInfo" → "share Info"), modifiers removed."""
-    words = _CAMEL.sub(" ", f"{el.get('class') or ''} {el.get('id') or ''}")
-    return _MODIFIER.sub(" ", words)
+    """Class and id words: BEM and state modifiers removed, camelCase split ("shareInfo" → "share Info")."""
+    words = _BEM_MODIFIER.sub("", f"{el.get('class') or ''} {el.get('id') or ''}")
+    return _CAMEL.sub(" ", _MODIFIER.sub(" ", words))
 
 
-def is_furniture(el: lxml.html.HtmlElement) -> bool:
-    """Page furniture by tag, class/id words, or because it is hidden."""
-    if el.tag in FURNITURE_TAGS:
-        return True
+def is_hidden(el: lxml.html.HtmlElement) -> bool:
+    """Hidden from readers: the hidden attributes, a display:none style or a hiding class."""
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return True
     if _HIDDEN_STYLE.search(el.get("style") or ""):
         return True
-    return bool(_FURNITURE.search(_attributes(el)))
+    return not _HIDDEN_CLASSES.isdisjoint((el.get("class") or "").split())
+
+
+def is_furniture(el: lxml.html.HtmlElement) -> bool:
+    """Page furniture by tag, class/id words, or because it is hidden. Inline elements inside text
+    (a tag link, a glossary term) are never furniture by their class alone."""
+    if el.tag in FURNITURE_TAGS or is_hidden(el):
+        return True
+    if el.tag in INLINE_TAGS or _POST_ELEMENT.search(el.get("class") or ""):
+        return False
+    words = _attributes(el)
+    return bool(_FURNITURE.search(words) or _FURNITURE_SUFFIX.search(words))
 
 
 def _owned_text(root: lxml.html.HtmlElement) -> tuple[dict, dict]:
@@ -267,31 +291,70 @@ def _has_twin(best: lxml.html.HtmlElement, children: list[lxml.html.HtmlElement]
 
 def _discount_furniture(root: lxml.html.HtmlElement, sizes: Measure) -> None:
     """Take the prose of page furniture (comment threads, related lists, sidebars, footers) out of
-    its ancestors' counts, so that it neither attracts nor holds back the search. An element whose
-    class names it furniture but which holds most of the page's prose is not furniture; an <aside>,
-    <nav> or <footer> is, unless it holds nearly all of it."""
+    its ancestors' counts, so that it neither attracts nor holds back the search. An <aside>, <nav>
+    or <footer> is furniture unless it holds nearly all of the prose; class words name furniture
+    unless they mark the text itself: many blocks that together hold most of the prose."""
     total = sizes.prose.get(root, 0)
-    furniture = [
-        el
-        for el, prose in sizes.prose.items()
-        if el is not root
-        and (
-            (el.tag in FURNITURE_TAGS and prose < 0.9 * total)
-            or (prose < 0.5 * total and is_furniture(el))
-        )
-    ]
-    counted = set(furniture)
-    for el in furniture:
-        if any(a in counted for a in el.iterancestors()):
-            continue  # inside furniture already taken out
+    by_tag = _outermost([el for el, prose in sizes.prose.items() if el.tag in FURNITURE_TAGS and prose < 0.9 * total])
+    marked = [el for el in sizes.prose if el is not root and is_furniture(el)]
+    # A big element is furniture only when it is a thread of comments (a list of many comments).
+    held = Counter(a for el in marked for a in el.iterancestors())
+    by_class = _outermost(
+        [
+            el
+            for el in marked
+            if sizes.prose[el] < 0.5 * total or (held[el] >= MANY_BLOCKS and _COMMENTS.search(_attributes(el)))
+        ]
+    )
+    by_class = _without_marked_text(by_class, sizes, total)
+    for el in _outermost(by_tag + by_class):
         _discount(el, root, sizes)
 
 
+def _without_marked_text(
+    elements: list[lxml.html.HtmlElement], sizes: Measure, total: int
+) -> list[lxml.html.HtmlElement]:
+    """Leave out runs of sibling blocks of one class that hold most of the prose: class words on
+    the text itself ("p.paywall" on every paragraph), not furniture."""
+    groups: dict[tuple[object, str | None], list[lxml.html.HtmlElement]] = {}
+    for el in elements:
+        groups.setdefault((el.getparent(), el.get("class")), []).append(el)
+    text_runs = {
+        el
+        for group in groups.values()
+        if len(group) >= MANY_BLOCKS and sum(sizes.prose.get(el, 0) for el in group) > PRUNE_MAX_TOTAL * total
+        for el in group
+    }
+    return [el for el in elements if el not in text_runs]
+
+
+def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
+    """The elements not inside another one of them."""
+    chosen = set(elements)
+    return [el for el in elements if not any(a in chosen for a in el.iterancestors())]
+
+
 def pruned_copy(found: Container) -> lxml.html.HtmlElement:
-    """A copy of the container without its page furniture (the page itself is left untouched)."""
+    """A copy of the container without its page furniture (the page itself is left untouched).
+
+    Furniture named by its class is pruned only while what is pruned holds a minority of the
+    prose: when class words would take most of the text ("TestReport__Section--Ads" on every
+    section), they describe the template, not furniture."""
+    container, sizes = found.element, found.measure
+    by_tag = _furniture_in(found, by_class=False)
+    by_class = _furniture_in(found, by_class=True) - by_tag
+    doomed = by_tag | set(_without_marked_text(list(by_class), sizes, found.prose))
+    clone = copy.deepcopy(container)
+    targets = [cloned for original, cloned in zip(container.iter(), clone.iter(), strict=True) if original in doomed]
+    for cloned in targets:
+        cloned.drop_tree()
+    return clone
+
+
+def _furniture_in(found: Container, by_class: bool) -> set[lxml.html.HtmlElement]:
     container, sizes = found.element, found.measure
     limit = PRUNE_MAX_SHARE * max(found.prose, 1)
-    doomed = set()
+    doomed: set[lxml.html.HtmlElement] = set()
     for el in container.iterdescendants():
         if not isinstance(el.tag, str) or any(a in doomed for a in _ancestors_until(el, container)):
             continue
@@ -299,17 +362,14 @@ def pruned_copy(found: Container) -> lxml.html.HtmlElement:
         if prose > limit:
             continue
         if (
-            el.tag in ("form", "button", "select", "input", "textarea")
-            or is_furniture(el)
+            el.tag in ("form", "button", "select", "input", "textarea", *FURNITURE_TAGS)
+            or is_hidden(el)
+            or (by_class and is_furniture(el))
             or (el.tag == "header" and prose < 0.25 * found.prose)
             or _is_link_list(el, sizes)
         ):
             doomed.add(el)
-    clone = copy.deepcopy(container)
-    targets = [cloned for original, cloned in zip(container.iter(), clone.iter(), strict=True) if original in doomed]
-    for cloned in targets:
-        cloned.drop_tree()
-    return clone
+    return doomed
 
 
 def _ancestors_until(el: lxml.html.HtmlElement, stop: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:

@@ -32,8 +32,8 @@ from crawler.platforms.meta import (
     updated_at_of,
 )
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links
-from crawler.platforms.sanity import single_article_signs, text_weight
-from crawler.text import collapse, join_paragraphs, normalize_text
+from crawler.platforms.sanity import TITLE_SEPARATOR, single_article_signs, site_names, text_weight
+from crawler.text import collapse, join_paragraphs, match_key, normalize_text
 
 NAME = "generic"
 VERSION = "1.0"
@@ -57,8 +57,11 @@ _ARTICLE_URL = re.compile(r"(?:\d{3,}|[a-z0-9]+(?:-[a-z0-9]+){3,})(?:\.[a-z]{2,5
 # A site's front page is never one article, whatever its teasers look like.
 _FRONT_PAGE = re.compile(r"^/(?:(?:vi|en|vi-vn)/?)?(?:(?:index|default|home|trang-chu)(?:\.\w{2,5})?)?$", re.I)
 _HEADINGS = etree.XPath("//h1 | //h2 | //*[contains(@class, 'title')]")
-_MASTHEAD = re.compile(r"logo|header|banner|masthead|brand|top-?bar", re.I)
-_TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{3,80}$")
+_MASTHEAD = re.compile(
+    r"logo|banner|masthead|brand|site-?title|site-?name|top-?bar|navbar|(?:^|\s)header(?:\s|$)", re.I
+)
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){2,}$")
+_HEADLINE = etree.XPath("//*[@itemprop='headline' or @itemprop='name headline']")
 MIN_ARTICLE_CHARS = 200
 MIN_TYPED_ARTICLE_CHARS = 80  # for a page that says it is one article (og:type, JSON-LD, articleBody)
 MAX_LINK_DENSITY = 0.5
@@ -332,31 +335,53 @@ def _title_element(tree: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlEle
 
 
 def _title(tree: lxml.html.HtmlElement, document: object) -> str:
-    """The article title: a heading the document title repeats, else og:title, else the first real h1.
+    """The article title: the element marked as headline, else a heading the page's <title> or
+    og:title repeats, else og:title, else the first real h1.
 
-    Portals often put the site name in an <h1> logo, so a heading only wins outright when the
-    page's <title> or og:title contains it.
+    Portals put the site's name in an <h1> logo and in the <title> suffix: a heading naming the
+    site, or standing in the masthead, is never the title, and neither is a slug-like og:title.
     """
-    og = meta_content(tree, "og:title")
+    names = site_names(tree)
+    og = _own_title(meta_content(tree, "og:title"), names)
     page_title = normalize_text(text_of(first(tree, "title")))
-    headings = [text_of(el) for el in _HEADINGS(tree)]
-    headings = [h for h in headings if len(h) >= 10]
-    for heading in headings:
-        if (og and heading in og) or heading in page_title:
-            return heading
+    marked = [text_of(el) for el in _HEADLINE(tree)]
+    headings = [
+        (el, text)
+        for el in _HEADINGS(tree)
+        if len(text := text_of(el)) >= 10 and match_key(text) not in names and not _in_masthead(el)
+    ]
+    for text in [*marked, *(text for _, text in headings)]:
+        if len(text) >= 10 and match_key(text) not in names and ((og and text in og) or text in page_title):
+            return text
     if og:
         return og
-    for el in _HEADINGS(tree):
-        if el.tag == "h1" and len(text_of(el)) >= 10 and not _in_masthead(el):
-            return text_of(el)
+    for el, text in headings:
+        if el.tag == "h1":
+            return text
     found = getattr(document, "title", None) or page_title
-    return _TITLE_SUFFIX.sub("", normalize_text(found or ""))
+    return _own_title(normalize_text(found or ""), names) or ""
+
+
+def _own_title(title: str | None, names: set[str]) -> str | None:
+    """A page title without the parts naming the site ("Bài viết | Sở X" → "Bài viết"); None for a
+    slug ("adac-kindersitztest-herbst-2018") or a title that only names the site."""
+    if not title or _SLUG.match(title):
+        return None
+    parts = [p.strip() for p in TITLE_SEPARATOR.split(title) if p.strip()]
+    kept = [p for p in parts if match_key(p) not in names]
+    if not kept:
+        return None
+    return title.strip() if len(kept) == len(parts) else " - ".join(kept)
 
 
 def _in_masthead(el: lxml.html.HtmlElement) -> bool:
-    return any(
-        _MASTHEAD.search(f"{a.get('class', '')} {a.get('id', '')}") or a.tag == "header" for a in el.iterancestors()
-    )
+    """In the site's header or logo block (a page-level <header>, not an article's)."""
+    for ancestor in el.iterancestors():
+        if _MASTHEAD.search(f"{ancestor.get('class', '')} {ancestor.get('id', '')}"):
+            return True
+        if ancestor.tag == "header" and not any(a.tag in ("article", "main") for a in ancestor.iterancestors()):
+            return True
+    return _MASTHEAD.search(f"{el.get('class', '')} {el.get('id', '')}") is not None
 
 
 def _link_density(tree: lxml.html.HtmlElement, paragraphs: list[str]) -> float:

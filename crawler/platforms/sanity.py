@@ -49,7 +49,7 @@ _WIDGET = re.compile(
     r"đăng\s*ký\s*nhận|nhận\s*bản\s*tin|đăng\s*nhập|nhập\s*email)\b",
     re.I,
 )
-_TITLE_SEPARATOR = re.compile(r"\s+[-|–—:»]\s+|\s*\|\s*|\s+::\s+")
+TITLE_SEPARATOR = re.compile(r"\s+[-|–—:»]\s+|\s*\|\s*|\s+::\s+")
 _WORD = re.compile(r"\w+")
 _WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 # A body is believable with this much running text (characters, wide scripts counted three times).
@@ -67,7 +67,7 @@ def site_names(tree: lxml.html.HtmlElement) -> set[str]:
     """Names the page gives its site: og:site_name, application-name, and the shorter parts of its
     <title> that a separator sets off ("Bài viết … - Cổng TTĐT tỉnh X": "Cổng TTĐT tỉnh X")."""
     names = {meta_content(tree, "og:site_name", "application-name", "apple-mobile-web-app-title") or ""}
-    parts = [p for p in _TITLE_SEPARATOR.split(text_of(first(tree, "title"))) if p.strip()]
+    parts = [p for p in TITLE_SEPARATOR.split(text_of(first(tree, "title"))) if p.strip()]
     if len(parts) > 1:
         # The longest part is the page's own title; the others name the site or the section.
         longest = max(parts, key=len)
