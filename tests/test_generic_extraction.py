@@ -92,7 +92,7 @@ def test_lists_are_kept() -> None:
 
 def test_trafilatura_path_gets_a_tree_without_comments(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where our reader is unsure, trafilatura reads a tree as it would have built it."""
-    monkeypatch.setattr(generic, "_holds_the_article", lambda found: False)
+    monkeypatch.setattr(generic, "_holds_the_article", lambda found, whole_page=False: False)
     first, rest = SENTENCES[0][:60], SENTENCES[0][60:]
     items = ["Rà soát quỹ đất công tại từng xã trong tỉnh.", "Công khai quy hoạch sử dụng đất tại trụ sở xã."]
     text = (

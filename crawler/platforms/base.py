@@ -506,8 +506,11 @@ def _walk(element: lxml.html.HtmlElement, base_url: str) -> _Walker:
 
 
 def looks_like_caption(block: Block, after_image: bool) -> bool:
-    """A caption is short and styled as one, or short, sentence-less text right under an image."""
+    """A caption is short and styled as one, or short, sentence-less text right under an image.
+    A heading is never a caption: it opens the next section."""
     if block.image is not None or len(block.text) > 300:
+        return False
+    if block.owner is not None and block.owner.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
         return False
     if block.caption_class:
         return True

@@ -115,6 +115,11 @@ def _attributes(el: lxml.html.HtmlElement) -> str:
     return _CAMEL.sub(" ", _MODIFIER.sub(" ", words))
 
 
+def in_comments(el: lxml.html.HtmlElement) -> bool:
+    """Inside a comment thread (readers' comments reuse the post's classes: `.entry-content`)."""
+    return any(_COMMENTS.search(_attributes(a)) for a in el.iterancestors() if a.tag not in ("html", "body"))
+
+
 def is_hidden(el: lxml.html.HtmlElement) -> bool:
     """Hidden from readers: the hidden attributes, a display:none style or a hiding class."""
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":

@@ -32,7 +32,14 @@ from crawler.platforms.meta import (
     updated_at_of,
 )
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links
-from crawler.platforms.sanity import TITLE_SEPARATOR, single_article_signs, site_names, text_weight
+from crawler.platforms.sanity import (
+    TITLE_SEPARATOR,
+    WIDGET_BODY,
+    body_problem,
+    single_article_signs,
+    site_names,
+    text_weight,
+)
 from crawler.text import collapse, join_paragraphs, match_key, normalize_text
 
 NAME = "generic"
@@ -64,7 +71,17 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){2,}$")
 _HEADLINE = etree.XPath("//*[@itemprop='headline' or @itemprop='name headline']")
 MIN_ARTICLE_CHARS = 200
 MIN_TYPED_ARTICLE_CHARS = 80  # for a page that says it is one article (og:type, JSON-LD, articleBody)
+MIN_UNDATED_TEXT_CHARS = 500  # one or two paragraphs, no date shown: still an article when this long
 MAX_LINK_DENSITY = 0.5
+# A lead set apart from the text: its classes, and the least it says.
+_LEAD_ELEMENTS = etree.XPath(
+    "//*[@itemprop='description' or @itemprop='alternativeHeadline'][not(self::meta)]"
+    " | //*[@class or @id][re:test(concat(@class, ' ', @id),"
+    " '(^|[ _-])(sapo|intro|lead|standfirst|summary|description|teaser|vorspann|chapeau|deck|"
+    "subtitle|sub-title|excerpt|abstract|tomtat|tom-tat|mo-ta)([ _-]|$)', 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+MIN_LEAD_CHARS = 40
 # Media-only articles: how far above the title to look for the media, and what is no article's media.
 MEDIA_LEVELS = 3
 _DECORATION = re.compile(r"logo|icon|banner|avatar|spacer|blank|pixel|button|sprite", re.I)
@@ -103,22 +120,28 @@ def main_text(tree: lxml.html.HtmlElement, url: str) -> MainText | None:
         return text
     extracted = _trafilatura(tree, url)
     main = getattr(extracted, "body", None)
-    if main is None:
-        return None
-    body = read_body(_as_html(main), url)
-    if body.paragraphs:
-        body.images = _images_from_page(tree, url, body.paragraphs, body.images)
+    body = read_body(_as_html(main), url) if main is not None else None
+    if body is None or not body.paragraphs:
+        # A page whose prose is only in <body> itself (a plain-text RFC in <pre>): our reader's
+        # text is the text when trafilatura finds none.
+        return container_text(tree, url, strict=True, found=found, whole_page=True) if found else None
+    body.images = _images_from_page(tree, url, body.paragraphs, body.images)
     return MainText(body, "trafilatura", None, extracted)
 
 
 def container_text(
-    root: lxml.html.HtmlElement, url: str, strict: bool, found: Container | None = None
+    root: lxml.html.HtmlElement,
+    url: str,
+    strict: bool,
+    found: Container | None = None,
+    whole_page: bool = False,
 ) -> MainText | None:
     """The text of the element under `root` holding the prose, without its page furniture. With
-    `strict`, only when that element clearly holds the article (`root` is the whole page); without,
-    `root` is an element a platform already knows as the article and only needs narrowing."""
+    `strict`, only when that element clearly holds the article (`root` is the whole page; the
+    <body> itself only with `whole_page`); without, `root` is an element a platform already knows
+    as the article and only needs narrowing."""
     found = found if found is not None else find_container(root)
-    if found is None or (strict and not _holds_the_article(found)):
+    if found is None or (strict and not _holds_the_article(found, whole_page)):
         return None
     body = read_body(pruned_copy(found), url)
     if not body.paragraphs:
@@ -130,11 +153,12 @@ def container_text(
     return MainText(body, "container", found.element)
 
 
-def _holds_the_article(found: Container) -> bool:
+def _holds_the_article(found: Container, whole_page: bool = False) -> bool:
     """The container is the article when it holds most of the page's prose, enough of it, little
-    of it in links, and is not a list of teasers."""
+    of it in links, and is not a list of teasers nor (unless allowed) the whole page."""
     return (
-        found.prose >= MIN_CONTAINER_PROSE
+        (whole_page or found.element.tag != "body")
+        and found.prose >= MIN_CONTAINER_PROSE
         and found.share >= MIN_CONTAINER_SHARE
         and found.measure.link_share(found.element) <= MAX_LINK_DENSITY
         and not found.teasers
@@ -158,7 +182,11 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         return media_article(tree, url) or listing(tree, url)
     body = text.body
     title = _title(tree, text.metadata)
-    date_raw, date_attr = find_date_text(tree, _title_element(tree, title))
+    title_el = _title_element(tree, title)
+    date_raw, date_attr = find_date_text(tree, title_el)
+    lead = _standfirst(title_el, text.container) if text.container is not None else None
+    if lead and lead not in body.paragraphs[:2]:
+        body.paragraphs.insert(0, lead)
     paragraphs = body.paragraphs
     document = document_from_page(tree, tree.text_content())
     if document is not None:
@@ -173,7 +201,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             NAME,
             VERSION,
             title=title,
-            summary=meta_content(tree, "og:description", "description"),
+            summary=lead or meta_content(tree, "og:description", "description"),
             body=join_paragraphs(paragraphs),
             published_raw=date_raw or date_attr,
             authors=body.authors or cms_authors(tree),
@@ -187,8 +215,30 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
             page_type="document" if document else "article",
             embeds=body.embeds,
         )
-        return ParsedPage(kind="article", record=record)
+        if body_problem(record) != WIDGET_BODY:
+            return ParsedPage(kind="article", record=record)
     return media_article(tree, url) or listing(tree, url)
+
+
+def _standfirst(title_el: lxml.html.HtmlElement | None, container: lxml.html.HtmlElement) -> str | None:
+    """The article's lead when the template sets it apart, between the title and the text (a
+    `.sapo`, `.intro`, `.standfirst`, `itemprop=description` block): the first paragraph of the
+    article as readers see it, and its summary."""
+    if title_el is None:
+        return None
+    inside = {id(el) for el in container.iter()}
+    order = {id(el): i for i, el in enumerate(title_el.getroottree().iter())}
+    start, end = order.get(id(title_el), 0), order.get(id(container), 0)
+    for el in _LEAD_ELEMENTS(title_el.getroottree()):
+        if id(el) in inside or not start < order.get(id(el), -1) < end or _in_masthead(el):
+            continue
+        if any(a is container for a in el.iterancestors()):
+            continue
+        text = text_of(el)
+        links = sum(len(collapse(a.text_content())) for a in el.iter("a"))
+        if len(text) >= MIN_LEAD_CHARS and links < len(text) / 3 and not el.xpath(".//h1|.//h2"):
+            return text
+    return None
 
 
 def media_article(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
@@ -358,14 +408,15 @@ def _title(tree: lxml.html.HtmlElement, document: object) -> str:
     for el, text in headings:
         if el.tag == "h1":
             return text
-    found = getattr(document, "title", None) or page_title
-    return _own_title(normalize_text(found or ""), names) or ""
+    found = normalize_text(getattr(document, "title", None) or page_title or "")
+    return _own_title(found, names, slug_ok=True) or found
 
 
-def _own_title(title: str | None, names: set[str]) -> str | None:
+def _own_title(title: str | None, names: set[str], slug_ok: bool = False) -> str | None:
     """A page title without the parts naming the site ("Bài viết | Sở X" → "Bài viết"); None for a
-    slug ("adac-kindersitztest-herbst-2018") or a title that only names the site."""
-    if not title or _SLUG.match(title):
+    title that only names the site, or (unless `slug_ok`: the page's last word on its title) a
+    slug such as og:title "adac-kindersitztest-herbst-2018"."""
+    if not title or (_SLUG.match(title) and not slug_ok):
         return None
     parts = [p.strip() for p in TITLE_SEPARATOR.split(title) if p.strip()]
     kept = [p for p in parts if match_key(p) not in names]
@@ -411,7 +462,7 @@ def _is_article(
     typed = bool(single_article_signs(tree)) or bool(tree.xpath('//*[@itemprop="articleBody"][1]'))
     if weight < (MIN_TYPED_ARTICLE_CHARS if typed else MIN_ARTICLE_CHARS) or link_density > MAX_LINK_DENSITY:
         return False
-    return typed or date_raw is not None or len(paragraphs) >= 3
+    return typed or date_raw is not None or len(paragraphs) >= 3 or weight >= MIN_UNDATED_TEXT_CHARS
 
 
 def listing(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:

@@ -52,9 +52,11 @@ def find_date_text(
             dated = [t for t in inner if parse_vietnamese_date(t) is not None]
             return _date_segment(min([text, *dated], key=len)), machine
     if title_el is not None:
-        # No date-like class: the first short dated block in the few elements after the title.
+        # No date-like class: the first short dated block in the few elements after the title, or
+        # right above it (a dateline over the headline).
         parent = title_el.getparent()
         nearby = list(title_el.itersiblings())[:8] + (list(parent.itersiblings())[:5] if parent is not None else [])
+        nearby += list(title_el.itersiblings(preceding=True))[:2]
         for el in nearby:
             texts = (collapse(node.text_content()) for node in el.iter() if isinstance(node.tag, str))
             dated = [t for t in texts if t and len(t) <= 160 and parse_vietnamese_date(t) is not None]

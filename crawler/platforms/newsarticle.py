@@ -21,7 +21,7 @@ from crawler.platforms import generic
 from crawler.platforms.base import first, text_of
 from crawler.platforms.meta import cms_authors, find_date_text, find_view_count
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, same_host
-from crawler.text import join_paragraphs, normalize_text
+from crawler.text import join_paragraphs, match_key, normalize_text
 
 NAME = "newsarticle"
 VERSION = "1.0"
@@ -135,7 +135,11 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     body_el = first(tree, *_BODY_SELECTORS)
     text = generic.container_text(body_el if body_el is not None else tree, url, strict=body_el is None)
     title_el = first(tree, "h1")
-    title = text_of(title_el) or normalize_text(str(article.get("headline") or ""))
+    headline = normalize_text(str(article.get("headline") or ""))
+    shown = text_of(title_el)
+    # The first <h1> is the article's title when the structured headline agrees (a side tray or a
+    # logo can hold an <h1> of its own).
+    title = shown if shown and (not headline or match_key(shown[:60]) in match_key(headline)) else headline or shown
     if text is None or not title:
         # No article text found on this template: the fallback chain (`parse_page`) tries the
         # generic reader and notes it in the record.

@@ -54,6 +54,7 @@ _WORD = re.compile(r"\w+")
 _WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 # A body is believable with this much running text (characters, wide scripts counted three times).
 MIN_BODY_WEIGHT = 80
+WIDGET_BODY = "body is a sign-up or log-in box"
 MIN_SENTENCE_WORDS = 6
 
 
@@ -101,7 +102,7 @@ def body_problem(record: PortalRecord) -> str | None:
     if weight < MIN_BODY_WEIGHT and not (record.attachments or record.document or record.media_only):
         return "body too short"
     if weight < 600 and _WIDGET.search(record.body) and len(sentences) <= 2:
-        return "body is a sign-up or log-in box"
+        return WIDGET_BODY
     return None
 
 

@@ -22,6 +22,7 @@ from crawler.platforms.base import (
     select,
     text_of,
 )
+from crawler.platforms.container import in_comments
 from crawler.platforms.meta import cms_authors, document_from_page, find_date_text, find_view_count, post_scoped
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links, same_host
 from crawler.text import join_paragraphs, match_key
@@ -101,9 +102,23 @@ def _summary(spec: Selectors, tree: lxml.html.HtmlElement, paragraphs: list[str]
     return None
 
 
+def _body_element(tree: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> lxml.html.HtmlElement | None:
+    """The first selector's richest match outside a <header> and outside the comments: themes reuse
+    a body class for the excerpt in the post's header and for each reader's comment."""
+    for selector in selectors:
+        found = [
+            el
+            for el in select(tree, selector)
+            if not any(a.tag == "header" for a in el.iterancestors()) and not in_comments(el)
+        ]
+        if found:
+            return max(found, key=lambda el: len(el.text_content()))
+    return None
+
+
 def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
     title_el = first(tree, *spec.title)
-    body_el = first(tree, *spec.body)
+    body_el = _body_element(tree, spec.body)
     if title_el is None or body_el is None or not text_of(title_el):
         return None
     for selector in spec.strip:
