@@ -184,9 +184,8 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     title = _title(tree, text.metadata)
     title_el = _title_element(tree, title)
     date_raw, date_attr = find_date_text(tree, title_el)
+    # A lead set apart above the text is the summary, as platforms read a sapo.
     lead = _standfirst(title_el, text.container) if text.container is not None else None
-    if lead and lead not in body.paragraphs[:2]:
-        body.paragraphs.insert(0, lead)
     paragraphs = body.paragraphs
     document = document_from_page(tree, tree.text_content())
     if document is not None:
@@ -222,8 +221,7 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
 
 def _standfirst(title_el: lxml.html.HtmlElement | None, container: lxml.html.HtmlElement) -> str | None:
     """The article's lead when the template sets it apart, between the title and the text (a
-    `.sapo`, `.intro`, `.standfirst`, `itemprop=description` block): the first paragraph of the
-    article as readers see it, and its summary."""
+    `.sapo`, `.intro`, `.standfirst`, `itemprop=description` block)."""
     if title_el is None:
         return None
     inside = {id(el) for el in container.iter()}
