@@ -10,6 +10,7 @@ from __future__ import annotations
 import html as html_module
 import re
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -92,12 +93,8 @@ _HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_
 MAX_HTML_CHARS = 8_000_000
 # Deeper trees than this are flattened: our readers walk trees recursively, and libxml2 stops at 2,048.
 MAX_TREE_DEPTH = 400
-_UNCLOSED_HINT = 200
 _INERT = re.compile(
     r"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->|\bdata:[\w/+.-]+;base64,[\w+/=\s]+", re.I | re.S
-)
-_NESTING_TAG = re.compile(
-    r"<(/?)(font|span|div|b|i|u|strong|em|small|big|center|td|tr|table|section|blockquote)[\s>]", re.I
 )
 _INLINE_MARKUP = re.compile(r"</?(?:font|span|b|i|u|strong|em|small|big|center)\b[^>]*>", re.I)
 _BLOCK_OPEN = re.compile(r"<(?:div|td|th|tr|table|tbody|section|blockquote)\b[^>]*>", re.I)
@@ -124,7 +121,7 @@ def read_markup(html: str) -> Markup:
         if len(html) > MAX_HTML_CHARS:
             return Markup(None, f"page too large ({len(html) // 1_000_000} MB of markup without scripts)")
     tree = _parse(html)
-    if tree is not None and _deeply_nested(html, tree):
+    if tree is not None and _deeply_nested(tree):
         flat = _BLOCK_CLOSE.sub("", _BLOCK_OPEN.sub("<p>", _INLINE_MARKUP.sub("", html)))
         tree = _parse(flat)
         repair = f"deep nesting flattened (more than {MAX_TREE_DEPTH} levels)"
@@ -143,21 +140,16 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
         return None
 
 
-def _deeply_nested(html: str, tree: lxml.html.HtmlElement) -> bool:
-    """True when the tree is deeper than MAX_TREE_DEPTH; measured only when the markup leaves many
-    tags unclosed (the cheap sign of it)."""
-    balance = 0
-    for closing, _tag in _NESTING_TAG.findall(html):
-        balance += -1 if closing else 1
-    if balance < _UNCLOSED_HINT:
-        return False
-    depth = deepest = 0
-    for event, _el in etree.iterwalk(tree, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        deepest = max(deepest, depth)
-        if deepest > MAX_TREE_DEPTH:
-            return True
-    return False
+def _deeply_nested(tree: lxml.html.HtmlElement) -> bool:
+    """True when the tree is deeper than MAX_TREE_DEPTH. Tags left unclosed nest everything after
+    them, down to the end of the page: following the last child from the root finds the depth."""
+    node, depth = tree, 0
+    while depth <= MAX_TREE_DEPTH:
+        children = [child for child in node if isinstance(child.tag, str)]
+        if not children:
+            return False
+        node, depth = children[-1], depth + 1
+    return True
 
 
 # Line breaks in the HTML source are spaces on the page: only blocks and <br> start a line.
@@ -250,12 +242,38 @@ def by_class(tree: lxml.html.HtmlElement, *names: str, tag: str = "*") -> dict[s
 
 
 def meta_content(tree: lxml.html.HtmlElement, *names: str) -> str | None:
+    """The content of the first <meta> naming one of `names` (by property, name or itemprop)."""
+    index = _meta_index(tree)
     for name in names:
         for attr in ("property", "name", "itemprop"):
-            found = tree.xpath(f'//meta[@{attr}="{name}"]/@content')
-            if found and found[0].strip():
-                return normalize_text(unescape_entities(found[0]))
+            found = index.get((attr, name))
+            if found:
+                return normalize_text(unescape_entities(found))
     return None
+
+
+# Every page's <meta> tags, read once: parsers and sanity rules ask for a dozen names per page, and
+# each XPath lookup walks the whole tree.
+_META_INDEXES: weakref.WeakKeyDictionary[lxml.html.HtmlElement, dict[tuple[str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _meta_index(tree: lxml.html.HtmlElement) -> dict[tuple[str, str], str]:
+    root = tree.getroottree().getroot()
+    index = _META_INDEXES.get(root)
+    if index is None:
+        index = {}
+        for meta in root.iter("meta"):
+            content = meta.get("content")
+            if content is None or not content.strip():
+                continue
+            for attr in ("property", "name", "itemprop"):
+                key = meta.get(attr)
+                if key:
+                    index.setdefault((attr, key), content)
+        _META_INDEXES[root] = index
+    return index
 
 
 def canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
@@ -278,6 +296,8 @@ _ARTICLE_LEAF = re.compile(r"\d{3,}|(?:[^/-]+-){3,}")
 
 def _shared_canonical(canonical: str, url: str) -> bool:
     """A canonical URL that names a page other articles point to as well."""
+    if canonical == url:
+        return False
     page, named = urlsplit(canonicalize_url(url)), urlsplit(canonicalize_url(canonical))
     if (page.path, page.query) == (named.path, named.query):
         return False

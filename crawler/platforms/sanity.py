@@ -55,12 +55,15 @@ _WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\u0e00-\u0eff\u1000-\u109f\u1780-
 # A body is believable with this much running text (characters, wide scripts counted three times).
 MIN_BODY_WEIGHT = 80
 WIDGET_BODY = "body is a sign-up or log-in box"
+MAX_WIDGET_WEIGHT = 600
 MIN_SENTENCE_WORDS = 6
 
 
 def text_weight(text: str) -> int:
     """Characters of `text`, counting those of scripts written without spaces (Chinese, Japanese,
     Korean, Thai, Lao, Burmese, Khmer) three times: one of them carries about a word."""
+    if text.isascii():
+        return len(text)
     return len(text) + 2 * len(_WIDE.findall(text))
 
 
@@ -97,12 +100,13 @@ def body_problem(record: PortalRecord) -> str | None:
         if record.document is not None or record.attachments or record.media_only:
             return None
         return "no body"
-    weight = sum(text_weight(p) for p in parts)
-    sentences = [p for p in parts if len(_WORD.findall(p)) >= MIN_SENTENCE_WORDS or text_weight(p) >= 60]
+    weight = text_weight(record.body)
     if weight < MIN_BODY_WEIGHT and not (record.attachments or record.document or record.media_only):
         return "body too short"
-    if weight < 600 and _WIDGET.search(record.body) and len(sentences) <= 2:
-        return WIDGET_BODY
+    if weight < MAX_WIDGET_WEIGHT and _WIDGET.search(record.body):
+        sentences = [p for p in parts if len(_WORD.findall(p)) >= MIN_SENTENCE_WORDS or text_weight(p) >= 60]
+        if len(sentences) <= 2:
+            return WIDGET_BODY
     return None
 
 
