@@ -185,6 +185,15 @@ def block_text(element: lxml.html.HtmlElement) -> str:
     return "\n".join(line for line in lines if line)
 
 
+_TITLE_IN_HEAD = etree.XPath("/html/head/title")
+
+
+def page_title(tree: lxml.html.HtmlElement) -> str:
+    """The text of the page's <title> (looked for in <head> first: a // search walks the tree)."""
+    found = _TITLE_IN_HEAD(tree.getroottree().getroot())
+    return text_of(found[0] if found else first(tree, "title"))
+
+
 def text_of(element: lxml.html.HtmlElement | None) -> str:
     if element is None:
         return ""

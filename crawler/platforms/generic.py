@@ -19,6 +19,7 @@ from crawler.platforms.base import (
     attachments_from_links,
     first,
     meta_content,
+    page_title,
     read_body,
     text_of,
 )
@@ -391,7 +392,7 @@ def _title(tree: lxml.html.HtmlElement, document: object) -> str:
     """
     names = site_names(tree)
     og = _own_title(meta_content(tree, "og:title"), names)
-    page_title = normalize_text(text_of(first(tree, "title")))
+    shown_title = page_title(tree)
     marked = [text_of(el) for el in _HEADLINE(tree)]
     headings = [
         (el, text)
@@ -399,14 +400,14 @@ def _title(tree: lxml.html.HtmlElement, document: object) -> str:
         if len(text := text_of(el)) >= 10 and match_key(text) not in names and not _in_masthead(el)
     ]
     for text in [*marked, *(text for _, text in headings)]:
-        if len(text) >= 10 and match_key(text) not in names and ((og and text in og) or text in page_title):
+        if len(text) >= 10 and match_key(text) not in names and ((og and text in og) or text in shown_title):
             return text
     if og:
         return og
     for el, text in headings:
         if el.tag == "h1":
             return text
-    found = normalize_text(getattr(document, "title", None) or page_title or "")
+    found = normalize_text(getattr(document, "title", None) or shown_title or "")
     return _own_title(found, names, slug_ok=True) or found
 
 

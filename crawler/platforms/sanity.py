@@ -14,7 +14,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.items import PortalRecord
-from crawler.platforms.base import first, meta_content, text_of
+from crawler.platforms.base import meta_content, page_title
 from crawler.text import match_key, paragraphs
 
 # Labels a template prints where a title should be: never an article's title.
@@ -71,7 +71,7 @@ def site_names(tree: lxml.html.HtmlElement) -> set[str]:
     """Names the page gives its site: og:site_name, application-name, and the shorter parts of its
     <title> that a separator sets off ("Bài viết … - Cổng TTĐT tỉnh X": "Cổng TTĐT tỉnh X")."""
     names = {meta_content(tree, "og:site_name", "application-name", "apple-mobile-web-app-title") or ""}
-    parts = [p for p in TITLE_SEPARATOR.split(text_of(first(tree, "title"))) if p.strip()]
+    parts = [p for p in TITLE_SEPARATOR.split(page_title(tree)) if p.strip()]
     if len(parts) > 1:
         # The longest part is the page's own title; the others name the site or the section.
         longest = max(parts, key=len)
