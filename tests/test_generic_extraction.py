@@ -3,6 +3,8 @@ furniture pruned, markup read within bounds, hard but real pages (media only, de
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from crawler.cli import extract_record
@@ -10,6 +12,8 @@ from crawler.pipelines import validation_errors
 from crawler.platforms import generic, parse_page
 from crawler.platforms.base import MAX_HTML_CHARS, parse_html, read_markup
 from crawler.text import paragraphs
+
+from .conftest import FIXTURES
 
 SENTENCES = [
     "Sở Tài nguyên và Môi trường vừa tổ chức hội nghị triển khai kế hoạch quản lý đất đai năm 2025, "
@@ -224,3 +228,20 @@ def test_embedded_players_are_listed_with_the_text() -> None:
     assert record is not None
     assert record["embeds"] == ["https://www.youtube.com/embed/AbC123xyz"]
     assert record["media_only"] is None
+
+
+def test_tag_soup_closing_the_body_container_early_loses_no_text() -> None:
+    """A stray </div> in the article text closes the platform's body element early; the text it
+    pushes out is read with the body, and the repair is said."""
+    folder = FIXTURES / "liferay" / "demo_seed_4898"
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    html = (folder / "page.html").read_text(encoding="utf-8")
+    expected = extract_record(html, meta["url"])
+    marker = "<p>Trong 6 tháng đầu năm"
+    broken = html.replace(marker, "</div>" + marker, 1)
+    parsed = parse_page(broken, meta["url"])
+    assert parsed.repair is not None and parsed.repair.startswith("tag soup")
+    record = extract_record(broken, meta["url"])
+    assert expected is not None and record is not None
+    assert record["body"] == expected["body"]
+    assert record["authors"] == expected["authors"]

@@ -86,7 +86,7 @@ def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
     if tree is None or not tree.text_content().strip():
         return ParsedPage(kind="empty", reason="empty page (no text)")
     page = _parse_tree(tree, html, url, platform)
-    page.repair = markup.repair
+    page.repair = markup.repair or page.repair
     return page
 
 

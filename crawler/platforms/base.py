@@ -7,6 +7,7 @@ the byline the page right-aligns at the end.
 
 from __future__ import annotations
 
+import copy
 import html as html_module
 import re
 import unicodedata
@@ -674,6 +675,39 @@ def read_body(element: lxml.html.HtmlElement, base_url: str, *, trailing_byline:
             body.authors.insert(0, kept.pop().text)
     body.paragraphs = [b.text for b in kept]
     return body
+
+
+# What tag soup pushes out of a body container: an unmatched </div> in the text closes the container
+# early, and the rest of the text follows it as unclassed paragraphs.
+_SPILL_TAGS = frozenset("p font span strong b em i u br img table ul ol blockquote center".split())
+MIN_SPILLED_CHARS = 40
+SPILL_REPAIR = "tag soup: text pushed out of the body container read with it"
+
+
+def with_spilled_text(container: lxml.html.HtmlElement) -> tuple[lxml.html.HtmlElement, bool]:
+    """The body container, joined by the text tag soup pushed out of it (the unclassed paragraphs
+    right after it, and the small blocks between them), read together from a copy; and whether
+    there was any."""
+    spilled: list[lxml.html.HtmlElement] = []
+    last_plain = -1
+    for sibling in container.itersiblings():
+        if not isinstance(sibling.tag, str):
+            continue
+        plain = sibling.tag in _SPILL_TAGS and not sibling.get("class") and not sibling.get("id")
+        if not plain and len(collapse(sibling.text_content())) >= MIN_SPILLED_CHARS:
+            break
+        spilled.append(sibling)
+        last_plain = len(spilled) - 1 if plain else last_plain
+    spilled = spilled[: last_plain + 1]
+    tail = (container.tail or "").strip()
+    if len(tail) + sum(len(collapse(el.text_content())) for el in spilled) < MIN_SPILLED_CHARS:
+        return container, False
+    joined = lxml.html.Element("div")
+    joined.append(copy.deepcopy(container))
+    joined[-1].tail = f"{tail} " if tail else None
+    for el in spilled:
+        joined.append(copy.deepcopy(el))
+    return joined, True
 
 
 def attachments_from_links(links: list[tuple[str, str]], base_url: str) -> list[Attachment]:

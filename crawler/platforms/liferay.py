@@ -15,7 +15,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.items import Image, PortalRecord
-from crawler.platforms.base import by_class, first, read_body, select, text_of
+from crawler.platforms.base import SPILL_REPAIR, by_class, first, read_body, select, text_of, with_spilled_text
 from crawler.platforms.meta import document_from_page, find_date_text, is_metadata_row
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links, same_host
 from crawler.text import join_paragraphs
@@ -119,10 +119,11 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         content = inside[0] if inside else None
     if title_el is None or content is None:
         return _listing(tree, url)
+    content, spilled = with_spilled_text(content)
     record = _record(tree, url, title_el, content, parts)
     # Related-article and print links lead to articles no listing may show; the spider dedupes them.
     links = article_links(tree, url)
-    return ParsedPage(kind="article", record=record, links=links)
+    return ParsedPage(kind="article", record=record, links=links, repair=SPILL_REPAIR if spilled else None)
 
 
 def _portlet_of(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:

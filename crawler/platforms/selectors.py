@@ -15,12 +15,14 @@ import lxml.html
 
 from crawler.dates import parse_vietnamese_date
 from crawler.platforms.base import (
+    SPILL_REPAIR,
     attachments_from_links,
     first,
     meta_content,
     read_body,
     select,
     text_of,
+    with_spilled_text,
 )
 from crawler.platforms.container import in_comments
 from crawler.platforms.meta import cms_authors, document_from_page, find_date_text, find_view_count, post_scoped
@@ -121,6 +123,7 @@ def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.Html
     body_el = _body_element(tree, spec.body)
     if title_el is None or body_el is None or not text_of(title_el):
         return None
+    body_el, spilled = with_spilled_text(body_el)
     for selector in spec.strip:
         for el in select(body_el, selector):
             el.drop_tree()
@@ -166,7 +169,7 @@ def parse_article(spec: Selectors, name: str, version: str, tree: lxml.html.Html
         page_type="document" if document else "article",
         view_count=find_view_count(tree),
     )
-    return ParsedPage(kind="article", record=record)
+    return ParsedPage(kind="article", record=record, repair=SPILL_REPAIR if spilled else None)
 
 
 def parse_listing(spec: Selectors, tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
