@@ -8,18 +8,16 @@ and the visible date disagree, the visible date wins: it is what readers were sh
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
-from lxml import etree
 
 from crawler.dates import parse_vietnamese_date
 from crawler.items import Image
 from crawler.platforms import generic
 from crawler.platforms.base import first, text_of
-from crawler.platforms.meta import cms_authors, find_date_text, find_view_count
+from crawler.platforms.meta import cms_authors, find_date_text, find_view_count, json_ld_objects, json_ld_types
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, same_host
 from crawler.text import join_paragraphs, match_key, normalize_text
 
@@ -37,35 +35,8 @@ _BODY_SELECTORS = (
     "#news-bodyhtml",
 )
 _VISIBLE_DATE = ("span.date", ".date-time", ".time-detail", ".publish-date", "time")
-_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()")
-
-
-def _objects(data: Any) -> list[dict[str, Any]]:
-    """Every JSON object of a JSON-LD block, through lists and @graph."""
-    if isinstance(data, list):
-        return [obj for item in data for obj in _objects(item)]
-    if isinstance(data, dict):
-        return [data, *_objects(data.get("@graph", []))]
-    return []
-
-
-def _types(obj: dict[str, Any]) -> set[str]:
-    kind = obj.get("@type")
-    return set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
-
-
-def json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
-    found = []
-    for script in _JSON_LD(tree):
-        try:
-            found.extend(_objects(json.loads(script)))
-        except ValueError:
-            continue
-    return found
-
-
 def _article_object(tree: lxml.html.HtmlElement) -> dict[str, Any] | None:
-    return next((obj for obj in json_ld(tree) if _types(obj) & ARTICLE_TYPES), None)
+    return next((obj for obj in json_ld_objects(tree) if json_ld_types(obj) & ARTICLE_TYPES), None)
 
 
 def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) -> list[str]:
@@ -74,7 +45,7 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
     article = _article_object(tree)
     if article is None:
         return []
-    kinds = ", ".join(sorted(_types(article) & ARTICLE_TYPES))
+    kinds = ", ".join(sorted(json_ld_types(article) & ARTICLE_TYPES))
     return [f"JSON-LD {kinds} with headline and datePublished" if article.get("datePublished") else f"JSON-LD {kinds}"]
 
 
@@ -83,8 +54,8 @@ def article_key(url: str) -> str | None:
 
 
 def _section(tree: lxml.html.HtmlElement, article: dict[str, Any]) -> str | None:
-    for obj in json_ld(tree):
-        if "BreadcrumbList" in _types(obj):
+    for obj in json_ld_objects(tree):
+        if "BreadcrumbList" in json_ld_types(obj):
             items = obj.get("itemListElement") or []
             last = items[-1] if items else None
             name = (last.get("item") or {}).get("name") if isinstance(last, dict) else None
@@ -124,7 +95,7 @@ def _listing(tree: lxml.html.HtmlElement, url: str, articles: list[dict[str, Any
 
 
 def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
-    articles = [obj for obj in json_ld(tree) if _types(obj) & ARTICLE_TYPES]
+    articles = [obj for obj in json_ld_objects(tree) if json_ld_types(obj) & ARTICLE_TYPES]
     if len(articles) > 1:
         return _listing(tree, url, articles)
     article = articles[0] if articles else None
