@@ -385,8 +385,12 @@ def repair_legacy(text: str) -> tuple[str, str | None]:
 _TCVN3_FONT_NAME = re.compile(r"\.[Vv][Nn][A-Za-z]")
 _VNI_FONT_NAME = re.compile(r"\b[Vv][Nn][Ii][-_ ][A-Za-z]")
 _QUOTE = r"(?:&quot;|&\#39;|[\"'])?"
+# A font list up to the legacy font's name: `font-family: Arial, "Times New Roman", .VnTime`. Each
+# name is words with single spaces between, and the groups are possessive: a list of blanks and
+# commas must not make the search backtrack exponentially.
 _FONT_LIST_OPENING = re.compile(
-    rf"(?:font-family\s*:|\bface\s*=)(?:\s*{_QUOTE}[\w \-]*{_QUOTE}\s*,)*\s*{_QUOTE}\s*$", re.I
+    rf"(?:font-family\s*+:|\bface\s*+=)(?:\s*+{_QUOTE}(?:[\w-]++(?: [\w-]++)*+)?{_QUOTE}\s*+,)*+\s*+{_QUOTE}\s*$",
+    re.I,
 )
 
 

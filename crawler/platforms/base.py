@@ -12,6 +12,7 @@ import html as html_module
 import re
 import unicodedata
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -94,12 +95,16 @@ _HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_
 MAX_HTML_CHARS = 8_000_000
 # Deeper trees than this are flattened: our readers walk trees recursively, and libxml2 stops at 2,048.
 MAX_TREE_DEPTH = 400
-_INERT = re.compile(
-    r"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->|\bdata:[\w/+.-]+;base64,[\w+/=\s]+", re.I | re.S
+_INERT_OPENING = re.compile(r"<(script|style|noscript|template)\b|<!--", re.I)
+_INLINE_DATA = re.compile(r"\bdata:[\w/+.-]+;base64,[\w+/=\s]+")
+# Flattening keeps the tags that carry no nesting (headings, paragraphs, media, the document's
+# frame), turns every other block into a paragraph break and drops inline tags.
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)\b([^>]*)>")
+_FLAT_KEPT = frozenset(
+    "html head body title meta link base script style noscript template p h1 h2 h3 h4 h5 h6 img br hr "
+    "iframe embed object param video audio source picture a".split()
 )
-_INLINE_MARKUP = re.compile(r"</?(?:font|span|b|i|u|strong|em|small|big|center)\b[^>]*>", re.I)
-_BLOCK_OPEN = re.compile(r"<(?:div|td|th|tr|table|tbody|section|blockquote)\b[^>]*>", re.I)
-_BLOCK_CLOSE = re.compile(r"</(?:div|td|th|tr|table|tbody|section|blockquote)\s*>", re.I)
+_CLASS_AND_ID = re.compile(r"""\s(?:class|id)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.I)
 
 
 @dataclass
@@ -117,16 +122,47 @@ def read_markup(html: str) -> Markup:
         return Markup(None)
     repair = None
     if len(html) > MAX_HTML_CHARS:
-        html = _INERT.sub(" ", html)
+        html = _without_inert(html)
         repair = "oversized markup trimmed (scripts, styles and inline data dropped)"
         if len(html) > MAX_HTML_CHARS:
             return Markup(None, f"page too large ({len(html) // 1_000_000} MB of markup without scripts)")
     tree = _parse(html)
     if tree is not None and _deeply_nested(tree):
-        flat = _BLOCK_CLOSE.sub("", _BLOCK_OPEN.sub("<p>", _INLINE_MARKUP.sub("", html)))
+        flat = _TAG.sub(_flat_tag, html)
         tree = _parse(flat)
         repair = f"deep nesting flattened (more than {MAX_TREE_DEPTH} levels)"
     return Markup(tree, repair)
+
+
+def _flat_tag(tag: re.Match[str]) -> str:
+    """A tag of flattened markup: kept, a paragraph break keeping the block's class and id (so page
+    furniture is still known by them), or nothing."""
+    name = tag.group(2).lower()
+    if name in _FLAT_KEPT:
+        return tag.group()
+    if tag.group(1) or name not in BLOCK_TAGS | {"li", "td", "th", "tr"}:
+        return ""
+    return f"<p{''.join(_CLASS_AND_ID.findall(tag.group(3)))}>"
+
+
+def _without_inert(html: str) -> str:
+    """The markup without scripts, styles, comments and inline data, in one pass over it (a
+    backtracking pattern would rescan the rest of the page for every element left unclosed)."""
+    lowered = html.lower()
+    kept: list[str] = []
+    position = 0
+    while (opening := _INERT_OPENING.search(html, position)) is not None:
+        kept.append(html[position : opening.start()])
+        closing = "-->" if opening.group(1) is None else f"</{opening.group(1).lower()}"
+        end = lowered.find(closing, opening.end())
+        if end == -1:
+            position = len(html)
+            break
+        after = lowered.find(">", end)
+        position = len(html) if after == -1 else after + 1
+        kept.append(" ")
+    kept.append(html[position:])
+    return _INLINE_DATA.sub(" ", "".join(kept))
 
 
 def parse_html(html: str) -> lxml.html.HtmlElement | None:
@@ -157,6 +193,11 @@ def _deeply_nested(tree: lxml.html.HtmlElement) -> bool:
 _SOURCE_BREAKS = str.maketrans("\r\n", "  ")
 
 
+def _apart(tag: str) -> str:
+    """What sets an element's text apart from its neighbours': a line for blocks, a space for cells."""
+    return "\n" if tag in BLOCK_TAGS else " " if tag in ("td", "th") else ""
+
+
 def block_text(element: lxml.html.HtmlElement) -> str:
     """The element's text with each block (p, div, h1–h6, li, tr …) and <br> on a line of its own and
     table cells apart by a space: `text_content()` glues "63/2023/AL" to a following heading's
@@ -164,24 +205,26 @@ def block_text(element: lxml.html.HtmlElement) -> str:
     """
     parts: list[str] = []
 
-    def walk(el: lxml.html.HtmlElement) -> None:
+    def enter(el: lxml.html.HtmlElement) -> bool:
         tag = el.tag if isinstance(el.tag, str) else ""
         if not tag or tag in SKIP_TAGS:
-            return
+            return False
         if tag == "br":
             parts.append("\n")
-            return
-        apart = "\n" if tag in BLOCK_TAGS else " " if tag in ("td", "th") else ""
-        parts.append(apart)
+            return False
+        parts.append(_apart(tag))
         if el.text:
             parts.append(el.text.translate(_SOURCE_BREAKS))
-        for child in el:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail.translate(_SOURCE_BREAKS))
-        parts.append(apart)
+        return True
 
-    walk(element)
+    def leave(el: lxml.html.HtmlElement) -> None:
+        parts.append(_apart(el.tag))
+
+    def tail(el: lxml.html.HtmlElement) -> None:
+        if el.tail:
+            parts.append(el.tail.translate(_SOURCE_BREAKS))
+
+    walk_tree(element, enter, leave, tail)
     lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -205,10 +248,11 @@ _ESCAPED_ENTITY = re.compile(r"&(?:[a-zA-Z][a-zA-Z0-9]{1,8}|#\d{2,6}|#[xX][0-9a-
 
 
 def unescape_entities(text: str) -> str:
-    """Entities a CMS escaped twice ("&amp;nbsp;" shows as "&nbsp;") decoded once more."""
-    if "&" not in text or not _ESCAPED_ENTITY.search(text):
+    """Entities a CMS escaped twice ("&amp;nbsp;" shows as "&nbsp;") decoded once more: whole
+    references only, each on its own, so "?a=1&sect=2" and "&para 3" stay as written."""
+    if "&" not in text:
         return text
-    return html_module.unescape(text)
+    return _ESCAPED_ENTITY.sub(lambda found: html_module.unescape(found.group()), text)
 
 
 # The direct path first: a // search walks the whole tree, and the link is nearly always in <head>.
@@ -488,49 +532,82 @@ class _Walker:
         self._buffer.append(" ")
         self._after_break = len(self._buffer)
 
-    def visit(self, el: lxml.html.HtmlElement, owner: lxml.html.HtmlElement | None) -> None:
+    def enter(self, el: lxml.html.HtmlElement, owner: lxml.html.HtmlElement | None) -> bool:
+        """Read an element's opening; False when its content is not read (skipped, an image, a break)."""
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in EMBED_TAGS:
             self.embed(el)
         if tag in SKIP_TAGS or not tag:
-            return
+            return False
         if tag == "img":
             self.flush(owner)
             self.image(el)
-            return
+            return False
         if tag == "br":
             self.line_break(owner)
-            return
+            return False
         if tag == "a" and el.get("href"):
             href = el.get("href").strip()
             # Link text is needed only where the URL does not name the file (DNN LinkClick.aspx).
             self.links.append((href, collapse(el.text_content()) if "linkclick" in href.lower() else ""))
-        block = tag in BLOCK_TAGS
-        if block:
+        if tag in BLOCK_TAGS:
             self.flush(owner)
         if tag in ("td", "th"):
             self._buffer.append(" ")
         if el.text:
             self._buffer.append(el.text)
-        for child in el:
-            self.visit(child, el if block else owner)
-            if child.tail:
-                self._buffer.append(child.tail)
-        if tag in ("td", "th"):
+        return True
+
+    def leave(self, el: lxml.html.HtmlElement) -> None:
+        if el.tag in ("td", "th"):
             self._buffer.append(" | " if el.getnext() is not None else " ")
-        if block:
+        if el.tag in BLOCK_TAGS:
             self.flush(el)
 
+    def tail(self, el: lxml.html.HtmlElement) -> None:
+        if el.tail:
+            self._buffer.append(el.tail)
 
-def walk_blocks(element: lxml.html.HtmlElement, base_url: str) -> tuple[list[Block], list[tuple[str, str]]]:
-    """Blocks of `element` in reading order, plus every link (href as written, text) inside it."""
-    walker = _walk(element, base_url)
-    return walker.blocks, walker.links
+
+def walk_tree(
+    root: lxml.html.HtmlElement,
+    enter: Callable[[lxml.html.HtmlElement], bool],
+    leave: Callable[[lxml.html.HtmlElement], None],
+    tail: Callable[[lxml.html.HtmlElement], None],
+) -> None:
+    """Visit `root`'s subtree in reading order without recursion (pasted pages nest thousands of
+    levels deep): `enter` each element (False: its content is not visited), `leave` each entered
+    one, then `tail` after each element below the root."""
+    if not enter(root):
+        return
+    stack = [(root, iter(root))]
+    while stack:
+        element, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            leave(element)
+            if stack:
+                tail(element)
+        elif enter(child):
+            stack.append((child, iter(child)))
+        else:
+            tail(child)
 
 
 def _walk(element: lxml.html.HtmlElement, base_url: str) -> _Walker:
     walker = _Walker(base_url)
-    walker.visit(element, element)
+    # The block each element's text belongs to: the element itself for blocks, else its owner's.
+    owners: dict[lxml.html.HtmlElement, lxml.html.HtmlElement] = {element: element}
+
+    def enter(el: lxml.html.HtmlElement) -> bool:
+        owner = owners.get(el.getparent(), element) if el is not element else element
+        if not walker.enter(el, owner):
+            return False
+        owners[el] = el if el.tag in BLOCK_TAGS else owner
+        return True
+
+    walk_tree(element, enter, walker.leave, walker.tail)
     walker.flush(element)
     return walker
 

@@ -5,6 +5,7 @@ block reader takes captions and the byline out of it, as for every platform.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -75,9 +76,9 @@ MIN_TYPED_ARTICLE_CHARS = 80  # for a page that says it is one article (og:type,
 MIN_UNDATED_TEXT_CHARS = 500  # one or two paragraphs, no date shown: still an article when this long
 MAX_LINK_DENSITY = 0.5
 # A lead set apart from the text: its classes, and the least it says.
-_LEAD_ELEMENTS = etree.XPath(
-    "//*[@itemprop='description' or @itemprop='alternativeHeadline'][not(self::meta)]"
-    " | //*[@class or @id][re:test(concat(@class, ' ', @id),"
+_LEAD_ELEMENT = etree.XPath(
+    "self::*[@itemprop='description' or @itemprop='alternativeHeadline'][not(self::meta)]"
+    " | self::*[@class or @id][re:test(concat(@class, ' ', @id),"
     " '(^|[ _-])(sapo|intro|lead|standfirst|summary|description|teaser|vorspann|chapeau|deck|"
     "subtitle|sub-title|excerpt|abstract|tomtat|tom-tat|mo-ta)([ _-]|$)', 'i')]",
     namespaces={"re": "http://exslt.org/regular-expressions"},
@@ -225,19 +226,34 @@ def _standfirst(title_el: lxml.html.HtmlElement | None, container: lxml.html.Htm
     `.sapo`, `.intro`, `.standfirst`, `itemprop=description` block)."""
     if title_el is None:
         return None
-    inside = {id(el) for el in container.iter()}
-    order = {id(el): i for i, el in enumerate(title_el.getroottree().iter())}
-    start, end = order.get(id(title_el), 0), order.get(id(container), 0)
-    for el in _LEAD_ELEMENTS(title_el.getroottree()):
-        if id(el) in inside or not start < order.get(id(el), -1) < end or _in_masthead(el):
-            continue
-        if any(a is container for a in el.iterancestors()):
+    for el in _between(title_el, container):
+        if not isinstance(el.tag, str) or not _LEAD_ELEMENT(el) or _in_masthead(el):
             continue
         text = text_of(el)
         links = sum(len(collapse(a.text_content())) for a in el.iter("a"))
         if len(text) >= MIN_LEAD_CHARS and links < len(text) / 3 and not el.xpath(".//h1|.//h2"):
             return text
     return None
+
+
+def _between(
+    start: lxml.html.HtmlElement, stop: lxml.html.HtmlElement, limit: int = 200
+) -> Iterator[lxml.html.HtmlElement]:
+    """The elements after `start` in reading order, up to `stop` (a few hundred at most: the lead
+    sits right under the title); the blocks that hold `stop` are entered, not yielded."""
+    holders = {stop, *stop.iterancestors()}  # the set keeps the element objects, so `in` is identity
+    seen = 0
+    for anchor in (start, *start.iterancestors()):
+        for sibling in anchor.itersiblings():
+            for el in sibling.iter():
+                if el is stop:
+                    return
+                if el in holders:
+                    continue
+                yield el
+                seen += 1
+                if seen >= limit:
+                    return
 
 
 def media_article(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
@@ -356,9 +372,9 @@ def _content_container(tree: lxml.html.HtmlElement, first_para: str, last_para: 
     end = _element_with_text(tree, last_para)
     if start is None or end is None:
         return None
-    ancestors = {id(a) for a in (start, *start.iterancestors())}
+    ancestors = {start, *start.iterancestors()}  # the set keeps the element objects, so `in` is identity
     for candidate in (end, *end.iterancestors()):
-        if id(candidate) in ancestors:
+        if candidate in ancestors:
             return candidate
     return None
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from crawler.dates import parse_vietnamese_date
 from crawler.items import Document, Signer
-from crawler.platforms.base import block_text, clean_byline, meta_content, select
+from crawler.platforms.base import block_text, clean_byline, meta_content, select, walk_tree
 from crawler.text import collapse, normalize_text
 
 _DATE_HINT = re.compile(r"date|time|ngay|publish|posted|post-on|block_timer|thoigian|ngaydang|meta", re.I)
@@ -328,7 +328,7 @@ def json_ld_objects(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
     for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
             found.extend(walk(json.loads(script)))
-        except ValueError:
+        except (ValueError, RecursionError):  # broken or absurdly nested JSON-LD is no metadata
             continue
     return found
 
@@ -443,17 +443,18 @@ def _visible_text(el: lxml.html.HtmlElement) -> str:
     """The element's text as a reader sees it: without screen-reader labels, icons and dates."""
     parts: list[str] = []
 
-    def walk(node: lxml.html.HtmlElement) -> None:
+    def enter(node: lxml.html.HtmlElement) -> bool:
         if not isinstance(node.tag, str) or node.tag in ("script", "style", "time", "svg", "img", "noscript"):
-            return
+            return False
         if _HIDDEN_TEXT.search(node.get("class") or ""):
-            return
+            return False
         parts.append(node.text or "")
-        for child in node:
-            walk(child)
-            parts.append(child.tail or "")
+        return True
 
-    walk(el)
+    def tail(node: lxml.html.HtmlElement) -> None:
+        parts.append(node.tail or "")
+
+    walk_tree(el, enter, lambda node: None, tail)
     return normalize_text(collapse(" ".join(parts)))
 
 
