@@ -10,7 +10,7 @@ import pytest
 from crawler.cli import extract_record
 from crawler.pipelines import validation_errors
 from crawler.platforms import generic, parse_page
-from crawler.platforms.base import MAX_HTML_CHARS, parse_html, read_markup
+from crawler.platforms.base import MAX_HTML_CHARS, clean_byline, parse_html, read_markup, unescape_entities
 from crawler.text import paragraphs
 
 from .conftest import FIXTURES
@@ -245,3 +245,31 @@ def test_tag_soup_closing_the_body_container_early_loses_no_text() -> None:
     assert expected is not None and record is not None
     assert record["body"] == expected["body"]
     assert record["authors"] == expected["authors"]
+
+
+@pytest.mark.parametrize(
+    ("byline", "names"),
+    [
+        ("By Tran Le Minh - 12:30, 05/06/2024", ["Tran Le Minh"]),
+        ("Nguyễn Văn An, Trần Bình 30.04.2024", ["Nguyễn Văn An", "Trần Bình"]),
+        ("Tin: Hoàng Anh, ảnh: Tư liệu", ["Hoàng Anh"]),
+        ("By Dan Goodin - Apr 16, 2015 8:02 pm", ["Dan Goodin"]),
+        ("Reuters Updated: January 16, 2020", ["Reuters"]),
+        ("Luật 01/2011/QH13 Lưu trữ", ["Luật 01/2011/QH13 Lưu trữ"]),
+    ],
+)
+def test_bylines_lose_their_dates_not_their_names(byline: str, names: list[str]) -> None:
+    assert clean_byline(byline) == names
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Hội nghị&nbsp;tổng kết", "Hội nghị\u00a0tổng kết"),
+        ("index.php?a=1&sect=2&copy=3", "index.php?a=1&sect=2&copy=3"),
+        ("mục &para 3", "mục &para 3"),
+        ("R&D và A&amp;B", "R&D và A&B"),
+    ],
+)
+def test_only_whole_entity_references_are_decoded(text: str, shown: str) -> None:
+    assert unescape_entities(text) == shown

@@ -79,9 +79,22 @@ _BYLINE_SUFFIX = re.compile(
 )
 # A date or time after the names: "VĂN HÀO - TRẦN HỮU 30/04/2016 11:39", "By Dan Goodin - Apr 16, 2015 8:02 pm".
 _STAMP_CUT = re.compile(
-    r"\s*[-–—|·•,]\s*|\s+(?:on|am|le|el|il|ngày|lúc|vào|at|um)\s+"
+    r"\s*[-–—|·•,]\s*|(?:^|\s+)(?:on|am|le|el|il|ngày|lúc|vào|at|um)\s+"
     r"|\s+(?:updated|published|posted|cập nhật|đăng ngày|aktualisiert|veröffentlicht)\b",
     re.I,
+)
+# A second label in a byline that credits the photos ("…, ảnh: Tư liệu"), and a month name before a date.
+_PHOTO_CREDIT_LABEL = re.compile(r"\s*[,;.–—-]?\s*\b(?:ảnh|photo|photos|foto|fotos)\s*:", re.I)
+# Where a date or time starts after the names (not a document number, not a login's digits).
+_DATE_START = re.compile(
+    r"(?<![^\W\d_])(?:\d{1,2}\s*[:h]\s*\d{2}\b|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\d{4}-\d{1,2}-\d{1,2}"
+    r"|\d{1,2}\s+tháng\b|\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}\b|(?<![/\w])(?:19|20)\d{2}\b(?!/))",
+    re.I,
+)
+# What may stand between the word introducing a date and the date: a weekday, commas, spaces.
+_DATE_FILLER = re.compile(r"(?:[\s,:]|\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?|thứ\s+\w+|chủ\s+nhật)*$", re.I)
+_MONTH_BEFORE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*$|\btháng\s*$", re.I
 )
 _SOURCE_LABEL = re.compile(r"^\(?\s*(?:Nguồn(?:\s*tin)?\s*:|Theo\s)", re.I)
 
@@ -681,23 +694,42 @@ def _signature(text: str) -> bool:
 
 
 def _strip_byline(text: str) -> str:
-    """The names part of a byline: labels before them, "(tổng hợp)"/"- TTXVN" and dates after them go."""
+    """The names part of a byline: labels before them, a photo credit, "(tổng hợp)"/"- TTXVN" and a
+    date after them go."""
     text = _TRAILING_STAMP.sub("", " ".join(text.split()))
-    digit = re.search(r"\d", text)
-    if digit:
-        # Cut at the first word that introduces a date ("on", "ngày"), else at the last separator.
-        cuts = list(_STAMP_CUT.finditer(text, 0, digit.start()))
-        worded = [cut for cut in cuts if cut.group().strip().isalpha()]
-        if cuts:
-            text = text[: (worded or cuts[-1:])[0].start()]
     previous = None
     while previous != text:
         previous = text
         text = _BYLINE_PREFIX.sub("", text).strip()
+    credit = _PHOTO_CREDIT_LABEL.search(text)
+    if credit:  # "Hoàng Anh, ảnh: Tư liệu": the photographer's credit is not a writer
+        text = text[: credit.start()]
+    text = _before_date(text)
+    previous = None
+    while previous != text:
+        previous = text
         text = _BYLINE_SUFFIX.sub("", text).strip()
     if text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()
     return text.strip(" -–—|·•,:;")
+
+
+def _before_date(text: str) -> str:
+    """The byline up to a date or time after the names, and the word or separator that introduces
+    it ("- 12:30, 05/06/2024", "on Apr 16, 2015", " 30.04.2024"); a separator between names stays."""
+    digit = _DATE_START.search(text)
+    if digit is None:
+        return text
+    start = digit.start()
+    month = _MONTH_BEFORE.search(text, 0, start)
+    if month:
+        start = month.start()
+    introducer = None
+    for cut in _STAMP_CUT.finditer(text, 0, start):
+        if _DATE_FILLER.match(text, cut.end(), start):
+            introducer = cut
+            break
+    return text[: introducer.start() if introducer else start]
 
 
 def split_byline(text: str) -> list[str]:
