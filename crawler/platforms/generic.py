@@ -24,7 +24,7 @@ from crawler.platforms.base import (
     read_body,
     text_of,
 )
-from crawler.platforms.container import Container, find_container, pruned_copy
+from crawler.platforms.container import Container, find_container, is_furniture, pruned_copy
 from crawler.platforms.meta import (
     cms_authors,
     document_from_page,
@@ -35,6 +35,8 @@ from crawler.platforms.meta import (
 )
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, page_links
 from crawler.platforms.sanity import (
+    PAGE_HEADINGS,
+    SECTION_LABELS,
     TITLE_SEPARATOR,
     WIDGET_BODY,
     body_problem,
@@ -65,9 +67,11 @@ _PAGER_URL = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur)=\d+|/(?:page|tra
 _ARTICLE_URL = re.compile(r"(?:\d{3,}|[a-z0-9]+(?:-[a-z0-9]+){3,})(?:\.[a-z]{2,5})?/?$", re.I)
 # A site's front page is never one article, whatever its teasers look like.
 _FRONT_PAGE = re.compile(r"^/(?:(?:vi|en|vi-vn)/?)?(?:(?:index|default|home|trang-chu)(?:\.\w{2,5})?)?$", re.I)
-_HEADINGS = etree.XPath("//h1 | //h2 | //*[contains(@class, 'title')]")
+# The page's frame: its masthead above the content and its footer below.
 _MASTHEAD = re.compile(
-    r"logo|banner|masthead|brand|site-?title|site-?name|top-?bar|navbar|(?:^|\s)header(?:\s|$)", re.I
+    r"logo|banner|masthead|brand|site-?title|site-?name|top-?bar|navbar|copyright"
+    r"|(?:^|\s)(?:header|footer|bottom)(?:\s|$)",
+    re.I,
 )
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){2,}$")
 _HEADLINE = etree.XPath("//*[@itemprop='headline' or @itemprop='name headline']")
@@ -393,7 +397,7 @@ def _element_with_text(tree: lxml.html.HtmlElement, paragraph: str) -> lxml.html
 
 def _title_element(tree: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
     """The element showing the title (to look for the date after it)."""
-    for el in tree.xpath("//h1 | //h2 | //h3 | //*[contains(@class, 'title')]"):
+    for el in PAGE_HEADINGS(tree):
         if text_of(el) == title:
             return el
     return first(tree, "h1")
@@ -401,22 +405,24 @@ def _title_element(tree: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlEle
 
 def _title(tree: lxml.html.HtmlElement, document: object) -> str:
     """The article title: the element marked as headline, else a heading the page's <title> or
-    og:title repeats, else og:title, else the first real h1.
+    og:title repeats, else og:title, else the first real h1, else the page's <title> without the
+    site's name, else the first title-like heading.
 
-    Portals put the site's name in an <h1> logo and in the <title> suffix: a heading naming the
-    site, or standing in the masthead, is never the title, and neither is a slug-like og:title.
+    Portals put the site's name in an <h1> logo, a footer heading and the <title> suffix: a heading
+    naming the site, or standing in the page's frame, is never the title, and neither is a section
+    label or a slug-like og:title.
     """
-    names = site_names(tree)
+    framed = [el for el in PAGE_HEADINGS(tree) if _in_masthead(el)]
+    names = site_names(tree) | {match_key(text_of(el)) for el in framed}
     og = _own_title(meta_content(tree, "og:title"), names)
     shown_title = page_title(tree)
     marked = [text_of(el) for el in _HEADLINE(tree)]
-    headings = [
-        (el, text)
-        for el in _HEADINGS(tree)
-        if len(text := text_of(el)) >= 10 and match_key(text) not in names and not _in_masthead(el)
-    ]
+    headings = [(el, text) for el in PAGE_HEADINGS(tree) if _title_like(el, text := text_of(el), names)]
+    # A heading is the title when the <title> or og:title gives it whole (one of their parts): a
+    # masthead's "CDU-Fraktion" is only a piece of "CDU-Fraktion im Erfurter Stadtrat - …".
+    given = {match_key(part) for line in (shown_title, og or "") for part in (line, *TITLE_SEPARATOR.split(line))}
     for text in [*marked, *(text for _, text in headings)]:
-        if len(text) >= 10 and match_key(text) not in names and ((og and text in og) or text in shown_title):
+        if _title_like(None, text, names) and match_key(text) in given:
             return text
     if og:
         return og
@@ -424,7 +430,19 @@ def _title(tree: lxml.html.HtmlElement, document: object) -> str:
         if el.tag == "h1":
             return text
     found = normalize_text(getattr(document, "title", None) or shown_title or "")
-    return _own_title(found, names, slug_ok=True) or found
+    own = _own_title(found, names, slug_ok=True)
+    if own and match_key(own) not in SECTION_LABELS:
+        return own
+    return headings[0][1] if headings else own or found
+
+
+def _title_like(el: lxml.html.HtmlElement | None, text: str, names: set[str]) -> bool:
+    """Could be the article's title: long enough, not the site's name nor a section label, and not
+    shown in the masthead or the page's furniture (a footer's "Cổng thông tin điện tử tỉnh …")."""
+    key = match_key(text)
+    if len(text) < 10 or key in names or key in SECTION_LABELS:
+        return False
+    return el is None or not (_in_masthead(el) or any(is_furniture(a) for a in el.iterancestors()))
 
 
 def _own_title(title: str | None, names: set[str], slug_ok: bool = False) -> str | None:

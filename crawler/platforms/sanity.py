@@ -9,12 +9,13 @@ say what is wrong with a record (None when nothing is), in words that land in th
 from __future__ import annotations
 
 import re
+import weakref
 
 import lxml.html
 from lxml import etree
 
 from crawler.items import PortalRecord
-from crawler.platforms.base import meta_content, page_title
+from crawler.platforms.base import meta_content, page_title, text_of
 from crawler.text import match_key, paragraphs
 
 # Labels a template prints where a title should be: never an article's title.
@@ -49,7 +50,7 @@ _WIDGET = re.compile(
     r"đăng\s*ký\s*nhận|nhận\s*bản\s*tin|đăng\s*nhập|nhập\s*email)\b",
     re.I,
 )
-TITLE_SEPARATOR = re.compile(r"\s+[-|–—:»]\s+|\s*\|\s*|\s+::\s+")
+TITLE_SEPARATOR = re.compile(r"\s+[-|–—:»›]\s+|\s*\|\s*|\s+::\s+")
 _WORD = re.compile(r"\w+")
 _WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 # A body is believable with this much running text (characters, wide scripts counted three times).
@@ -68,15 +69,45 @@ def text_weight(text: str) -> int:
 
 
 def site_names(tree: lxml.html.HtmlElement) -> set[str]:
-    """Names the page gives its site: og:site_name, application-name, and the shorter parts of its
-    <title> that a separator sets off ("Bài viết … - Cổng TTĐT tỉnh X": "Cổng TTĐT tỉnh X")."""
+    """Names the page gives its site (match keys): og:site_name, application-name, and what its
+    <title> adds to the page's own title. The own title is the longest heading (or og:title) the
+    <title> starts or ends with; without one, the site's name is the last part, as portals write it
+    ("Bài viết - Cổng TTĐT tỉnh X")."""
+    root = tree.getroottree().getroot()
+    cached = _SITE_NAMES.get(root)
+    if cached is not None:
+        return cached
     names = {meta_content(tree, "og:site_name", "application-name", "apple-mobile-web-app-title") or ""}
-    parts = [p for p in TITLE_SEPARATOR.split(page_title(tree)) if p.strip()]
+    title = page_title(tree)
+    parts = [p.strip() for p in TITLE_SEPARATOR.split(title) if p.strip()]
     if len(parts) > 1:
-        # The longest part is the page's own title; the others name the site or the section.
-        longest = max(parts, key=len)
-        names.update(p for p in parts if p is not longest)
-    return {match_key(n) for n in names if n.strip()}
+        shown = [text_of(el) for el in PAGE_HEADINGS(root)[:30]] + [meta_content(tree, "og:title") or ""]
+        own = max((text for text in shown if _ends_of(title, text)), key=len, default=None)
+        rest = title.replace(own, " ", 1) if own else parts[-1]
+        names.update(p for p in TITLE_SEPARATOR.split(rest) if p.strip())
+    keys = {match_key(n) for n in names if n.strip()}
+    _SITE_NAMES[root] = keys
+    return keys
+
+
+def _ends_of(title: str, text: str) -> bool:
+    """`text` opens or closes `title`, up to a separator ("Bài viết" in "Bài viết - Sở X")."""
+    if len(text) < 3 or text == title:
+        return False
+    if title.startswith(text):
+        return TITLE_SEPARATOR.match(title, len(text)) is not None
+    if title.endswith(text):
+        before = title[: len(title) - len(text)]
+        return any(found.end() == len(before) for found in TITLE_SEPARATOR.finditer(before))
+    return False
+
+
+# Where pages print their titles: headings, and elements whose class says title (tieude = title).
+PAGE_HEADINGS = etree.XPath(
+    "//h1 | //h2 | //*[contains(@class, 'title') or contains(@class, 'tieude') or contains(@class, 'tieu-de')"
+    " or contains(@class, 'headline')]"
+)
+_SITE_NAMES: weakref.WeakKeyDictionary[lxml.html.HtmlElement, set[str]] = weakref.WeakKeyDictionary()
 
 
 def title_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | None:
