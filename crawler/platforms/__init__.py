@@ -94,20 +94,27 @@ def _parse_tree(tree: lxml.html.HtmlElement, html: str, url: str, platform: str 
     name = platform if platform in PARSERS else _detect_tree(tree, url, quick=True).platform
     module = PARSERS[name]
     page, failure = _run(module, tree, url)
+    if page is not None:
+        page = _with_links(page, module, tree, url)
     if module is generic:
-        return _with_links(page, module, tree, url) if page is not None else _unparsed(tree, url, failure)
+        return page if page is not None else _unparsed(tree, url, failure or "")
     reason = "parser error" if failure else _doubt(page, tree)
     if reason is None:
-        return _with_links(page, module, tree, url)
+        return page
     # The platform's parser may have pruned the tree it was given: the generic reader gets its own.
     fresh = parse_html(html)
     fresh = fresh if fresh is not None else tree
     alternative, _ = _run(generic, fresh, url)
     chosen = _better(page, alternative, fresh, name, failure or reason)
     if chosen is None:
-        return _unparsed(tree, url, failure)
+        return _unparsed(tree, url, failure or "")
+    if chosen is page:
+        return page
     chosen.fallback = reason
-    return _with_links(chosen, PARSERS[name] if chosen is page else generic, tree, url)
+    if page is not None and page.kind == "listing":
+        # The listing the platform saw still leads on: its entries and pages are followed.
+        chosen.links = list(dict.fromkeys([*chosen.links, *(e.url for e in page.entries), *page.pagination]))
+    return _with_links(chosen, generic, tree, url)
 
 
 def _run(module: ModuleType, tree: lxml.html.HtmlElement, url: str) -> tuple[ParsedPage | None, str | None]:
@@ -124,10 +131,11 @@ def _doubt(page: ParsedPage | None, tree: lxml.html.HtmlElement) -> str | None:
         return "parser error"
     if page.kind == "article" and page.record is not None:
         return sanity.record_problem(page.record, tree)
-    if page.kind == "other" or (not page.entries and not page.postbacks):
+    if page.kind == "other":
         return "no article found"
-    # The platform's listing selectors matched, yet the page declares itself one article.
-    return "listing on an article page" if sanity.single_article_signs(tree) else None
+    # The platform's listing selectors matched, yet the page declares itself one article (a sign
+    # only its own page carries, or two: a site-wide og:type alone is no evidence).
+    return "listing on an article page" if sanity.says_single_article(tree) else None
 
 
 def _better(
@@ -139,6 +147,8 @@ def _better(
     theirs = alternative.record if alternative is not None and alternative.kind == "article" else None
     if theirs is None:
         return page if page is not None else alternative
+    if ours is None and page is not None and page.kind == "listing" and sanity.record_problem(theirs, tree):
+        return page  # a listing stays a listing unless the generic reader found a believable article
     if ours is not None and _platform_stands(ours, theirs, tree):
         return page
     if ours is not None:
@@ -156,15 +166,20 @@ def _platform_stands(ours: PortalRecord, theirs: PortalRecord, tree: lxml.html.H
     return sanity.body_problem(theirs) is not None or sanity.body_problem(ours) is None
 
 
-# Fields a platform's selectors read better than the generic reader guesses them.
-_PLATFORM_FIELDS = ("published_raw", "published_at", "published_rule", "category", "tags", "editor", "view_count")
+# Fields a platform's selectors read better than the generic reader guesses them; a date moves
+# with its raw text and rule, so the three always agree.
+_PLATFORM_FIELDS = ("category", "tags", "editor", "view_count")
+_DATE_FIELDS = ("published_raw", "published_at", "published_rule")
 
 
 def _keep_platform_fields(record: PortalRecord, platform_record: PortalRecord, tree: lxml.html.HtmlElement) -> None:
     for field_name in _PLATFORM_FIELDS:
         value = getattr(platform_record, field_name)
-        if value and not getattr(record, field_name):
+        if value:
             setattr(record, field_name, value)
+    if platform_record.published_raw or platform_record.published_at:
+        for field_name in _DATE_FIELDS:
+            setattr(record, field_name, getattr(platform_record, field_name))
     if sanity.title_problem(record, tree) and not sanity.title_problem(platform_record, tree):
         record.title = platform_record.title
 
@@ -187,11 +202,11 @@ def _with_links(page: ParsedPage, module: ModuleType, tree: lxml.html.HtmlElemen
     return page
 
 
-def _unparsed(tree: lxml.html.HtmlElement, url: str, failure: str | None) -> ParsedPage:
+def _unparsed(tree: lxml.html.HtmlElement, url: str, failure: str) -> ParsedPage:
     """Every parser failed: the page's links still lead on, and the reason is kept."""
     page = listing_result([], [], page_links(tree, url))
     page.kind = "other"
-    page.reason = failure or "no parser could read the page"
+    page.reason = failure
     page.fallback = "parser error"
     return page
 

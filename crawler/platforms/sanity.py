@@ -146,20 +146,33 @@ def record_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | N
 
 
 _POST_ELEMENTS = etree.XPath("//*[starts-with(@id, 'post-') and contains(@class, 'post')]")
+_LISTING_BODY_CLASS = re.compile(r"(?:^|\s)(?:archive|category|tag|search|blog|home|paged)(?:\s|$)")
 _SINGLE_BODY_CLASS = re.compile(r"(?:^|\s)(?:single|single-post|postid-\d+|node-type-article|page-node-\d+)(?:\s|$)")
 _ARTICLE_JSON_LD = re.compile(
     r'"@type"\s*:\s*\[?\s*"(?:(?:News|Reportage|Analysis|Opinion)?Article|BlogPosting)"'
 )
 
 
+# Signs only an article's own page carries; og:type and a publication time are often site-wide.
+STRONG_SIGNS = frozenset({"single-post body class", "one #post-N element", "one JSON-LD Article"})
+
+
+def says_single_article(tree: lxml.html.HtmlElement) -> bool:
+    """The page declares itself one article: a sign only its own page carries, or two weaker ones."""
+    signs = single_article_signs(tree)
+    return bool(STRONG_SIGNS.intersection(signs)) or len(signs) >= 2
+
+
 def single_article_signs(tree: lxml.html.HtmlElement) -> list[str]:
     """What the page says about itself that marks it as one article (not a listing)."""
-    signs = []
+    signs: list[str] = []
+    body = tree.find("body")
+    if body is not None and _LISTING_BODY_CLASS.search(body.get("class") or ""):
+        return signs  # WordPress says it is an archive, a category, a search or the blog's front
     if (meta_content(tree, "og:type") or "").lower() == "article":
         signs.append("og:type article")
     if tree.xpath('//meta[@property="article:published_time"][1]'):
         signs.append("article:published_time")
-    body = tree.find("body")
     if body is not None and _SINGLE_BODY_CLASS.search(body.get("class") or ""):
         signs.append("single-post body class")
     scripts = tree.xpath('//script[@type="application/ld+json"]/text()')
