@@ -104,7 +104,6 @@ def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
     parts = paragraphs(record.body)
     title_key = match_key(record.title)
     raw_date_key = match_key(record.published_raw) if record.published_raw else None
-    seen: set[str] = set()
     for index, para in enumerate(parts):
         key = match_key(para) if len(para) < 300 else ""
         if key in boilerplate.SECTION_ENDER_KEYS:
@@ -114,12 +113,12 @@ def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
         if index == 0 and key == title_key:
             counts["boilerplate/title_repeated"] += 1
             continue
-        if para in seen and record.page_type != "document" and not _SENTENCE_END.search(para):
-            # A gallery or slideshow repeats its captions; laws repeat whole sentences, not labels.
+        if kept and para == kept[-1] and record.page_type != "document" and not _SENTENCE_END.search(para):
+            # A slideshow repeats its caption line after line; a schedule's "Sáng"/"Chiều" recur
+            # between other lines, and laws repeat whole sentences: those stay.
             counts["boilerplate/repeated_paragraph"] += 1
             counts["boilerplate/paragraphs_removed"] += 1
             continue
-        seen.add(para)
         kind = boilerplate.noise_kind(para, keys)
         if kind is None and (key == raw_date_key or is_dateline(para)):
             kind = "dateline"

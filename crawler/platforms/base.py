@@ -374,7 +374,8 @@ def _shared_canonical(canonical: str, url: str) -> bool:
         return True  # a page of a listing
     page_path, named_path = page.path.rstrip("/"), named.path.rstrip("/")
     if named_path and page_path.startswith(named_path + "/"):
-        return True  # the category the article sits under
+        # The category the article sits under, not the article behind an /amp or /print view.
+        return not _ARTICLE_LEAF.search(named_path.rsplit("/", 1)[-1])
     # "NewsDetail.aspx" for "NewsDetail.aspx?id=480": the query picks the article, the canonical drops it.
     leaf = named_path.rsplit("/", 1)[-1]
     return named_path == page_path and bool(page.query) and not named.query and not _ARTICLE_LEAF.search(leaf)
@@ -793,6 +794,11 @@ MIN_SPILLED_CHARS = 40
 SPILL_REPAIR = "tag soup: text pushed out of the body container read with it"
 
 
+def _mostly_links(el: lxml.html.HtmlElement, text: str) -> bool:
+    linked = sum(len(collapse(a.text_content())) for a in el.iter("a"))
+    return bool(text) and linked >= len(text) / 2
+
+
 def with_spilled_text(container: lxml.html.HtmlElement) -> tuple[lxml.html.HtmlElement, bool]:
     """The body container, joined by the text tag soup pushed out of it (the unclassed paragraphs
     right after it, and the small blocks between them), read together from a copy; and whether
@@ -803,8 +809,9 @@ def with_spilled_text(container: lxml.html.HtmlElement) -> tuple[lxml.html.HtmlE
         if not isinstance(sibling.tag, str):
             continue
         plain = sibling.tag in _SPILL_TAGS and not sibling.get("class") and not sibling.get("id")
-        if not plain and len(collapse(sibling.text_content())) >= MIN_SPILLED_CHARS:
-            break
+        text = collapse(sibling.text_content())
+        if (not plain and len(text) >= MIN_SPILLED_CHARS) or _mostly_links(sibling, text):
+            break  # another component of the page, or a list of links (related articles)
         spilled.append(sibling)
         last_plain = len(spilled) - 1 if plain else last_plain
     spilled = spilled[: last_plain + 1]

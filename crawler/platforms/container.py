@@ -16,6 +16,7 @@ import copy
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import lxml.html
 
@@ -41,12 +42,14 @@ _FURNITURE = re.compile(
     r"popup|modal|overlay|toolbar|print-?btn|font-?size|text-?size|"
     r"gallery|slideshow|slider|carousel|slides|lightbox|"
     r"authors?|author-?(?:bio|box|info|card|profile|popup|container)|about-?(?:the-?)?author|"
-    r"tags?|tagged|tag-?list|tags-?links|keywords?|filed-?under|post-?categories|cat-?links|"
+    r"tags?(?!-?lines?\b)|tagged|tag-?list|tags-?links|keywords?|filed-?under|post-?categories|cat-?links|"
     r"next-?(?:post|story|article)s?|nextstory|prev(?:ious)?-?post|post-?navigation|"
-    r"next-?up|up-?next|outbrain|taboola|zergnet|footer|foot|menu|navbar|nav|navigation|"
+    r"next-?up|up-?next|outbrain|taboola|zergnet|footer|foot(?!-?notes?\b)|menu|navbar|nav|navigation|"
     r"forum|cta|donate|donation|shariff|print-?only|show-?for-?print|visible-?print)(?:$|[\s_-])",
     re.I,
 )
+_GALLERY = re.compile(r"(?:^|[\s_-])(?:gallery|slideshow|slider|carousel|slides|lightbox)(?:$|[\s_-])", re.I)
+_FILE_LINK = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|rar|7z|odt|ods|rtf)(?:$|[?#])", re.I)
 _COMMENTS = re.compile(r"comment|repl(?:y|ies)|respond|disqus|forum|binh-?luan|binhluan", re.I)
 # A post's own element (WordPress post_class, microformats): its "tag-…" and "category-…" classes
 # name its topics, never furniture.
@@ -68,6 +71,8 @@ DESCEND_SHARE = 0.8
 # ... or at least this share, when the rest is a column of teasers (short blocks of text under links).
 TEASER_DESCEND_SHARE = 0.55
 TEASER_BLOCK_CHARS = 160
+# A same-class sibling is a part of the text when it holds this share of the biggest part's prose.
+TWIN_SHARE = 0.25
 # Teaser lists taken out before giving up on finding an article beside them, and the prose that
 # must be left beside them to look for one.
 MAX_TEASER_LISTS = 2
@@ -193,7 +198,7 @@ def measure(root: lxml.html.HtmlElement) -> Measure:
     return result
 
 
-def find_container(tree: lxml.html.HtmlElement) -> Container | None:
+def find_container(tree: lxml.html.HtmlElement, url: str = "") -> Container | None:
     """The element holding (nearly) all of the page's prose, or None when the page has none.
 
     When that element is a list of teasers ("Next story" cards under a short post), its prose is
@@ -211,7 +216,7 @@ def find_container(tree: lxml.html.HtmlElement) -> Container | None:
         node = _descend(body, sizes)
         # The page's prose, less the teaser lists already set aside.
         found = Container(node, sizes.prose.get(node, 0), sizes.prose.get(body, 0), sizes)
-        found.teasers = _teaser_list(node, sizes)
+        found.teasers = _teaser_list(node, sizes, url)
         first = first or found
         if not found.teasers:
             return found if found.prose else first
@@ -229,7 +234,7 @@ def _descend(body: lxml.html.HtmlElement, sizes: Measure) -> lxml.html.HtmlEleme
             break
         best = max(children, key=lambda c: sizes.prose.get(c, 0))
         share = sizes.prose[best] / sizes.prose[node]
-        if _has_twin(best, children) or share < TEASER_DESCEND_SHARE:
+        if _has_twin(best, children, sizes) or share < TEASER_DESCEND_SHARE:
             break
         if share < DESCEND_SHARE and not _rest_is_teasers(node, best, children, sizes):
             break
@@ -243,20 +248,27 @@ def _descend(body: lxml.html.HtmlElement, sizes: Measure) -> lxml.html.HtmlEleme
     return node
 
 
-def _teaser_list(node: lxml.html.HtmlElement, sizes: Measure) -> bool:
-    """A listing's items: many children, most of them opening with a link (the teaser's title)."""
+def _teaser_list(node: lxml.html.HtmlElement, sizes: Measure, url: str = "") -> bool:
+    """A listing's items: many children, most of them opening with a link to another page of the
+    site (the teaser's title)."""
     items = [c for c in node if isinstance(c.tag, str) and sizes.prose.get(c, 0) > 0]
     if len(items) < 4:
         return False
-    return sum(1 for item in items if _opens_with_link(item)) >= 0.6 * len(items)
+    host = urlsplit(url).hostname
+    return sum(1 for item in items if _opens_with_link(item, host)) >= 0.6 * len(items)
 
 
-def _opens_with_link(item: lxml.html.HtmlElement) -> bool:
+def _opens_with_link(item: lxml.html.HtmlElement, host: str | None = None) -> bool:
+    """The item opens with a link to another page of the site (a teaser's title), not to a file
+    nor to another site: a notice listing decisions as "<a>Quyết định số …</a> ngày …" or a press
+    review quoting other papers is an article."""
     for el in item.iter():
         if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or el.tag == "img":
             continue
         if el.tag == "a" and len(" ".join(el.text_content().split())) >= 15:
-            return True
+            href = el.get("href") or ""
+            other_site = bool(host) and (urlsplit(href).hostname or host) != host
+            return not (_FILE_LINK.search(href) or other_site)
         if (el.text or "").strip():
             return False
     return False
@@ -285,13 +297,17 @@ def _rest_is_teasers(
     return blocks >= 3 and prose / blocks < TEASER_BLOCK_CHARS and text > 0 and linked / text >= 0.15
 
 
-def _has_twin(best: lxml.html.HtmlElement, children: list[lxml.html.HtmlElement]) -> bool:
-    """Another child of the same tag and class also holds prose: the text is split into parts
-    (sections of one post), so their parent is the article, not the biggest part."""
+def _has_twin(best: lxml.html.HtmlElement, children: list[lxml.html.HtmlElement], sizes: Measure) -> bool:
+    """Another child of the same tag and class holds a real share of the prose too: the text is
+    split into parts (sections of one post), so their parent is the article, not the biggest part.
+    A small same-class box beside it ("Xem nhiều") is no part."""
     if not (best.get("class") or "").strip():
         return False
     signature = (best.tag, best.get("class"))
-    return any(c is not best and (c.tag, c.get("class")) == signature for c in children)
+    least = TWIN_SHARE * sizes.prose.get(best, 0)
+    return any(
+        c is not best and (c.tag, c.get("class")) == signature and sizes.prose.get(c, 0) >= least for c in children
+    )
 
 
 def _discount_furniture(root: lxml.html.HtmlElement, sizes: Measure) -> None:
@@ -350,10 +366,22 @@ def pruned_copy(found: Container) -> lxml.html.HtmlElement:
     by_class = _furniture_in(found, by_class=True) - by_tag
     doomed = by_tag | set(_without_marked_text(list(by_class), sizes, found.prose))
     clone = copy.deepcopy(container)
-    targets = [cloned for original, cloned in zip(container.iter(), clone.iter(), strict=True) if original in doomed]
-    for cloned in targets:
-        cloned.drop_tree()
+    pairs = zip(container.iter(), clone.iter(), strict=True)
+    targets = [(original, cloned) for original, cloned in pairs if original in doomed]
+    for original, cloned in targets:
+        if _GALLERY.search(_attributes(original)):
+            _keep_only_images(cloned)  # a gallery's pictures belong to the article, its captions rerun
+        else:
+            cloned.drop_tree()
     return clone
+
+
+def _keep_only_images(el: lxml.html.HtmlElement) -> None:
+    images = [copy.deepcopy(img) for img in el.iter("img")]
+    tail = el.tail
+    el.clear()
+    el.tail = tail
+    el.extend(images)
 
 
 def _furniture_in(found: Container, by_class: bool) -> set[lxml.html.HtmlElement]:

@@ -13,6 +13,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
+from crawler.dates import is_dateline
 from crawler.items import Attachment, Document, Image
 from crawler.platforms.base import (
     MEDIA_TYPES,
@@ -90,6 +91,7 @@ _LEAD_ELEMENT = etree.XPath(
 MIN_LEAD_CHARS = 40
 # Media-only articles: how far above the title to look for the media, and what is no article's media.
 MEDIA_LEVELS = 3
+MEDIA_TEXT_LINES = 2
 _DECORATION = re.compile(r"logo|icon|banner|avatar|spacer|blank|pixel|button|sprite", re.I)
 _VIDEO = re.compile(r"youtube\.com|youtu\.be|vimeo\.com|dailymotion|/video|\.(?:mp4|webm|m3u8|mov)(?:$|\?)", re.I)
 # Our own reader takes the page when the element it finds holds this much prose, and this share of it.
@@ -118,7 +120,7 @@ class MainText:
 def main_text(tree: lxml.html.HtmlElement, url: str) -> MainText | None:
     """The page's article text: from the element holding its prose when one clearly does (fast, and
     it keeps headings, lists, captions and tables in place), else from trafilatura."""
-    found = find_container(tree)
+    found = find_container(tree, url)
     if found is not None and found.teasers:
         return None  # a listing: its teasers are no article, whoever reads them
     text = container_text(tree, url, strict=True, found=found)
@@ -146,7 +148,7 @@ def container_text(
     `strict`, only when that element clearly holds the article (`root` is the whole page; the
     <body> itself only with `whole_page`); without, `root` is an element a platform already knows
     as the article and only needs narrowing."""
-    found = found if found is not None else find_container(root)
+    found = found if found is not None else find_container(root, url)
     if found is None or (strict and not _holds_the_article(found, whole_page)):
         return None
     body = read_body(pruned_copy(found), url)
@@ -193,7 +195,9 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
     # A lead set apart above the text is the summary, as platforms read a sapo.
     lead = _standfirst(title_el, text.container) if text.container is not None else None
     paragraphs = body.paragraphs
-    document = document_from_page(tree, tree.text_content())
+    # A document's fields are read where its text is (a sidebar's "Số hiệu: …" is another document's).
+    scope = _document_scope(text.container) if text.container is not None else tree
+    document = document_from_page(scope, scope.text_content())
     if document is not None:
         # The metadata table is the document's fields, not its text; its files may sit beside the text.
         paragraphs = [p for p in paragraphs if not is_metadata_row(p)]
@@ -223,6 +227,13 @@ def parse_tree(tree: lxml.html.HtmlElement, url: str) -> ParsedPage:
         if body_problem(record) != WIDGET_BODY:
             return ParsedPage(kind="article", record=record)
     return media_article(tree, url) or listing(tree, url)
+
+
+def _document_scope(container: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The element around the text that holds its document fields: the text's block, or its parent
+    where the fields table stands beside the text."""
+    parent = container.getparent()
+    return parent if parent is not None and parent.tag != "body" else container
 
 
 def _standfirst(title_el: lxml.html.HtmlElement | None, container: lxml.html.HtmlElement) -> str | None:
@@ -261,9 +272,9 @@ def _between(
 
 
 def media_article(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
-    """An article whose content is an image, an embedded PDF or a video, with no text of its own:
-    a record flagged `media_only`, when the page shows a title and a date (or says it is an article)
-    and the block around its title holds the media."""
+    """An article whose content is an image, an embedded PDF or a video with at most a line or two
+    of text: a record flagged `media_only` (the lines are its body), when the page shows a title and
+    a date (or says it is an article) and the block around its title holds the media."""
     title = _title(tree, None)
     title_el = _title_element(tree, title)
     if not title or title_el is None or _FRONT_PAGE.match(urlsplit(url).path or "/"):
@@ -271,10 +282,9 @@ def media_article(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
     date_raw, date_attr = find_date_text(tree, title_el)
     if not (date_raw or date_attr or single_article_signs(tree)):
         return None
-    body = _media_around(title_el, url)
+    body = _media_around(title_el, url, {match_key(title), match_key(date_raw or "")})
     if body is None:
         return None
-    kind = _media_kind(body)
     record = new_record(
         tree,
         url,
@@ -282,30 +292,35 @@ def media_article(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
         VERSION,
         title=title,
         summary=meta_content(tree, "og:description", "description"),
+        body=join_paragraphs(body.paragraphs),
         published_raw=date_raw or date_attr,
         authors=body.authors or cms_authors(tree),
         images=body.images,
         attachments=body.attachments,
         embeds=body.embeds,
-        media_only=kind,
+        media_only=_media_kind(body),
         updated_at=updated_at_of(tree),
     )
     return ParsedPage(kind="article", record=record)
 
 
-def _media_around(title_el: lxml.html.HtmlElement, url: str) -> Body | None:
-    """The media of the nearest block around the title that holds any (a few levels up at most),
-    without the page furniture in it."""
+def _media_around(title_el: lxml.html.HtmlElement, url: str, shown: set[str]) -> Body | None:
+    """The media of the nearest block around the title that holds any (a few levels up at most, the
+    page's <body> last), without the page furniture in it, and its few lines of text other than
+    the title and the date already `shown`."""
     node = title_el.getparent()
     for _ in range(MEDIA_LEVELS):
-        if node is None or node.tag == "body":
+        if node is None:
             return None
         found = find_container(node)
         clone = pruned_copy(found) if found is not None else node
         body = read_body(clone, url)
         body.images = [i for i in body.images if not _DECORATION.search(i.url)]
+        body.paragraphs = [p for p in body.paragraphs if match_key(p) not in shown and not is_dateline(p)]
         if body.embeds or body.images or any(a.media_type == MEDIA_TYPES["pdf"] for a in body.attachments):
-            return body if len(body.paragraphs) <= 2 else None
+            return body if len(body.paragraphs) <= MEDIA_TEXT_LINES else None
+        if node.tag == "body":
+            return None
         node = node.getparent()
     return None
 

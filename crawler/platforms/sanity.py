@@ -46,8 +46,9 @@ SECTION_LABELS = frozenset(
 )
 # Text of sign-up boxes, cookie banners and log-in forms that a wrong container reads as a body.
 _WIDGET = re.compile(
-    r"\b(?:subscribe|newsletter|sign\s*up|log\s*in|cookies?|enter your e-?mail|your e-?mail address|"
-    r"đăng\s*ký\s*nhận|nhận\s*bản\s*tin|đăng\s*nhập|nhập\s*email)\b",
+    r"\bsubscribe to (?:our|the) newsletter|\bsign up (?:for|to) (?:our|the)|\benter your e-?mail"
+    r"|\byour e-?mail address|\bwe use cookies|\baccept (?:all )?cookies|\blog in to (?:continue|comment|read)"
+    r"|đăng\s*ký\s*nhận\s*(?:bản\s*)?tin|nhận\s*bản\s*tin|nhập\s*(?:địa\s*chỉ\s*)?email|đăng\s*nhập\s*để",
     re.I,
 )
 TITLE_SEPARATOR = re.compile(r"\s+[-|–—:»›]\s+|\s*\|\s*|\s+::\s+")
