@@ -15,8 +15,8 @@ import lxml.html
 from lxml import etree
 
 from crawler.items import PortalRecord
-from crawler.platforms.base import meta_content, page_title, text_of
-from crawler.text import match_key, paragraphs
+from crawler.platforms.base import meta_content, page_title
+from crawler.text import collapse, match_key, paragraphs
 
 # Labels a template prints where a title should be: never an article's title.
 SECTION_LABELS = frozenset(
@@ -82,7 +82,8 @@ def site_names(tree: lxml.html.HtmlElement) -> set[str]:
     title = page_title(tree)
     parts = [p.strip() for p in TITLE_SEPARATOR.split(title) if p.strip()]
     if len(parts) > 1:
-        shown = [text_of(el) for el in PAGE_HEADINGS(root)[:30]] + [meta_content(tree, "og:title") or ""]
+        shown = [collapse(el.text_content()) for el in PAGE_HEADINGS(root)[:30]]
+        shown.append(meta_content(tree, "og:title") or "")
         own = max((text for text in shown if _ends_of(title, text)), key=len, default=None)
         rest = title.replace(own, " ", 1) if own else parts[-1]
         names.update(p for p in TITLE_SEPARATOR.split(rest) if p.strip())
@@ -105,8 +106,8 @@ def _ends_of(title: str, text: str) -> bool:
 
 # Where pages print their titles: headings, and elements whose class says title (tieude = title).
 PAGE_HEADINGS = etree.XPath(
-    "//h1 | //h2 | //*[contains(@class, 'title') or contains(@class, 'tieude') or contains(@class, 'tieu-de')"
-    " or contains(@class, 'headline')]"
+    "//h1 | //h2 | //*[@class][contains(@class, 'title') or contains(@class, 'tieude')"
+    " or contains(@class, 'tieu-de') or contains(@class, 'headline')]"
 )
 _SITE_NAMES: weakref.WeakKeyDictionary[lxml.html.HtmlElement, set[str]] = weakref.WeakKeyDictionary()
 
@@ -119,7 +120,13 @@ def title_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | No
     key = match_key(title)
     if key in SECTION_LABELS:
         return "title is a section label"
-    if key in site_names(tree):
+    if key == match_key(meta_content(tree, "og:site_name", "application-name") or ""):
+        return "title is the site name"
+    # Only a part of the <title> shorter than another can be the site's name beside the page's own
+    # title: the full reading of the site's names is for those.
+    parts = [p for p in TITLE_SEPARATOR.split(page_title(tree)) if p.strip()]
+    shorter = len(parts) > 1 and len(title) < max(len(p.strip()) for p in parts)
+    if shorter and key in {match_key(p) for p in parts} and key in site_names(tree):
         return "title is the site name"
     return None
 
