@@ -19,7 +19,7 @@ from crawler import boilerplate
 from crawler.dates import ICT, is_dateline, parse_vietnamese_date
 from crawler.documents import find_document_numbers, parse_document_number, type_from_title
 from crawler.items import DocumentNumberParts, PortalRecord, Signer, record_id
-from crawler.platforms.base import clean_byline, looks_like_byline, looks_like_vietnamese_name
+from crawler.platforms.base import SENTENCE_END, clean_byline, looks_like_byline, looks_like_vietnamese_name
 from crawler.registry import load_registry
 from crawler.text import content_key, detect_language, join_paragraphs, match_key, normalize_text, paragraphs
 from crawler.urls import canonicalize_url
@@ -34,7 +34,6 @@ _SOURCE_LINE = re.compile(
 )
 # A labelled closing line is a byline even when its names are not capitalised ("Tác giả: nhóm PV").
 _BYLINE_LABEL = re.compile(r"^(?:Tác giả|Người viết|Bài và ảnh|Bài, ảnh|Tin, ảnh|Tin và ảnh)\s*:\s*\S", re.I)
-_SENTENCE_END = re.compile(r"[.!?…:;。！？]\s*[\"”’»)]*$")
 _LEAD_SOURCE = re.compile(r"^\((?P<source>[^()]{2,40})\)\s*[–—-]\s*")
 
 
@@ -113,7 +112,7 @@ def strip_boilerplate(record: PortalRecord, counts: Counter[str]) -> None:
         if index == 0 and key == title_key:
             counts["boilerplate/title_repeated"] += 1
             continue
-        if kept and para == kept[-1] and record.page_type != "document" and not _SENTENCE_END.search(para):
+        if kept and para == kept[-1] and record.page_type != "document" and not SENTENCE_END.search(para):
             # A slideshow repeats its caption line after line; a schedule's "Sáng"/"Chiều" recur
             # between other lines, and laws repeat whole sentences: those stay.
             counts["boilerplate/repeated_paragraph"] += 1

@@ -273,3 +273,118 @@ def test_bylines_lose_their_dates_not_their_names(byline: str, names: list[str])
 )
 def test_only_whole_entity_references_are_decoded(text: str, shown: str) -> None:
     assert unescape_entities(text) == shown
+
+
+# --- Titles, leads and the rules around them --------------------------------------------------
+
+BODY = "".join(f"<p>{s}</p>" for s in SENTENCES)
+
+
+@pytest.mark.parametrize(
+    ("title_tag", "heading"),
+    [
+        ("Cổng thông tin điện tử tỉnh Gia Lai", f'<div class="tieude">{TITLE}</div>'),
+        ("Tin tức - Sự kiện | Cổng thông tin điện tử tỉnh Gia Lai", f'<h2 class="title">{TITLE}</h2>'),
+        ("Cổng thông tin điện tử tỉnh Gia Lai", f'<h1 class="tieude">{TITLE}</h1>'),
+    ],
+)
+def test_the_site_name_in_title_and_footer_is_never_the_title(title_tag: str, heading: str) -> None:
+    html = (
+        f"<html><head><title>{title_tag}</title></head><body><div class='breadcrumb'><a href='/'>Trang chủ</a>"
+        f"</div><div class='main'>{heading}<div class='detail'>{BODY}</div></div><div class='bottom'>"
+        "<h3 class='bottom-title'>Cổng thông tin điện tử tỉnh Gia Lai</h3><p>Địa chỉ: 01 Trần Hưng Đạo</p></div>"
+        "</body></html>"
+    )
+    record = extract_record(html, URL)
+    assert record is not None and record["title"] == TITLE
+
+
+def test_a_short_title_is_not_taken_for_the_site_name() -> None:
+    html = (
+        "<html><head><title>Giấy mời họp - Cổng thông tin điện tử Công an tỉnh Sơn La</title></head>"
+        f"<body><h1>Giấy mời họp</h1><div class='date'>05/03/2025</div><div class='noi-dung'>{BODY}</div></body></html>"
+    )
+    record = extract_record(html, URL)
+    assert record is not None and record["title"] == "Giấy mời họp"
+
+
+def test_a_lead_set_apart_above_the_text_is_the_summary() -> None:
+    lead = "Sở Tài nguyên và Môi trường triển khai kế hoạch quản lý đất đai năm 2025 với nhiều điểm mới."
+    html = page(f'<div class="sapo">{lead}</div><div class="noi-dung">{BODY}</div>')
+    record = extract_record(html, URL)
+    assert record is not None
+    assert record["summary"] == lead
+    assert paragraphs(record["body"]) == SENTENCES
+
+
+def test_a_short_news_item_mentioning_a_log_in_is_an_article() -> None:
+    text = (
+        "<p>Từ ngày 01/6/2025, người dân có thể đăng nhập Cổng dịch vụ công quốc gia để cấp đổi giấy phép "
+        "lái xe trực tuyến mà không phải đến trụ sở.</p><p>Hồ sơ được trả kết quả qua dịch vụ bưu chính công ích.</p>"
+    )
+    record = extract_record(page(f'<div class="noi-dung">{text}</div>'), URL)
+    assert record is not None and "đăng nhập Cổng dịch vụ công" in record["body"]
+
+
+def test_a_schedule_keeps_its_recurring_lines() -> None:
+    day = "<p>Sáng</p><p>Chủ tịch UBND tỉnh họp giao ban với các sở, ngành.</p><p>Chiều</p><p>Tiếp công dân.</p>"
+    record = extract_record(page(f'<div class="noi-dung"><p>{SENTENCES[0]}</p>{day * 3}</div>'), URL)
+    assert record is not None
+    assert paragraphs(record["body"]).count("Sáng") == 3
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        '<p><a href="/van-ban/quyet-dinh-{n}.pdf">Quyết định số {n}/QĐ-UBND</a> ngày 12/3/2025 của UBND tỉnh '
+        "về việc phê duyệt kế hoạch thực hiện nhiệm vụ năm 2025.</p>",
+        '<p><a href="https://baochinhphu.vn/bai-{n}.htm">Thủ tướng chỉ đạo phát triển kinh tế số {n}</a> - Báo '
+        "Chính phủ đưa tin về cuộc họp sáng nay với các bộ ngành liên quan.</p>",
+    ],
+)
+def test_paragraphs_opening_with_file_or_other_site_links_are_no_listing(item: str) -> None:
+    items = "".join(item.format(n=n) for n in range(100, 106))
+    record = extract_record(page(f'<div class="noi-dung">{items}</div>'), URL)
+    assert record is not None
+    assert len(paragraphs(record["body"])) == 6
+
+
+def test_a_small_box_of_the_same_class_is_not_part_of_the_text() -> None:
+    teasers = "".join(
+        f'<div class="item"><a href="/tin-tuc/tin-khac-{n}-12{n}.html">Tin khác số {n}</a>'
+        f"<p>Huyện {n} tổ chức ra quân chiến dịch thanh niên tình nguyện hè năm 2025.</p></div>"
+        for n in range(3)
+    )
+    boxes = f'<div class="box"><div class="detail">{BODY}</div></div><div class="box"><h3>Xem nhiều</h3>{teasers}</div>'
+    html = page(boxes)
+    assert body_of(html) == SENTENCES
+
+
+def test_a_gallery_keeps_its_pictures_not_its_repeated_captions() -> None:
+    gallery = (
+        '<div class="gallery"><figure><img src="/a.jpg"><figcaption>Toàn cảnh hội nghị</figcaption></figure>'
+        '<figure><img src="/b.jpg"><figcaption>Đại biểu phát biểu</figcaption></figure></div>'
+    )
+    record = extract_record(page(f'<div class="noi-dung">{BODY}{gallery}</div>'), URL)
+    assert record is not None
+    assert [i["url"].rsplit("/", 1)[-1] for i in record["images"]] == ["a.jpg", "b.jpg"]
+    assert paragraphs(record["body"]) == SENTENCES
+
+
+@pytest.mark.parametrize("view", ["amp", "print", "2"])
+def test_an_articles_other_views_keep_its_canonical(view: str) -> None:
+    article = "https://stnmt.example.gov.vn/tin-tuc/trien-khai-ke-hoach-quan-ly-dat-dai-2025-1234"
+    head = f'<link rel="canonical" href="{article}">'
+    record = extract_record(page(f'<div class="noi-dung">{BODY}</div>', head), f"{article}/{view}")
+    assert record is not None and record["canonical_url"] == article
+
+
+def test_document_fields_of_a_sidebar_are_not_the_articles() -> None:
+    sidebar = (
+        '<div class="sidebar"><h3>Văn bản mới</h3><table><tr><td>Số hiệu:</td><td>123/QĐ-UBND</td></tr>'
+        "<tr><td>Ngày ban hành:</td><td>01/03/2025</td></tr><tr><td>Trích yếu:</td><td>Về việc phê duyệt</td></tr>"
+        "</table></div>"
+    )
+    record = extract_record(page(f'<div class="noi-dung">{BODY}</div>', aside=sidebar), URL)
+    assert record is not None
+    assert record["page_type"] == "article" and record["document"] is None

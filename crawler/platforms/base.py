@@ -60,7 +60,7 @@ MEDIA_TYPES = {
 # Alignment set by class (WordPress blocks, Bootstrap) rather than by style.
 _CENTER_CLASS = re.compile(r"\b(?:has-text-align-center|text-center|aligncenter|text-align-center)\b")
 _RIGHT_CLASS = re.compile(r"\b(?:has-text-align-right|text-right|alignright|text-align-right)\b")
-_SENTENCE_END = re.compile(r"[.;:!?…。！？：；]\s*[\"”’»)」』]*$")
+SENTENCE_END = re.compile(r"[.;:!?…。！？：；]\s*[\"”’»)」』]*$")
 _PHOTO_CREDIT = re.compile(r"\(?\s*Ảnh\s*:\s*[^)]{1,60}\)?\.?$", re.I)
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?\.?$")
 # Names in one byline: "Tố Tuấn – Nhật Quang", "A, B và C", "A & B", "John Smith and Jane Doe".
@@ -356,7 +356,10 @@ def canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
     return absolute
 
 
-_FRONT_PATH = re.compile(r"^/(?:(?:vi|en|vn|vi-vn|en-us)/?)?(?:(?:index|default|home|trang-chu)(?:\.\w{2,5})?)?$", re.I)
+# A site's front page, never one article: "/", "/vi/", "/index.html", "/trang-chu".
+FRONT_PAGE_PATH = re.compile(
+    r"^/(?:(?:vi|en|vn|vi-vn|en-us)/?)?(?:(?:index|default|home|trang-chu)(?:\.\w{2,5})?)?$", re.I
+)
 _PAGED = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur|_\w+_cur)=\d+", re.I)
 _ARTICLE_LEAF = re.compile(r"\d{3,}|(?:[^/-]+-){3,}")
 
@@ -368,7 +371,7 @@ def _shared_canonical(canonical: str, url: str) -> bool:
     page, named = urlsplit(canonicalize_url(url)), urlsplit(canonicalize_url(canonical))
     if (page.path, page.query) == (named.path, named.query):
         return False
-    if _FRONT_PATH.match(named.path or "/") and not named.query:
+    if FRONT_PAGE_PATH.match(named.path or "/") and not named.query:
         return True  # the site's front page
     if _PAGED.search(f"?{named.query}"):
         return True  # a page of a listing
@@ -639,7 +642,7 @@ def looks_like_caption(block: Block, after_image: bool) -> bool:
         return False
     if block.centered or block.emphasised or block.small or _PHOTO_CREDIT.search(block.text):
         return True
-    return len(block.text) <= 200 and not _SENTENCE_END.search(block.text)
+    return len(block.text) <= 200 and not SENTENCE_END.search(block.text)
 
 
 def looks_like_byline(text: str) -> bool:
@@ -688,7 +691,7 @@ def _signature(text: str) -> bool:
     return (
         len(text) <= 60
         and len(text.split()) <= 8
-        and not _SENTENCE_END.search(text)
+        and not SENTENCE_END.search(text)
         and text[:1].isupper()
         and not _SOURCE_LABEL.match(text)
     )

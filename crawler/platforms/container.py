@@ -71,8 +71,8 @@ DESCEND_SHARE = 0.8
 # ... or at least this share, when the rest is a column of teasers (short blocks of text under links).
 TEASER_DESCEND_SHARE = 0.55
 TEASER_BLOCK_CHARS = 160
-# A same-class sibling is a part of the text when it holds this share of the biggest part's prose.
-TWIN_SHARE = 0.25
+# Same-class siblings are parts of the text when together they hold this share of the biggest part's.
+TWIN_SHARE = 0.5
 # Teaser lists taken out before giving up on finding an article beside them, and the prose that
 # must be left beside them to look for one.
 MAX_TEASER_LISTS = 2
@@ -298,16 +298,14 @@ def _rest_is_teasers(
 
 
 def _has_twin(best: lxml.html.HtmlElement, children: list[lxml.html.HtmlElement], sizes: Measure) -> bool:
-    """Another child of the same tag and class holds a real share of the prose too: the text is
+    """Other children of the same tag and class hold a real share of the prose too: the text is
     split into parts (sections of one post), so their parent is the article, not the biggest part.
     A small same-class box beside it ("Xem nhiều") is no part."""
     if not (best.get("class") or "").strip():
         return False
     signature = (best.tag, best.get("class"))
-    least = TWIN_SHARE * sizes.prose.get(best, 0)
-    return any(
-        c is not best and (c.tag, c.get("class")) == signature and sizes.prose.get(c, 0) >= least for c in children
-    )
+    twins = sum(sizes.prose.get(c, 0) for c in children if c is not best and (c.tag, c.get("class")) == signature)
+    return twins >= TWIN_SHARE * sizes.prose.get(best, 0)
 
 
 def _discount_furniture(root: lxml.html.HtmlElement, sizes: Measure) -> None:

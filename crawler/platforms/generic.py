@@ -16,6 +16,7 @@ from lxml import etree
 from crawler.dates import is_dateline
 from crawler.items import Attachment, Document, Image
 from crawler.platforms.base import (
+    FRONT_PAGE_PATH,
     MEDIA_TYPES,
     Body,
     attachments_from_links,
@@ -67,7 +68,6 @@ _PAGER_TEXT = re.compile(r"^(?:\d{1,4}|sau|tiếp|trang sau|trang tiếp|next|�
 _PAGER_URL = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur)=\d+|/(?:page|trang)[-/]\d+", re.I)
 _ARTICLE_URL = re.compile(r"(?:\d{3,}|[a-z0-9]+(?:-[a-z0-9]+){3,})(?:\.[a-z]{2,5})?/?$", re.I)
 # A site's front page is never one article, whatever its teasers look like.
-_FRONT_PAGE = re.compile(r"^/(?:(?:vi|en|vi-vn)/?)?(?:(?:index|default|home|trang-chu)(?:\.\w{2,5})?)?$", re.I)
 # The page's frame: its masthead above the content and its footer below.
 _MASTHEAD = re.compile(
     r"logo|banner|masthead|brand|site-?title|site-?name|top-?bar|navbar|copyright"
@@ -78,6 +78,7 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){2,}$")
 _HEADLINE = etree.XPath("//*[@itemprop='headline' or @itemprop='name headline']")
 MIN_ARTICLE_CHARS = 200
 MIN_TYPED_ARTICLE_CHARS = 80  # for a page that says it is one article (og:type, JSON-LD, articleBody)
+MIN_DATED_ARTICLE_CHARS = 120  # for a page showing a date by its title: a short notice
 MIN_UNDATED_TEXT_CHARS = 500  # one or two paragraphs, no date shown: still an article when this long
 MAX_LINK_DENSITY = 0.5
 # A lead set apart from the text: its classes, and the least it says.
@@ -277,7 +278,7 @@ def media_article(tree: lxml.html.HtmlElement, url: str) -> ParsedPage | None:
     a date (or says it is an article) and the block around its title holds the media."""
     title = _title(tree, None)
     title_el = _title_element(tree, title)
-    if not title or title_el is None or _FRONT_PAGE.match(urlsplit(url).path or "/"):
+    if not title or title_el is None or FRONT_PAGE_PATH.match(urlsplit(url).path or "/"):
         return None
     date_raw, date_attr = find_date_text(tree, title_el)
     if not (date_raw or date_attr or single_article_signs(tree)):
@@ -504,11 +505,12 @@ def _is_article(
 ) -> bool:
     if document is not None:
         return True
-    if _FRONT_PAGE.match(urlsplit(url).path or "/") and not urlsplit(url).query:
+    if FRONT_PAGE_PATH.match(urlsplit(url).path or "/") and not urlsplit(url).query:
         return False
     weight = sum(text_weight(p) for p in paragraphs)
     typed = bool(single_article_signs(tree)) or bool(tree.xpath('//*[@itemprop="articleBody"][1]'))
-    if weight < (MIN_TYPED_ARTICLE_CHARS if typed else MIN_ARTICLE_CHARS) or link_density > MAX_LINK_DENSITY:
+    least = MIN_TYPED_ARTICLE_CHARS if typed else MIN_DATED_ARTICLE_CHARS if date_raw else MIN_ARTICLE_CHARS
+    if weight < least or link_density > MAX_LINK_DENSITY:
         return False
     return typed or date_raw is not None or len(paragraphs) >= 3 or weight >= MIN_UNDATED_TEXT_CHARS
 

@@ -6,6 +6,7 @@ import html
 import json
 import re
 import unicodedata
+import weakref
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -315,8 +316,24 @@ _CANDIDATES = etree.XPath(
 
 
 def json_ld_objects(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
-    """Every object of the page's JSON-LD blocks, through lists and @graph."""
+    """Every object of the page's JSON-LD blocks, through lists and @graph (read once per page:
+    detection, parsers, authors and sanity rules all ask)."""
+    root = tree.getroottree().getroot()
+    cached = _JSON_LD_OBJECTS.get(root)
+    if cached is None:
+        cached = _read_json_ld(root)
+        _JSON_LD_OBJECTS[root] = cached
+    return cached
 
+
+_JSON_LD_OBJECTS: weakref.WeakKeyDictionary[lxml.html.HtmlElement, list[dict[str, Any]]] = weakref.WeakKeyDictionary()
+# Types of a JSON-LD object that make the page one article.
+ARTICLE_TYPES = frozenset(
+    {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle", "BlogPosting"}
+)
+
+
+def _read_json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
     def walk(data: Any) -> list[dict[str, Any]]:
         if isinstance(data, list):
             return [obj for item in data for obj in walk(item)]

@@ -17,14 +17,20 @@ from crawler.dates import parse_vietnamese_date
 from crawler.items import Image
 from crawler.platforms import generic
 from crawler.platforms.base import first, text_of
-from crawler.platforms.meta import cms_authors, find_date_text, find_view_count, json_ld_objects, json_ld_types
+from crawler.platforms.meta import (
+    ARTICLE_TYPES,
+    cms_authors,
+    find_date_text,
+    find_view_count,
+    json_ld_objects,
+    json_ld_types,
+)
 from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, new_record, same_host
 from crawler.text import join_paragraphs, match_key, normalize_text
 
 NAME = "newsarticle"
 VERSION = "1.0"
 
-ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting"})
 _BODY_SELECTORS = (
     "article.fck_detail",  # VnExpress
     "[itemprop='articleBody']",

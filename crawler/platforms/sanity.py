@@ -16,6 +16,7 @@ from lxml import etree
 
 from crawler.items import PortalRecord
 from crawler.platforms.base import meta_content, page_title
+from crawler.platforms.meta import ARTICLE_TYPES, json_ld_objects, json_ld_types
 from crawler.text import collapse, match_key, paragraphs
 
 # Labels a template prints where a title should be: never an article's title.
@@ -156,9 +157,6 @@ def record_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | N
 _POST_ELEMENTS = etree.XPath("//*[starts-with(@id, 'post-') and contains(@class, 'post')]")
 _LISTING_BODY_CLASS = re.compile(r"(?:^|\s)(?:archive|category|tag|search|blog|home|paged)(?:\s|$)")
 _SINGLE_BODY_CLASS = re.compile(r"(?:^|\s)(?:single|single-post|postid-\d+|node-type-article|page-node-\d+)(?:\s|$)")
-_ARTICLE_JSON_LD = re.compile(
-    r'"@type"\s*:\s*\[?\s*"(?:(?:News|Reportage|Analysis|Opinion)?Article|BlogPosting)"'
-)
 
 
 # Signs only an article's own page carries; og:type and a publication time are often site-wide.
@@ -183,8 +181,7 @@ def single_article_signs(tree: lxml.html.HtmlElement) -> list[str]:
         signs.append("article:published_time")
     if body is not None and _SINGLE_BODY_CLASS.search(body.get("class") or ""):
         signs.append("single-post body class")
-    scripts = tree.xpath('//script[@type="application/ld+json"]/text()')
-    if sum(len(_ARTICLE_JSON_LD.findall(script)) for script in scripts) == 1:
+    if sum(1 for obj in json_ld_objects(tree) if json_ld_types(obj) & ARTICLE_TYPES) == 1:
         signs.append("one JSON-LD Article")
     # Old WordPress themes with a bare <body>: exactly one post element, id "post-N".
     posts = [el for el in _POST_ELEMENTS(tree) if el.get("id", "")[5:].isdigit()]
