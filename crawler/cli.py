@@ -255,13 +255,18 @@ def cmd_portals(args: argparse.Namespace) -> int:
 
 def extract_record(html: str, url: str, platform: str | None = None) -> dict[str, Any] | None:
     """Parse and clean one page exactly as a crawl would; None when the page holds no article."""
+    return _extract(html, url, platform)[0]
+
+
+def _extract(html: str, url: str, platform: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """(the cleaned record or None, why there is none)."""
     from crawler.cleaning import clean_record
     from crawler.platforms import parse_page
 
     page = parse_page(html, url, platform)
     if page.record is None:
-        return None
-    return dataclasses.asdict(clean_record(page.record))
+        return None, page.reason
+    return dataclasses.asdict(clean_record(page.record)), None
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -277,9 +282,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
         html = decode_html(path.read_bytes(), None)[0]
         url = args.url or path.resolve().as_uri()
-    record = extract_record(html, args.url or url, args.platform)
+    record, reason = _extract(html, args.url or url, args.platform)
     if record is None:
-        return _fail(f"no article found on {source} (a listing or empty page?); try `crawler detect`", 1)
+        why = reason or "a listing or empty page?"
+        return _fail(f"no article found on {source} ({why}); try `crawler detect`", 1)
     print(json.dumps(record, ensure_ascii=False, indent=2))
     return 0
 

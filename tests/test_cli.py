@@ -43,7 +43,12 @@ def test_extract_errors(tmp_path: Path) -> None:
     empty.write_text("<html><body></body></html>", encoding="utf-8")
     nothing = run("extract", str(empty))
     assert nothing.returncode != 0 and "no article found" in nothing.stderr
-    assert "Traceback" not in missing.stderr + nothing.stderr
+    huge = tmp_path / "huge.html"
+    huge.write_text("<html><body><h1>Báo cáo</h1>" + "<p>Một đoạn văn rất dài.</p>" * 400_000 + "</body></html>")
+    refused = run("extract", str(huge), "--url", "https://x.gov.vn/tin/bao-cao-123.html")
+    assert refused.returncode != 0 and "page too large" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in missing.stderr + nothing.stderr + refused.stderr
 
 
 def test_detect_prints_platform_and_evidence() -> None:
