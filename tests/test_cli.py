@@ -44,7 +44,8 @@ def test_extract_errors(tmp_path: Path) -> None:
     nothing = run("extract", str(empty))
     assert nothing.returncode != 0 and "no article found" in nothing.stderr
     huge = tmp_path / "huge.html"
-    huge.write_text("<html><body><h1>Báo cáo</h1>" + "<p>Một đoạn văn rất dài.</p>" * 400_000 + "</body></html>")
+    paragraphs = "<p>Một đoạn văn rất dài.</p>" * 400_000
+    huge.write_text(f"<html><body><h1>Báo cáo</h1>{paragraphs}</body></html>", encoding="utf-8")
     refused = run("extract", str(huge), "--url", "https://x.gov.vn/tin/bao-cao-123.html")
     assert refused.returncode != 0 and "page too large" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
