@@ -232,3 +232,27 @@ thông cho hơn 500 học sinh trên địa bàn thành phố trong tuần qua.<
     page = parse_page(html, "https://ca.example.gov.vn/category/tin-tuc/")
     assert page.kind == "listing" and page.record is None
     assert page.entries[0].url == "https://ca.example.gov.vn/2025/03/tuyen-truyen-an-toan-giao-thong/"
+
+
+def test_a_post_whose_title_ends_the_breadcrumb_keeps_it() -> None:
+    """Yoast's breadcrumb ends with the post's own title, unlinked: that is no section name."""
+    html, url = _fixture("wordpress", "unknown_theme_post")
+    crumbs = (
+        '<nav class="breadcrumbs"><a href="/">Trang chủ</a> » <a href="/category/tin-tuc/">Tin tức</a> » '
+        '<span class="breadcrumb_last">Tăng cường tuyên truyền phòng, chống dịch sốt xuất huyết mùa mưa</span></nav>'
+    )
+    record = extract_record(html.replace('<main class="khung-chinh">', f'<main class="khung-chinh">{crumbs}', 1), url)
+    assert record is not None
+    assert record["title"] == "Tăng cường tuyên truyền phòng, chống dịch sốt xuất huyết mùa mưa"
+    assert record["parser"]["fallback_from"] == "wordpress"
+
+
+def test_a_section_page_without_an_article_gives_no_record() -> None:
+    """A page whose only title is its section's name (a menu entry) is no article, whoever reads it."""
+    html = """<html><head><title>Hỏi đáp - Sở Nội vụ</title><link rel="stylesheet" href="/wp-content/x.css">
+</head><body><ul class="main-menu"><li><a href="/">Trang chủ</a></li><li><a href="/hoi-dap/">Hỏi đáp</a></li></ul>
+<h1>Hỏi đáp</h1><div class="noi-dung"><p>Câu hỏi: Thủ tục cấp lại giấy phép hành nghề cần những giấy tờ gì,
+nộp ở đâu và trong thời hạn bao lâu thì được giải quyết theo quy định hiện hành?</p>
+<p>Trả lời: Hồ sơ gồm đơn đề nghị và bản sao giấy phép cũ, nộp tại Trung tâm Phục vụ hành chính công tỉnh.</p>
+</div></body></html>"""
+    assert extract_record(html, "https://snv.example.gov.vn/hoi-dap/") is None

@@ -147,8 +147,8 @@ def _better(
     theirs = alternative.record if alternative is not None and alternative.kind == "article" else None
     if theirs is None:
         return page if page is not None else alternative
-    if ours is None and page is not None and page.kind == "listing" and sanity.record_problem(theirs, tree):
-        return page  # a listing stays a listing unless the generic reader found a believable article
+    if ours is None and page is not None and sanity.record_problem(theirs, tree):
+        return page  # where the platform saw no article, only a believable one from the generic reader counts
     if ours is not None and _platform_stands(ours, theirs, tree):
         return page
     if ours is not None:

@@ -113,6 +113,37 @@ PAGE_HEADINGS = etree.XPath(
 _SITE_NAMES: weakref.WeakKeyDictionary[lxml.html.HtmlElement, set[str]] = weakref.WeakKeyDictionary()
 
 
+# A title this short may be one of the site's own menu or breadcrumb entries (a section's name).
+MAX_MENU_ENTRY = 60
+_MENU = re.compile(r"menu|nav|breadcrumb|sitemap", re.I)
+# Where portals print the section a page belongs to (Liferay's `.dd_chuyenmuc`, "danh mục"); a
+# breadcrumb's last, unlinked crumb is the page's own title, so breadcrumbs count by their links.
+_SECTION_NAME = re.compile(r"chuyen-?muc|danh-?muc|cat(?:egory)?-?(?:title|name)", re.I)
+_MENU_ENTRIES: weakref.WeakKeyDictionary[lxml.html.HtmlElement, set[str]] = weakref.WeakKeyDictionary()
+
+
+def menu_entries(tree: lxml.html.HtmlElement) -> set[str]:
+    """Match keys of the page's section names: its menu, navigation and breadcrumb links, and the
+    blocks naming the section it is in."""
+    root = tree.getroottree().getroot()
+    cached = _MENU_ENTRIES.get(root)
+    if cached is None:
+        cached = set()
+        for link in root.iter("a"):
+            if any(a.tag == "nav" or _MENU.search(_class_and_id(a)) for a in link.iterancestors()):
+                cached.add(match_key(collapse(link.text_content())))
+        for block in root.xpath("//*[@class or @id]"):
+            if _SECTION_NAME.search(_class_and_id(block)):
+                cached.update(match_key(collapse(el.text_content())) for el in block.iter() if isinstance(el.tag, str))
+        cached.discard("")
+        _MENU_ENTRIES[root] = cached
+    return cached
+
+
+def _class_and_id(el: lxml.html.HtmlElement) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''}"
+
+
 def title_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | None:
     """Why the record's title is not an article's title, or None."""
     title = (record.title or "").strip()
@@ -123,6 +154,8 @@ def title_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | No
         return "title is a section label"
     if key == match_key(meta_content(tree, "og:site_name", "application-name") or ""):
         return "title is the site name"
+    if len(title) <= MAX_MENU_ENTRY and key in menu_entries(tree):
+        return "title is a menu entry"
     # Only a part of the <title> shorter than another can be the site's name beside the page's own
     # title: the full reading of the site's names is for those.
     parts = [p for p in TITLE_SEPARATOR.split(page_title(tree)) if p.strip()]
