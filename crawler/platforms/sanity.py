@@ -113,8 +113,8 @@ PAGE_HEADINGS = etree.XPath(
 _SITE_NAMES: weakref.WeakKeyDictionary[lxml.html.HtmlElement, set[str]] = weakref.WeakKeyDictionary()
 
 
-# A title this short may be one of the site's own menu or breadcrumb entries (a section's name).
-MAX_MENU_ENTRY = 60
+# A title this short (in words) may be one of the site's menu or breadcrumb entries (a section's name).
+MAX_MENU_ENTRY_WORDS = 5
 _MENU = re.compile(r"menu|nav|breadcrumb|sitemap", re.I)
 # Where portals print the section a page belongs to (Liferay's `.dd_chuyenmuc`, "danh mục"); a
 # breadcrumb's last, unlinked crumb is the page's own title, so breadcrumbs count by their links.
@@ -154,7 +154,7 @@ def title_problem(record: PortalRecord, tree: lxml.html.HtmlElement) -> str | No
         return "title is a section label"
     if key == match_key(meta_content(tree, "og:site_name", "application-name") or ""):
         return "title is the site name"
-    if len(title) <= MAX_MENU_ENTRY and key in menu_entries(tree):
+    if len(title.split()) <= MAX_MENU_ENTRY_WORDS and key in menu_entries(tree):
         return "title is a menu entry"
     # Only a part of the <title> shorter than another can be the site's name beside the page's own
     # title: the full reading of the site's names is for those.
