@@ -170,3 +170,15 @@ def test_liferay_detected_on_every_liferay_page() -> None:
         if local.startswith("liferay/"):
             html = need_shared("realpages", local).read_text(encoding="utf-8")
             assert detect(html, url).platform == "liferay", local
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["sotttt_hanoi_tthc_procedure_detail.html", "sotttt_hanoi_hoidap_listing.html", "sotttt_hanoi_homepage.html"],
+)
+def test_liferay_pages_without_an_article_give_no_record(name: str) -> None:
+    """The generic reader's second opinion does not turn a section's page into an article titled
+    with the section's name ("Báo chí - Xuất bản", "Hỏi đáp")."""
+    url = realpage_urls()[f"liferay/{name}"]
+    html = need_shared("realpages", "liferay", name).read_text(encoding="utf-8")
+    assert extract_record(html, url) is None
