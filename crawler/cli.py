@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 EXIT_USAGE = 2
@@ -26,6 +27,35 @@ class UserError(Exception):
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"crawler: {message}", file=sys.stderr)
     return code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (no usage block), exit code EXIT_USAGE."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"crawler: {message} (see `{self.prog} --help`)\n")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, zero or more (refuses inf, nan, negative)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, 0 or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
 
 
 def _check_url(url: str) -> str:
@@ -111,9 +141,21 @@ def run_crawl(
         if not sep:
             raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
         settings.set(name, value, priority="cmdline")
+    from crawler.middlewares import SettingsError, check_numeric_settings
+    from crawler.spiders.portal import SpiderArgumentError
+
+    try:
+        check_numeric_settings(settings)
+    except SettingsError as error:
+        raise UserError(str(error)) from None
     process = CrawlerProcess(settings)
-    process.crawl("portal", **spider_args)
+    crawl_failures: list[Any] = []
+    process.crawl("portal", **spider_args).addErrback(crawl_failures.append)
     process.start()
+    for failure in crawl_failures:
+        # The same checks in the spider and middlewares (registry settings, `scrapy crawl -s`).
+        if isinstance(failure.value, SettingsError | SpiderArgumentError):
+            raise UserError(str(failure.value))
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.exists():
         raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}")
@@ -148,6 +190,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     )
     errors = manifest["errors_by_kind"]
     fetched = manifest["pages_fetched"]
+    failed_start = start_failure_message(manifest)
+    if failed_start:
+        return _fail(failed_start, EXIT_UNREACHABLE)
     if fetched == 0 and errors:
         kinds = ", ".join(sorted(errors))
         return _fail(
@@ -162,7 +207,39 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         f"{incremental['pages_skipped_as_seen']} known pages not fetched, "
         f"{records['unchanged_not_written']} re-checked unchanged"
     )
+    for failure in manifest.get("start_failures", []):
+        print(f"  start URL failed: {failure['url']} ({failure['reason']})")
     return 0
+
+
+_NETWORK_FAILURES = frozenset({"dns", "connection_refused", "connection_reset", "timeout"})
+
+
+def _start_failure_line(url: str, reason: str) -> str:
+    if reason.startswith("http_"):
+        return f"start URL {url} answered HTTP {reason.removeprefix('http_')}; check the URL"
+    if reason in _NETWORK_FAILURES:
+        return f"could not reach {url} ({reason}); check the URL and network"
+    if reason == "url_too_long":
+        return (
+            f"start URL {url[:60]}… is {len(url)} characters, longer than URLLENGTH_LIMIT; "
+            "shorten it or raise -s URLLENGTH_LIMIT=N"
+        )
+    if reason == "robots_disallowed":
+        return f"start URL {url} is disallowed by the site's robots.txt"
+    return f"start URL {url} gave nothing to crawl ({reason}); check the URL"
+
+
+def start_failure_message(manifest: dict[str, Any]) -> str | None:
+    """The one line to exit with when every start URL failed; None when at least one gave a page."""
+    failures = manifest.get("start_failures") or []
+    failed = {failure["url"] for failure in failures}
+    if not failures or not failed.issuperset(manifest["start_urls"]):
+        return None
+    if len(failures) == 1:
+        return _start_failure_line(failures[0]["url"], failures[0]["reason"])
+    listed = ", ".join(f"{failure['url']} ({failure['reason']})" for failure in failures)
+    return f"no start URL gave a page to crawl: {listed}; check the URLs"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -384,15 +461,15 @@ def cmd_record_fixture(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crawler", description="Harvest Vietnam's provincial government portals.")
+    parser = _Parser(prog="crawler", description="Harvest Vietnam's provincial government portals.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     crawl = sub.add_parser("crawl", help="crawl a registry portal or a start URL into a run folder")
     crawl.add_argument("target", help="portal slug (see `crawler portals`) or start URL")
     crawl.add_argument("--out", help="run folder (default: output/runs/<run-id>)")
     crawl.add_argument("--since", help="skip articles published before this date (YYYY-MM-DD)")
-    crawl.add_argument("--max-items", type=int, help="stop after writing this many records")
-    crawl.add_argument("--delay", type=float, help="seconds between requests to a host (default 1)")
+    crawl.add_argument("--max-items", type=positive_int, help="stop after writing this many records")
+    crawl.add_argument("--delay", type=seconds, help="seconds between requests to a host (default 1)")
     crawl.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting")
     crawl.add_argument(
         "--download-attachments",
@@ -463,7 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error already printed as one line
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     try:
         return args.func(args)
     except UserError as error:

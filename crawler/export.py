@@ -222,6 +222,7 @@ class RunWriter:
             "finish_reason": reason,
             "portals": sorted(self.portals) or [getattr(spider, "portal_name", "")],
             "start_urls": list(getattr(spider, "start_urls", [])),
+            "start_failures": list(getattr(spider, "start_failures", [])),
             "arguments": {
                 "since": spider.since.isoformat() if getattr(spider, "since", None) else None,
                 "max_items": getattr(spider, "max_items", None),

@@ -22,12 +22,22 @@ LOOPBACK_CONCURRENCY = 8
 # only costs task scheduling.
 CONCURRENT_ITEMS = 8
 
-# Slow government hosts: a long timeout, but bounded so nothing hangs.
-DOWNLOAD_TIMEOUT = 120
+# Fault budgets (crawler.middlewares.BudgetRetryMiddleware). DOWNLOAD_TIMEOUT bounds one attempt,
+# the whole response: slow government hosts take a few seconds to start answering and send a large
+# page in well under 30 s, while a host that has sent nothing for 30 s is stalled, and waiting 120 s
+# per attempt made one stalled URL cost 8 minutes. URL_TIME_BUDGET bounds a URL from its first
+# attempt across every retry and wait: no retry starts that could not finish within it.
+DOWNLOAD_TIMEOUT = 30
+URL_TIME_BUDGET = 150
 RETRY_ENABLED = True
-RETRY_TIMES = 3
+RETRY_TIMES = 3  # retries per URL, whatever the cause: exceptions, 5xx, 408, 429 share one budget
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_PRIORITY_ADJUST = 1  # a retry goes ahead of new pages: its time budget is already running
+# 429/503: the host's slot waits as long as Retry-After asks, up to this; above it the URL is given
+# up (retry_after_too_long). Without Retry-After it waits RETRY_BACKOFF_BASE·2ⁿ s, at most _MAX.
 RETRY_AFTER_MAX_SECONDS = 300
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 30.0
 
 # Size limits (also applied to decompressed bodies by HttpCompressionMiddleware).
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
@@ -51,7 +61,9 @@ NEAR_DUPLICATE_THRESHOLD = 0.8  # estimated share of the shorter body's word 3-s
 DROP_DUPLICATES = False  # True: duplicates go to rejects.jsonl instead of records.jsonl (still counted)
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.RetryAfterMiddleware": 560,  # before RetryMiddleware (550) sees the response
+    # One retry budget per URL for every cause: ours replaces Scrapy's RetryMiddleware at its place.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BudgetRetryMiddleware": 550,
 }
 
 ITEM_PIPELINES = {

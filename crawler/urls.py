@@ -11,6 +11,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as w3lib_canonicalize
+from w3lib.url import safe_url_string
 
 _TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|zarsrc|zarsrc\w*|_ga|_gl|mc_cid|mc_eid|ref_src)$", re.I)
 _SESSION = re.compile(r"^(?:jsessionid|phpsessid|sid|sessionid|session_id|aspsessionid\w*|cfid|cftoken)$", re.I)
@@ -76,3 +77,15 @@ def canonical_key(canonical: str) -> str:
     path = parts.path.rstrip("/") if parts.path != "/" else ""
     query = f"?{parts.query}" if parts.query else ""
     return f"{site_key(canonical)}{path}{query}"
+
+
+# A character of a URL becomes at most 12 once percent-encoded (4 UTF-8 bytes, 3 characters each).
+_MAX_ENCODED_GROWTH = 12
+
+
+def url_too_long(url: str, limit: int) -> bool:
+    """Longer than Scrapy's URLLENGTH_LIMIT (0: no limit) in the form Scrapy sends it (percent-encoded),
+    where its UrlLengthMiddleware would drop the request without a word."""
+    if limit <= 0 or len(url) * _MAX_ENCODED_GROWTH <= limit:
+        return False
+    return len(safe_url_string(url)) > limit

@@ -28,11 +28,12 @@ from crawler.dates import ICT, parse_vietnamese_date
 from crawler.decoding import decode_html
 from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.export import frontier_scope, page_rejected, response_validators, run_id_for
+from crawler.middlewares import download_failure_kind, failure_detail
 from crawler.platforms import article_key, parse_page
 from crawler.platforms.page import ParsedPage, site_host
 from crawler.registry import PortalEntry, load_registry
 from crawler.state import CrawlState, KnownPage, state_for
-from crawler.urls import canonical_key, canonicalize_url, site_key, url_key
+from crawler.urls import canonical_key, canonicalize_url, site_key, url_key, url_too_long
 
 MAX_ALTERNATIVES = 4
 # Links seen lately, a cheap first filter before asking the state (which is exact but costs a query).
@@ -96,23 +97,13 @@ def _stat_key(reason: str) -> str:
 
 
 def failure_kind(failure: Failure) -> str:
-    """A short name for why a request failed: http_404, dns, timeout, connection_refused …"""
-    from scrapy.exceptions import IgnoreRequest
+    """A short name for why a request failed: http_404, dns, timeout, connection_reset, too_large …
+    An IgnoreRequest carrying a `reason` (our boundary and retry budgets) names its own."""
     from scrapy.spidermiddlewares.httperror import HttpError
-    from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 
-    if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
-        return "robots_disallowed"
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
-    name = type(failure.value).__name__  # Scrapy 2.19 wraps Twisted's errors in its own Download*Error
-    if failure.check(DNSLookupError) or "DNSLookup" in name:
-        return "dns"
-    if failure.check(TimeoutError, TCPTimedOutError) or "Timeout" in name or "TimedOut" in name:
-        return "timeout"
-    if failure.check(ConnectionRefusedError) or "ConnectionRefused" in name:
-        return "connection_refused"
-    return name
+    return download_failure_kind(failure.value) or type(failure.value).__name__
 
 
 class PortalSpider(scrapy.Spider):
@@ -152,6 +143,10 @@ class PortalSpider(scrapy.Spider):
             self.max_items = int(max_items) if max_items not in (None, "") else None
         except ValueError:
             raise SpiderArgumentError(f"max_items must be a whole number, not {max_items!r}") from None
+        if self.max_items is not None and self.max_items < 1:
+            raise SpiderArgumentError(f"max_items must be at least 1, not {max_items!r}")
+        # Start URLs that gave nothing to crawl, {url, reason}: the manifest's `start_failures`.
+        self.start_failures: list[dict[str, str]] = []
         self.state_portal = self.entry.slug if self.entry else site_key(self.start_urls[0])
         self.recent_links = RecentLinks()
         self.crawl_mode = "full"
@@ -194,8 +189,17 @@ class PortalSpider(scrapy.Spider):
             self.crawl_mode = "catch_up"
 
     async def start(self) -> Any:
+        limit = self.settings.getint("URLLENGTH_LIMIT")
         for url in self.start_urls:
-            yield self._request(url, role="start", nav_depth=0)
+            if url_too_long(url, limit):  # Scrapy's UrlLengthMiddleware would drop it silently
+                self.crawler.stats.inc_value("errors/url_too_long")
+                self._report(url, "url_too_long", f"{len(url)} characters, above URLLENGTH_LIMIT {limit}")
+                self._start_failed(url, "url_too_long")
+                continue
+            request = self._request(url, role="start", nav_depth=0)
+            if request is not None:
+                request.meta["start_url"] = url  # kept through redirects and retries (role may change)
+                yield request
         # Sitemaps and feeds list articles newest first and reach those no menu links: use them first.
         for host_root in dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.start_urls):
             yield scrapy.Request(
@@ -289,7 +293,7 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value(f"discovery/{request.meta.get('role')}_missing")
             return
         self.crawler.stats.inc_value(f"errors/{kind}")
-        self._report(request.url, kind, str(failure.value)[:300] or kind)
+        self._report(request.url, kind, failure_detail(failure.value, kind)[:300])
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -321,6 +325,9 @@ class PortalSpider(scrapy.Spider):
             return None, "skipped"
         if site_host(url) not in self.allowed_hosts:
             self.crawler.stats.inc_value("schedule/offsite_skipped")
+            return None, "skipped"
+        if url_too_long(url, self.settings.getint("URLLENGTH_LIMIT")):
+            self.crawler.stats.inc_value("schedule/url_too_long")
             return None, "skipped"
         if PurePosixPath(parts.path).suffix.lower() in _SKIP_EXTENSIONS:
             self.crawler.stats.inc_value("schedule/non_html_link_skipped")
@@ -564,12 +571,21 @@ class PortalSpider(scrapy.Spider):
     def _no_record(self, response: Response, kind: str, reason: str, counted: bool = False) -> Iterator[Any]:
         if not counted:
             self.crawler.stats.inc_value(f"pages/{kind}")
+        if response.meta.get("start_url"):
+            self._start_failed(response.meta["start_url"], kind)
         self._report(response.url, kind, reason)
         if response.meta.get("role") == "article":
             yield from self._next_alternative(response.meta)
 
     def _report(self, url: str, kind: str, reason: str) -> None:
         self.crawler.signals.send_catch_log(page_rejected, url=url, kind=kind, reason=reason)
+
+    def _start_failed(self, url: str, kind: str) -> None:
+        """A start URL gave nothing to crawl (its reject is written apart): listed in the manifest,
+        counted `start/failed/<kind>` so `scrapy crawl` shows it too; `crawler crawl` exits
+        non-zero when every start URL failed."""
+        self.start_failures.append({"url": url, "reason": kind})
+        self.crawler.stats.inc_value(f"start/failed/{kind}")
 
     def on_error(self, failure: Failure) -> Iterator[scrapy.Request]:
         """Report a failed request and try the article's next URL (not a generator: see `parse`)."""
@@ -579,6 +595,8 @@ class PortalSpider(scrapy.Spider):
         kind = failure_kind(failure)
         self.crawler.stats.inc_value(f"errors/{kind}")
         request = failure.request
-        self._report(request.url, kind, str(failure.value)[:300] or kind)
+        self._report(request.url, kind, failure_detail(failure.value, kind)[:300])
+        if request.meta.get("start_url"):
+            self._start_failed(request.meta["start_url"], kind)
         if request.meta.get("role") == "article" and not request.meta.get("recheck"):
             yield from self._next_alternative(request.meta)
