@@ -159,7 +159,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         f"(rejects: {sum(manifest['rejects_by_reason'].values())}, manifest: {run_dir / 'manifest.json'})\n"
         f"  {incremental['mode']} crawl: {records['new']} new, {records['updated']} updated, "
         f"{records['exact_duplicates']} exact and {records['near_duplicates']} near duplicates; "
-        f"{incremental['pages_skipped_as_seen']} known pages not fetched, "
+        f"{incremental['pages_skipped_as_seen']} known and {incremental['dead_pages_not_fetched']} dead pages "
+        "not fetched, "
         f"{records['unchanged_not_written']} re-checked unchanged"
     )
     return 0
@@ -235,6 +236,9 @@ def cmd_state(args: argparse.Namespace) -> int:
         for row in rows
     ]
     _print_table(table)
+    dead = [f"{row['portal']} {row['dead_pages']}" for row in rows if row["dead_pages"]]
+    if dead:
+        print("dead pages remembered (not fetched again until their back-off passes): " + ", ".join(dead))
     return 0
 
 

@@ -47,6 +47,9 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 FULL_CRAWL = False  # --full: fetch and write everything as if the state were empty (it is still updated)
 RECHECK_DAYS = 7  # known articles published (or first seen) this recently are fetched again
 INCREMENTAL_STOP_PAGES = 1  # incremental runs stop paging after this many listing pages of known articles
+# Pages that gave 404/410, no HTML, an empty body or no article are not fetched again for this many
+# days (the n-th death in a row waits the n-th value, the last repeats); --full fetches them anyway.
+DEAD_PAGE_BACKOFF_DAYS = [7, 14, 28]
 NEAR_DUPLICATE_THRESHOLD = 0.8  # estimated share of the shorter body's word 3-shingles found in the other
 DROP_DUPLICATES = False  # True: duplicates go to rejects.jsonl instead of records.jsonl (still counted)
 

@@ -310,12 +310,14 @@ def test_a_sitemap_date_reopens_an_article_seen_earlier_in_the_run(tmp_path: Pat
         run_id="earlier",
         headers={"etag": '"v1"'},
     )
-    assert spider._schedule(url, role="article", nav_depth=0) == (None, "known")  # from a feed
+    frontier = spider.frontier
+    assert frontier.decide(url, "article", nav_depth=0).status == "known"  # from a feed
     later = (datetime.now().astimezone() + timedelta(hours=1)).isoformat()
-    request, status = spider._schedule(url, role="article", nav_depth=0, changed_at=later)  # the sitemap
-    assert status == "recheck" and request is not None
+    decision = frontier.decide(url, "article", nav_depth=0, changed_at=later)  # the sitemap
+    assert decision.status == "recheck" and decision.fetch
+    request = spider.request_for(decision)
     assert request.headers.get("If-None-Match") == b'"v1"'
-    assert spider._schedule(url, role="article", nav_depth=0, changed_at=later)[0] is None  # once per run
+    assert not frontier.decide(url, "article", nav_depth=0, changed_at=later).fetch  # once per run
     spider.crawl_state.close()
 
 
