@@ -95,9 +95,12 @@ class FrontierSettings:
     @classmethod
     def from_settings(cls, settings: Any) -> FrontierSettings:
         """Read from Scrapy settings (or anything with getbool/getint/getlist)."""
-        backoff = tuple(int(days) for days in settings.getlist("DEAD_PAGE_BACKOFF_DAYS", [7, 14, 28]))
-        if not backoff or any(days < 0 for days in backoff):
-            raise ValueError(f"DEAD_PAGE_BACKOFF_DAYS must list whole days >= 0, not {backoff!r}")
+        raw = [str(days).strip() for days in settings.getlist("DEAD_PAGE_BACKOFF_DAYS", [7, 14, 28])]
+        if not raw or not all(days.isdigit() for days in raw):
+            raise ValueError(
+                f"DEAD_PAGE_BACKOFF_DAYS must list whole days, e.g. -s DEAD_PAGE_BACKOFF_DAYS=7,14,28, not {raw!r}"
+            )
+        backoff = tuple(int(days) for days in raw)
         return cls(
             full=settings.getbool("FULL_CRAWL"),
             recheck_days=settings.getint("RECHECK_DAYS", 7),
@@ -352,6 +355,9 @@ class Frontier:
             if role == "article":
                 self.count("dedupe/article_urls_skipped")
                 self.state.add_alternative(self.scope, key, canonical, self.settings.max_alternatives)
+            if known is None and changed_at and remembered and self._reopened(key, changed_at):
+                # Skipped as dead earlier in this run; a sitemap now dates it after its death.
+                return Decision("new", target, key, role, nav_depth, listing_page, _priority(role))
             if known is None or known.last_run == self.run_id:
                 return Decision("repeat", target, key, role, nav_depth)  # as stale as any repeat for paging
             if changed_since(known.last_fetched, changed_at):
@@ -363,6 +369,8 @@ class Frontier:
         if dead is not None and self._still_dead(dead, changed_at):
             self.count(not_followed_stat("dead_backoff"))
             return Decision("dead", target, key, role, nav_depth, reason="dead_backoff")
+        if dead is not None and changed_at:
+            self.claim(f"reopen {key}")  # fetched now: a later sitemap entry must not reopen it again
         if known is None:
             return Decision("new", target, key, role, nav_depth, listing_page, _priority(role))
         if not self._worth_rechecking(known, changed_at):
@@ -380,6 +388,16 @@ class Frontier:
         retry_at = _as_datetime(dead.retry_at)
         due = retry_at is None or self.clock() >= retry_at
         return not due and not changed_since(dead.last_dead, changed_at)
+
+    def _reopened(self, key: str, changed_at: str) -> bool:
+        """A page skipped as dead in this run that a sitemap dates after its death: fetch it, once."""
+        dead = self.state.dead_page(key)
+        return (
+            dead is not None
+            and dead.last_run != self.run_id
+            and changed_since(dead.last_dead, changed_at)
+            and self.claim(f"reopen {key}")
+        )
 
     def _recheck(self, url: str, key: str, role: str, nav_depth: int, known: KnownPage) -> Decision:
         """Fetch a known article again, once per run, conditionally when the server gave validators."""
