@@ -302,14 +302,13 @@ class Frontier:
 
     def early_reason(self, url: str) -> str | None:
         """Why a link is not followed whatever the state says, or None: the checks that need no
-        state, cheapest first. The order is the place for new ones: URL syntax, then the crawl
-        boundary (`link_kind`), then the URL's length (`url_too_long`, when a limit is set), then
-        the file type."""
+        state, cheapest first (URL syntax, the crawl boundary, the file type)."""
         if _bad_url(url):
             return "bad_url"
         kind = self.link_kind(url)
         if kind is not None:
             return kind
+        # A URL-length limit (reason `url_too_long`) belongs here: after the boundary, before the file type.
         if PurePosixPath(urlsplit(url).path).suffix.lower() in NON_HTML_EXTENSIONS:
             return "non_html_link"
         return None

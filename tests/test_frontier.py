@@ -74,7 +74,7 @@ def frontier(
         portal="portal.test",
         scope=run_id,
         run_id=run_id,
-        settings=FrontierSettings(**settings),  # type: ignore[arg-type]
+        settings=FrontierSettings(**settings),
         link_kind=link_kind,
         article_key=liferay_id,
         count=count,
@@ -292,7 +292,7 @@ def paging(mode: str, seen: dict[str, int], **page: object) -> PagingPlan:
         "listing_page": 0,
     }
     arguments.update(page)
-    return plan_paging(mode, seen, FrontierSettings(), **arguments)  # type: ignore[arg-type]
+    return plan_paging(mode, seen, FrontierSettings(), **arguments)
 
 
 def test_paging_goes_on_while_pages_bring_new_articles() -> None:
