@@ -191,7 +191,7 @@ class BoundaryMiddleware(OffsiteMiddleware):
         self.dns_timeout = dns_timeout
         self.pin = False
         self._lookups: dict[str, asyncio.Future[list[str]]] = {}
-        self._guard_on: bool | None = None
+        self._guard_on: asyncio.Future[bool] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> BoundaryMiddleware:
@@ -220,14 +220,12 @@ class BoundaryMiddleware(OffsiteMiddleware):
         hops: list[str] = list(request.meta.get("redirect_urls") or [])
         chain = [*hops, request.url]
         kind = boundary.link_kind(request.url)
+        start_move = False
         if hops:
-            # A start URL may redirect to another site (http → https://www…): the spider adds it.
+            # A start URL may redirect to another site (http → https://www…, a portal that moved).
             start_move = kind == "offsite" and request.meta.get("role") == "start"
             if kind is not None and not start_move:
                 self._refuse("offsite_redirect", chain, kind)
-            if start_move:
-                # It joins now, so its robots.txt (RobotsTxtMiddleware, next) may be fetched too.
-                boundary.add(request.url)
             target = canonicalize_url(request.url)
             if any(canonicalize_url(hop) == target for hop in hops):
                 self._refuse("redirect_loop", chain)
@@ -236,6 +234,9 @@ class BoundaryMiddleware(OffsiteMiddleware):
         host = ascii_host(urlsplit(request.url).hostname or "")
         if await self._guarded(boundary) and any(is_private_address(a) for a in await self._addresses(host)):
             self._refuse("private_address", chain, host)
+        if start_move:
+            # It joins now, so its robots.txt (RobotsTxtMiddleware, next) may be fetched too.
+            boundary.add(request.url)
 
     def process_response(self, request: Request, response: Response) -> Response:
         """A 3xx RedirectMiddleware did not follow because its Location is not http(s) (ftp:,
@@ -257,18 +258,22 @@ class BoundaryMiddleware(OffsiteMiddleware):
         raise BoundaryRefusal(reason, chain, detail)
 
     async def _guarded(self, boundary: Boundary) -> bool:
-        """The private-address guard is on unless the crawl started on a local or private host."""
+        """The private-address guard is on unless the crawl started on a local or private host
+        (decided once, by the first request)."""
         if self._guard_on is None:
-            local = False
-            for host in boundary.start_hosts:
-                try:
-                    local = local or any(is_private_address(a) for a in await self._addresses(host))
-                except DNSLookupError:
-                    continue
-            self._guard_on = not local
-            if local:
-                logger.info("the crawl starts on a local or private host: private addresses are allowed")
-        return self._guard_on
+            self._guard_on = asyncio.ensure_future(self._starts_public(boundary))
+        return await self._guard_on
+
+    async def _starts_public(self, boundary: Boundary) -> bool:
+        for host in boundary.start_hosts:
+            try:
+                addresses = await self._addresses(host)
+            except DNSLookupError:
+                continue
+            if any(is_private_address(a) for a in addresses):
+                logger.info("the crawl starts on a local or private host (%s): private addresses are allowed", host)
+                return False
+        return True
 
     async def _addresses(self, host: str) -> list[str]:
         """The host's addresses, looked up once per crawl (a failed look-up fails every time)."""

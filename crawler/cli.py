@@ -208,6 +208,11 @@ def cmd_state(args: argparse.Namespace) -> int:
             if not args.portal:
                 raise UserError("say which portal to forget: crawler state reset <portal>")
             removed = state.reset_portal(args.portal)
+            if not any(removed.values()) and not args.portal.isascii():
+                # The state names hosts in their ASCII (IDNA) form: hà-nội.vn is xn--h-ni-0na4517b.vn.
+                from crawler.boundary import alias_site
+
+                removed = state.reset_portal(alias_site(args.portal))
             if not any(removed.values()):
                 raise UserError(f"the state holds nothing for '{args.portal}' (see `crawler state`)")
             print(f"forgot '{args.portal}': " + ", ".join(f"{count} {table}" for table, count in removed.items()))

@@ -583,3 +583,52 @@ def test_extract_follows_redirects_only_on_the_same_site(other_server: tuple[Any
     assert other.RequestHandlerClass.served == []
     assert moved.returncode == 0, moved.stderr
     assert json.loads(moved.stdout)["url"] == f"{base}/tin/bai.html"
+
+
+def test_a_page_off_the_boundary_never_gives_a_record(tmp_path: Path) -> None:
+    """Should a hop get past the middleware, the spider still files the page as an off-site redirect
+    against the URL asked for, and yields nothing (no record enters the state under its identity)."""
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from crawler.export import page_rejected
+    from crawler.spiders.portal import PortalSpider
+
+    crawler = Crawler(PortalSpider, {"STATE_PATH": str(tmp_path / "s.sqlite")})
+    spider = PortalSpider.from_crawler(crawler, url="http://127.0.0.1:8000/")
+    crawler.stats = MemoryStatsCollector(crawler)
+    rejected: list[tuple[str, str, str]] = []
+
+    def on_rejected(url: str, kind: str, reason: str) -> None:  # held here: signals keep weak references
+        rejected.append((url, kind, reason))
+
+    crawler.signals.connect(on_rejected, signal=page_rejected)
+    asked, landed = "http://127.0.0.1:8000/tin/bai-1.html", "http://127.0.0.1:9000/tin/bai-1.html"
+    request = Request(landed, meta={"role": "article", "redirect_urls": [asked], "key": "127.0.0.1:8000/tin/bai-1"})
+    response = HtmlResponse(landed, body=_article("Bài của máy chủ khác"), encoding="utf-8", request=request)
+    try:
+        assert list(spider.parse(response)) == []
+    finally:
+        spider.crawl_state.close()
+    assert rejected == [(asked, "offsite_redirect", f"{asked} -> {landed}")]
+
+
+def test_state_reset_takes_a_unicode_host(tmp_path: Path) -> None:
+    from crawler.state import CrawlState
+
+    path = tmp_path / "state.sqlite"
+    with CrawlState(path) as state:
+        state.start_run("run-1", PUNY, tmp_path / "run", full=False, bounded=False)
+        state.finish_run("run-1", "finished", {})
+    assert PUNY in _cli("state", "--state", str(path)).stdout
+    reset = _cli("state", "reset", "hà-nội.vn", "--state", str(path))
+    assert reset.returncode == 0, reset.stderr
+    assert PUNY not in _cli("state", "--state", str(path)).stdout
+
+
+def test_a_start_redirect_to_a_private_host_of_a_public_crawl_is_refused() -> None:
+    dns = FakeDNS({"portal.gov.vn": ["93.184.216.34"], "moved.example": ["10.0.0.9"]})
+    mw = middleware(["https://portal.gov.vn/"], dns)
+    hop = {"redirect_urls": ["https://portal.gov.vn/"], "role": "start"}
+    assert check(mw, "https://moved.example/", **hop) == "private_address"
+    assert not mw.crawler.spider.boundary.allows("https://moved.example/x")  # refused hosts never join
