@@ -296,11 +296,11 @@ def test_failure_kinds_of_the_boundary() -> None:
     assert failure_kind(Failure(IgnoreRequest("max redirections reached"))) == "too_many_redirects"
 
 
-def test_attachments_only_fetched_on_the_boundary_over_http() -> None:
+def test_attachments_only_fetched_on_the_boundary_over_http(tmp_path: Path) -> None:
     from crawler.files import AttachmentFiles
     from crawler.items import ParserInfo, PortalRecord
 
-    crawler = get_crawler(settings_dict={"FILES_STORE": "/nonexistent-never-written"})
+    crawler = get_crawler(settings_dict={"FILES_STORE": str(tmp_path / "files")})
     crawler.spider = SimpleNamespace(boundary=Boundary(["http://127.0.0.1:8000/"]))  # type: ignore[assignment]
     crawler.stats.open_spider()
     pipeline = AttachmentFiles.from_crawler(crawler)
@@ -327,6 +327,7 @@ def test_attachments_only_fetched_on_the_boundary_over_http() -> None:
     pipeline.item_completed([], record, None)
     assert crawler.stats.get_value("files/failed") == 1  # only the one requested counts as failed
     assert all(a.stored_path is None for a in record.attachments)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
 def test_attachment_names_are_never_paths() -> None:
