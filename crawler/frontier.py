@@ -45,8 +45,6 @@ NON_HTML_EXTENSIONS = frozenset(
 DEAD_KINDS = frozenset({"http_404", "http_410", "non_html", "empty", "no_article"})
 # Roles whose pages are never remembered dead: the crawl's entry points and the listings it pages.
 NEVER_DEAD_ROLES = frozenset({"start", "listing"})
-# Not-followed reasons whose stats kept their older names (manifests and dashboards read them).
-_LEGACY_STATS = {"bad_url": "bad_url_skipped", "offsite": "offsite_skipped", "non_html_link": "non_html_link_skipped"}
 
 Status = Literal["new", "recheck", "known", "repeat", "dead", "skipped"]
 Mode = Literal["first", "catch_up", "incremental", "full"]
@@ -56,7 +54,7 @@ Count = Callable[..., None]
 
 def not_followed_stat(reason: str) -> str:
     """The stat a link not followed for `reason` is counted under (manifest `links_not_followed`)."""
-    return f"schedule/{_LEGACY_STATS.get(reason, reason)}"
+    return f"schedule/{reason}"
 
 
 def _now() -> datetime:

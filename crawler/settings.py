@@ -55,7 +55,17 @@ DROP_DUPLICATES = False  # True: duplicates go to rejects.jsonl instead of recor
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 560,  # before RetryMiddleware (550) sees the response
+    # The crawl boundary (crawler.boundary): every request, redirect hop and retry is checked here,
+    # before robots.txt (100) or any DNS look-up; Scrapy's own OffsiteMiddleware is replaced.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.boundary.BoundaryMiddleware": 50,
 }
+
+# Hosts (host or host:port) a crawl may also touch besides its start sites and registry aliases.
+BOUNDARY_EXTRA_HOSTS: list[str] = []
+
+# Only http and https are ever downloaded, whatever a page, redirect or attachment link says.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 
 ITEM_PIPELINES = {
     "crawler.pipelines.AttributePortal": 100,

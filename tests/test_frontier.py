@@ -146,10 +146,10 @@ def test_links_off_the_boundary_are_counted_not_followed(state: CrawlState) -> N
     # Older stat names kept for the reasons that had them; new reasons are plain `schedule/<reason>`.
     assert stats == Counter(
         {
-            "schedule/offsite_skipped": 1,
+            "schedule/offsite": 1,
             "schedule/mailto": 1,
-            "schedule/bad_url_skipped": 1,
-            "schedule/non_html_link_skipped": 1,
+            "schedule/bad_url": 1,
+            "schedule/non_html_link": 1,
         }
     )
     assert front.allows(f"{SITE}/sitemap.xml") and not front.allows("https://elsewhere.test/sitemap.xml")

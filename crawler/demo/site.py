@@ -35,6 +35,8 @@ class Route:
     # Validators for conditional GET: a request repeating the ETag gets 304 Not Modified.
     etag: str | None = None
     last_modified: str | None = None
+    # Further response headers (a redirect's Location …).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 # Syllables for generated article bodies: random word runs share almost no 3-word shingles, so
@@ -323,6 +325,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", route.etag)
         if route.last_modified:
             self.send_header("Last-Modified", route.last_modified)
+        for name, value in route.headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 

@@ -22,13 +22,14 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.boundary import Boundary, BoundaryRefusal
 from crawler.dates import parse_vietnamese_date
 from crawler.decoding import decode_html
 from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.export import frontier_scope, page_rejected, response_validators, run_id_for
 from crawler.frontier import Decision, Frontier, FrontierSettings, Outcome, plan_paging
 from crawler.platforms import article_key, parse_page
-from crawler.platforms.page import ParsedPage, site_host
+from crawler.platforms.page import ParsedPage
 from crawler.registry import PortalEntry, load_registry
 from crawler.state import CrawlState, state_for
 from crawler.urls import site_key, url_key
@@ -58,6 +59,10 @@ def failure_kind(failure: Failure) -> str:
     from scrapy.spidermiddlewares.httperror import HttpError
     from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 
+    if failure.check(BoundaryRefusal):
+        return failure.value.reason
+    if failure.check(IgnoreRequest) and str(failure.value) == "max redirections reached":
+        return "too_many_redirects"
     if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
         return "robots_disallowed"
     if failure.check(HttpError):
@@ -99,8 +104,8 @@ class PortalSpider(scrapy.Spider):
             self.platform = None
         else:
             raise SpiderArgumentError("give -a portal=<slug> or -a url=<start URL>")
-        self.portal_name = self.entry.slug if self.entry else urlsplit(self.start_urls[0]).hostname or ""
-        self.allowed_hosts = {site_host(u) for u in self.start_urls}
+        self.portal_name = self.entry.slug if self.entry else site_key(self.start_urls[0])
+        self.boundary = Boundary(self.start_urls, (self.entry.domain, *self.entry.aliases) if self.entry else ())
         try:
             self.since = date.fromisoformat(since) if since else None
         except ValueError:
@@ -112,6 +117,12 @@ class PortalSpider(scrapy.Spider):
         self.state_portal = self.entry.slug if self.entry else site_key(self.start_urls[0])
         self.crawl_mode = "full"
 
+    @property
+    def allowed_domains(self) -> list[str]:
+        """The boundary's hosts in Scrapy's form, for code that reads `allowed_domains`; the
+        boundary (`crawler.boundary`) is what decides."""
+        return self.boundary.domains()
+
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
@@ -119,7 +130,9 @@ class PortalSpider(scrapy.Spider):
             # Portal quirks from the registry (legacy TLS, longer timeouts …); the command line still wins.
             for name, value in spider.entry.settings:
                 crawler.settings.set(name, value, priority="spider")
-        if all(_is_loopback(host) for host in spider.allowed_hosts):
+        for host in crawler.settings.getlist("BOUNDARY_EXTRA_HOSTS"):
+            spider.boundary.add_host(host)
+        if all(_is_loopback(urlsplit(url).hostname) for url in spider.start_urls):
             # A mirror on this machine needs no politeness delay; remote hosts always get one.
             # Spider priority: a --delay / -s given on the command line still wins.
             crawler.settings.set("DOWNLOAD_DELAY", 0.0, priority="spider")
@@ -139,7 +152,7 @@ class PortalSpider(scrapy.Spider):
             scope=scope,
             run_id=run_id,
             settings=FrontierSettings.from_settings(self.crawler.settings),
-            link_kind=self._link_kind,
+            link_kind=self.boundary.link_kind,
             article_key=lambda url: article_key(url, self.platform),
             count=self._count,
         )
@@ -149,9 +162,6 @@ class PortalSpider(scrapy.Spider):
         """The frontier's stat sink (the crawler's stats exist only once the crawl starts)."""
         self.crawler.stats.inc_value(name, n)
 
-    def _link_kind(self, url: str) -> str | None:
-        """The crawl's boundary: None for a link on a start host (or one it redirected to), else why not."""
-        return None if site_host(url) in self.allowed_hosts else "offsite"
 
     async def start(self) -> Any:
         for url in self.start_urls:
@@ -175,7 +185,11 @@ class PortalSpider(scrapy.Spider):
     # -- discovery --------------------------------------------------------------------------
 
     def _discovery_request(self, url: str, role: str, guess: bool = False) -> scrapy.Request | None:
-        if not self.frontier.allows(url) or not self.frontier.claim(f"discovery {url}"):
+        refused = self.boundary.link_kind(url)
+        if refused is not None:
+            self.crawler.stats.inc_value(f"discovery/{refused}_skipped")
+            return None
+        if not self.frontier.claim(f"discovery {url}"):
             return None
         callback = self.parse_sitemap if role == "sitemap" else self.parse_feed
         return scrapy.Request(
@@ -244,12 +258,14 @@ class PortalSpider(scrapy.Spider):
     def on_discovery_error(self, failure: Failure) -> None:
         request = failure.request
         kind = failure_kind(failure)
+        if failure.check(BoundaryRefusal) or kind == "too_many_redirects":
+            self._report_failure(failure, kind)  # a redirect off-site is news, even for robots.txt
+            return
         if request.meta.get("role") == "robots" or request.meta.get("guess"):
             # A portal without robots.txt or sitemap.xml is normal, not an error.
             self.crawler.stats.inc_value(f"discovery/{request.meta.get('role')}_missing")
             return
-        self.crawler.stats.inc_value(f"errors/{kind}")
-        self._report(request.url, kind, str(failure.value)[:300] or kind)
+        self._report_failure(failure, kind)
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -301,6 +317,16 @@ class PortalSpider(scrapy.Spider):
 
     def _parse_page(self, response: Response) -> Iterator[Any]:
         stats = self.crawler.stats
+        if response.meta.get("role") == "start":
+            # A start URL that redirected (http → https, bare → www) moves the crawl to that host.
+            self.boundary.add(response.url)
+        if not self.boundary.allows(response.url):
+            # BoundaryMiddleware refuses such hops; should one get through, its page must never be
+            # recorded (nor enter the state) under the identity of the URL we asked for.
+            chain = [*response.meta.get("redirect_urls", []), response.url]
+            stats.inc_value("errors/offsite_redirect")
+            self._report(chain[0], "offsite_redirect", " -> ".join(chain))
+            return
         if response.status == 304:
             # A re-checked article the server says is unchanged (conditional GET).
             stats.inc_value("incremental/not_modified")
@@ -320,9 +346,6 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value(f"decode/legacy_{legacy}")
         if encoding != (getattr(response, "encoding", "") or "").lower():
             stats.inc_value("decode/charset_overridden")
-        if response.meta.get("role") == "start":
-            # A start URL that redirected (http → https, bare → www) moves the crawl to that host.
-            self.allowed_hosts.add(site_host(response.url))
         try:
             page = parse_page(html, response.url, self.platform)
         except Exception as error:  # one bad page must not stop the crawl
@@ -331,6 +354,7 @@ class PortalSpider(scrapy.Spider):
             return
         stats.inc_value(f"pages/{page.kind}")
         self._count_extraction(page)
+        yield from self._unfollowed(page, response.meta.get("nav_depth", 0))
         if page.kind in ("empty", "refused"):
             yield from self._no_record(response, page.kind, page.reason or f"{page.kind} page", counted=True)
             return
@@ -364,6 +388,17 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value(f"extract/fallback/{_stat_key(page.fallback)}")
         if page.repair:
             stats.inc_value(f"extract/repair/{_stat_key(page.repair)}")
+
+    def _unfollowed(self, page: ParsedPage, nav_depth: int) -> Iterator[scrapy.Request]:
+        """Links the parser left out (mailto:, javascript:, tel:, other hosts), each counted once by
+        why it is not followed (`schedule/<kind>`); one to a site the boundary allows (a registry
+        alias) is followed like a menu link."""
+        follow = nav_depth < self.settings.getint("MAX_NAV_DEPTH", 2)
+        for url in page.unfollowed:
+            if follow or not self.boundary.allows(url):
+                request = self._request(url, role="page", nav_depth=nav_depth + 1)
+                if request is not None:
+                    yield request
 
     def _follow(self, response: Response, page: ParsedPage) -> Iterator[scrapy.Request]:
         meta = response.meta
@@ -444,6 +479,12 @@ class PortalSpider(scrapy.Spider):
             except (ValueError, AttributeError) as error:  # no <form> to replay
                 self._report(response.url, "postback_without_form", str(error))
                 return
+            refused = self.boundary.link_kind(request.url)
+            if refused is not None:
+                # Posting would send the page's __VIEWSTATE to another host: not built, not sent.
+                self.crawler.stats.inc_value("errors/offsite_form")
+                self._report(response.url, "offsite_form", f"form action {request.url} ({refused}); not posted")
+                return
             self.crawler.stats.inc_value("schedule/postbacks")
             yield request
 
@@ -462,11 +503,21 @@ class PortalSpider(scrapy.Spider):
         """Report a failed request and try the article's next URL (not a generator: see `parse`)."""
         return self._failed(failure)
 
-    def _failed(self, failure: Failure) -> Iterator[scrapy.Request]:
-        kind = failure_kind(failure)
+    def _report_failure(self, failure: Failure, kind: str) -> None:
+        """A failed request's reject, filed against the URL we asked for when redirects led elsewhere."""
         self.crawler.stats.inc_value(f"errors/{kind}")
         request = failure.request
-        self._report(request.url, kind, str(failure.value)[:300] or kind)
-        self._settle(request.meta, request.url, kind)
+        hops = request.meta.get("redirect_urls") or []
+        detail = str(failure.value)[:300] or kind
+        if hops and not failure.check(BoundaryRefusal):  # a refusal's message names its chain
+            detail = f"{detail} (via {' -> '.join([*hops, request.url])})"[:600]
+        asked = hops[0] if hops else request.url
+        self._report(asked, kind, detail)
+        self._settle(request.meta, asked, kind)
+
+    def _failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        kind = failure_kind(failure)
+        request = failure.request
+        self._report_failure(failure, kind)
         if request.meta.get("role") == "article" and not request.meta.get("recheck"):
             yield from self._next_alternative(request.meta)
