@@ -242,12 +242,18 @@ def test_hostile_attachments_are_never_fetched(run: Run) -> None:
     stored = [p for p in store.rglob("*") if p.is_file()] if store.exists() else []
     good_pdf = run.site.routes[GOOD_ATTACHMENT].body
     assert [p.read_bytes() for p in stored] == [good_pdf], f"files store holds {[str(p) for p in stored]}"
-    (record,) = run.records_at(fault.path)
+    record = _one_record(run, fault.path)
     kept = {a["url"]: a.get("stored_path") for a in record["attachments"]}
     assert kept.pop(run.site.url(GOOD_ATTACHMENT)), f"the on-site PDF was not stored: {record['attachments']}"
     assert kept and not any(kept.values()), f"hostile attachments stored: {kept}"
     assert run.site.other_requests == []
     assert not [p for p in run.site.paths_requested() if p.startswith("/etc/") or "bi-mat" in p.split("?")[0]]
+
+
+def _one_record(run: Run, path: str) -> dict[str, Any]:
+    records = run.records_at(path)
+    assert len(records) == 1, f"{run.site.url(path)}: expected one record, got {run.outcome(path)}"
+    return records[0]
 
 
 def _outputs(run: Run) -> list[Path]:
@@ -266,7 +272,7 @@ def test_local_files_never_reach_any_output(run: Run) -> None:
 
 def test_mislabelled_charset_keeps_vietnamese_letters(run: Run) -> None:
     fault = run.site.fault("charset_mislabelled")
-    (record,) = run.records_at(fault.path)
+    record = _one_record(run, fault.path)
     assert record["title"] == fault.title
     for letters in ("Thông báo", "tuyển dụng", "viên chức", "Sở Nội vụ", "Đắk Lắk"):
         assert letters in record["title"], f"{letters!r} lost in {record['title']!r}"
@@ -275,6 +281,6 @@ def test_mislabelled_charset_keeps_vietnamese_letters(run: Run) -> None:
 
 def test_deeply_nested_tag_soup_keeps_the_whole_article(run: Run) -> None:
     fault = run.site.fault("tag_soup_deep_nesting")
-    (record,) = run.records_at(fault.path)
+    record = _one_record(run, fault.path)
     for text in run.site.texts[fault.title]:
         assert text in record["body"], f"paragraph lost: {text[:60]}…"
