@@ -45,6 +45,8 @@ ROBOTS_DISALLOWED_PREFIX = "/vi/cam/"
 PASSWD = Path("/etc/passwd")
 # The one attachment a crawl may store: an on-site PDF.
 GOOD_ATTACHMENT = "/documents/10182/55/tai-lieu-tap-huan-attt.pdf"
+# The retry budget the faults' bounds on requests assume (RETRY_TIMES; 3 is the crawler's default).
+RETRY_TIMES = 3
 # Seconds a stalled connection is held open (far longer than any test DOWNLOAD_TIMEOUT).
 STALL_SECONDS = 120.0
 
@@ -464,7 +466,7 @@ class FaultSite:
                 _fault_path(11, "luon-ban"),
                 "http_503",
                 "503 on every request (no Retry-After)",
-                max_hits=4,
+                max_hits=RETRY_TIMES + 1,
                 min_hits=2,
             ),
             fixed(503),
@@ -497,7 +499,13 @@ class FaultSite:
 
         # -- broken transfers
         add(
-            Fault("stall", _fault_path(20, "treo"), "timeout", "accepts, reads the request, never answers", max_hits=4),
+            Fault(
+                "stall",
+                _fault_path(20, "treo"),
+                "timeout",
+                "accepts, reads the request, never answers",
+                max_hits=RETRY_TIMES + 1,
+            ),
             self._stall,
         )
         add(
@@ -506,7 +514,7 @@ class FaultSite:
                 _fault_path(21, "ngat-ket-noi"),
                 "connection_reset",
                 "reads the request, then resets the connection (RST)",
-                max_hits=4,
+                max_hits=RETRY_TIMES + 1,
             ),
             self._reset,
         )
@@ -517,7 +525,7 @@ class FaultSite:
                 _fault_path(22, "thieu-du-lieu"),
                 "truncated",
                 "Content-Length four times the bytes sent, then closes",
-                max_hits=4,
+                max_hits=RETRY_TIMES + 1,
             ),
             self._truncated,
         )
