@@ -395,6 +395,25 @@ class FaultSite:
             Fault("redirect_file", _fault_path(4, "chuyen-sang-tep"), "offsite_redirect", "302 to file:///etc/passwd"),
             redirect(f"file://{PASSWD}"),
         )
+        other_netloc, other2_netloc = urlsplit(self.other).netloc, urlsplit(self.other2).netloc
+        add(
+            Fault(
+                "redirect_scheme_relative",
+                _fault_path(15, "chuyen-khong-giao-thuc"),
+                "offsite_redirect",
+                "302 to //127.0.0.1:<other>/x (scheme-relative)",
+            ),
+            redirect(f"//{other_netloc}/bai-viet"),
+        )
+        add(
+            Fault(
+                "redirect_userinfo",
+                _fault_path(16, "chuyen-qua-ten-nguoi-dung"),
+                "offsite_redirect",
+                "302 to http://<this host>@127.0.0.2:<other>/x (this host as user name)",
+            ),
+            redirect(f"http://{urlsplit(self.base).netloc}@{other2_netloc}/bai-viet"),
+        )
         refresh = f'<meta http-equiv="refresh" content="0;url={self.other}/lam-moi">'
         refresh_page = _layout("Đang chuyển trang", "<p>Đang chuyển trang…</p>").replace("<head>", "<head>" + refresh)
 
@@ -733,7 +752,7 @@ class FaultSite:
     def local_path(self, location: str) -> str | None:
         """The path (with query) of a Location on this site; None for another site or scheme."""
         target = urlsplit(location)
-        if target.scheme and f"{target.scheme}://{target.netloc}" != self.base:
+        if target.scheme not in ("", "http") or target.netloc not in ("", urlsplit(self.base).netloc):
             return None
         return target.path + (f"?{target.query}" if target.query else "")
 
