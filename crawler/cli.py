@@ -14,7 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
@@ -204,7 +204,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         f"(rejects: {sum(manifest['rejects_by_reason'].values())}, manifest: {run_dir / 'manifest.json'})\n"
         f"  {incremental['mode']} crawl: {records['new']} new, {records['updated']} updated, "
         f"{records['exact_duplicates']} exact and {records['near_duplicates']} near duplicates; "
-        f"{incremental['pages_skipped_as_seen']} known pages not fetched, "
+        f"{incremental['pages_skipped_as_seen']} known and {incremental['dead_pages_not_fetched']} dead pages "
+        "not fetched, "
         f"{records['unchanged_not_written']} re-checked unchanged"
     )
     for failure in manifest.get("start_failures", []):
@@ -285,6 +286,11 @@ def cmd_state(args: argparse.Namespace) -> int:
             if not args.portal:
                 raise UserError("say which portal to forget: crawler state reset <portal>")
             removed = state.reset_portal(args.portal)
+            if not any(removed.values()) and not args.portal.isascii():
+                # The state names hosts in their ASCII (IDNA) form: hà-nội.vn is xn--h-ni-0na4517b.vn.
+                from crawler.boundary import alias_site
+
+                removed = state.reset_portal(alias_site(args.portal))
             if not any(removed.values()):
                 raise UserError(f"the state holds nothing for '{args.portal}' (see `crawler state`)")
             print(f"forgot '{args.portal}': " + ", ".join(f"{count} {table}" for table, count in removed.items()))
@@ -312,6 +318,9 @@ def cmd_state(args: argparse.Namespace) -> int:
         for row in rows
     ]
     _print_table(table)
+    dead = [f"{row['portal']} {row['dead_pages']}" for row in rows if row["dead_pages"]]
+    if dead:
+        print("dead pages remembered (not fetched again until their back-off passes): " + ", ".join(dead))
     return 0
 
 
@@ -349,8 +358,7 @@ def _extract(html: str, url: str, platform: str | None) -> tuple[dict[str, Any] 
 def cmd_extract(args: argparse.Namespace) -> int:
     source = args.source
     if "://" in source:
-        url = _check_url(source)
-        html = _fetch(url)
+        html, url = _fetch(_check_url(source))
     else:
         path = Path(source)
         if not path.is_file():
@@ -367,24 +375,83 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch(url: str) -> str:
+def _fetch(url: str) -> tuple[str, str]:
+    """The page at `url`, decoded, and the URL it came from: redirects are followed only within
+    the URL's own site (crawler.boundary), over http(s), at most REDIRECT_MAX_TIMES, never in a
+    loop and never to a private address unless `url` is on one; anything else is one line."""
     import urllib.error
     import urllib.request
 
+    from crawler.boundary import Boundary
     from crawler.decoding import decode_html
-    from crawler.settings import USER_AGENT
+    from crawler.settings import REDIRECT_MAX_TIMES, USER_AGENT
+    from crawler.urls import canonicalize_url
 
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            body = response.read(20 * 1024 * 1024)
-            charset = response.headers.get_content_charset()
-    except urllib.error.HTTPError as error:
-        raise UserError(f"{url} answered HTTP {error.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise UserError(f"could not reach {url} ({reason}); check the URL and network") from None
-    return decode_html(body, charset)[0]
+    # Only http(s) handlers: urllib's default opener would also read ftp: and file: URLs, and
+    # follows redirects by itself. Without HTTPErrorProcessor every status comes back as is.
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler()):
+        opener.add_handler(handler)
+    boundary = Boundary([url])
+    guard = _PrivateGuard(url)
+    hops: list[str] = []
+    current = url
+    while True:
+        if hops:
+            guard.check(url, current)
+        request = urllib.request.Request(current, headers={"User-Agent": USER_AGENT})
+        try:
+            with opener.open(request, timeout=60) as response:
+                status = response.status
+                location = response.headers.get("Location")
+                body = response.read(20 * 1024 * 1024) if status < 300 else b""
+                charset = response.headers.get_content_charset()
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise UserError(f"could not reach {current} ({reason}); check the URL and network") from None
+        if status in (301, 302, 303, 307, 308) and location:
+            hops.append(current)
+            target = urljoin(current, location.strip())
+            kind = boundary.link_kind(target)
+            if kind is not None:
+                why = "another host" if kind == "offsite" else "not http or https"
+                raise UserError(f"{url} redirects to {target} ({why}); not followed")
+            if canonicalize_url(target) in {canonicalize_url(hop) for hop in hops}:
+                raise UserError(f"{url} redirects in a loop ({' -> '.join([*hops, target])}); not followed")
+            if len(hops) > REDIRECT_MAX_TIMES:
+                raise UserError(f"{url} redirects more than {REDIRECT_MAX_TIMES} times; not followed")
+            current = target
+            continue
+        if status >= 300:
+            raise UserError(f"{current} answered HTTP {status}")
+        return decode_html(body, charset)[0], current
+
+
+class _PrivateGuard:
+    """`crawler extract/detect` keep off private addresses, unless the URL asked for is on one."""
+
+    def __init__(self, url: str) -> None:
+        self.off = self._private(url)
+
+    @staticmethod
+    def _private(url: str) -> bool:
+        import socket
+
+        from crawler.boundary import is_local_host, is_private_address
+        from crawler.urls import ascii_host
+
+        host = ascii_host(urlsplit(url).hostname or "")
+        if is_local_host(host):
+            return True
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return False  # the request itself says it cannot be reached
+        return any(is_private_address(str(info[4][0])) for info in infos)
+
+    def check(self, asked: str, url: str) -> None:
+        if not self.off and self._private(url):
+            raise UserError(f"{asked} leads to {url}, a private address; not fetched")
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -392,7 +459,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     source = args.source
     if "://" in source:
-        html, url = _fetch(_check_url(source)), source
+        html, url = _fetch(_check_url(source))
     else:
         path = Path(source)
         if not path.is_file():

@@ -247,6 +247,8 @@ class RunWriter:
                 "pages_rechecked": stats.get("incremental/rechecked", 0),
                 "not_modified": stats.get("incremental/not_modified", 0),
                 "pagination_stopped_at_known": stats.get("incremental/pagination_stopped", 0),
+                "dead_pages_not_fetched": stats.get("schedule/dead_backoff", 0),
+                "dead_pages_remembered": stats.get("frontier/dead_remembered", 0),
             },
             "duplicates_skipped": {
                 "article_urls_not_fetched": stats.get("dedupe/article_urls_skipped", 0),

@@ -28,6 +28,29 @@ class Attachment:
     size: int | None = None
     stored_path: str | None = None
 
+    def __post_init__(self) -> None:
+        self.filename = safe_filename(self.filename)
+
+
+MAX_FILENAME = 200
+
+
+def safe_filename(name: str) -> str:
+    """A file name fit to show or save: path separators turned into `_` (link text like
+    "Số 12/2024/QĐ-UBND.pdf" is a name, not a path), no control characters, never `.`/`..` or
+    empty, at most MAX_FILENAME characters with the extension kept. Attachment names come from
+    link text and URLs a page controls; stored files are named by their hash (crawler.files)."""
+    name = "".join(c for c in name.replace("/", "_").replace("\\", "_") if c.isprintable()).strip()
+    if name.strip(". ") == "":
+        return "file"
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and 0 < len(ext) <= 10:
+            name = f"{stem[: MAX_FILENAME - len(ext) - 1].rstrip()}.{ext}"
+        else:
+            name = name[:MAX_FILENAME]
+    return name
+
 
 @dataclass
 class Province:

@@ -57,6 +57,9 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 FULL_CRAWL = False  # --full: fetch and write everything as if the state were empty (it is still updated)
 RECHECK_DAYS = 7  # known articles published (or first seen) this recently are fetched again
 INCREMENTAL_STOP_PAGES = 1  # incremental runs stop paging after this many listing pages of known articles
+# Pages that gave 404/410, no HTML, an empty body or no article are not fetched again for this many
+# days (the n-th death in a row waits the n-th value, the last repeats); --full fetches them anyway.
+DEAD_PAGE_BACKOFF_DAYS = [7, 14, 28]
 NEAR_DUPLICATE_THRESHOLD = 0.8  # estimated share of the shorter body's word 3-shingles found in the other
 DROP_DUPLICATES = False  # True: duplicates go to rejects.jsonl instead of records.jsonl (still counted)
 
@@ -64,7 +67,17 @@ DOWNLOADER_MIDDLEWARES = {
     # One retry budget per URL for every cause: ours replaces Scrapy's RetryMiddleware at its place.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BudgetRetryMiddleware": 550,
+    # The crawl boundary (crawler.boundary): every request, redirect hop and retry is checked here,
+    # before robots.txt (100) or any DNS look-up; Scrapy's own OffsiteMiddleware is replaced.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.boundary.BoundaryMiddleware": 50,
 }
+
+# Hosts (host or host:port) a crawl may also touch besides its start sites and registry aliases.
+BOUNDARY_EXTRA_HOSTS: list[str] = []
+
+# Only http and https are ever downloaded, whatever a page, redirect or attachment link says.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 
 ITEM_PIPELINES = {
     "crawler.pipelines.AttributePortal": 100,

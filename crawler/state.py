@@ -2,9 +2,16 @@
 
 What it remembers across runs: every article page that gave a record (key, record id, content hash,
 version, ETag/Last-Modified, when it was fetched), the first record of each exact text, MinHash band
-keys of every original body (near-duplicate lookup), per-portal watermarks and the run history.
+keys of every original body (near-duplicate lookup), per-portal watermarks, the run history, and
+dead pages (404, 410, not HTML, empty, no article) with when they may be fetched again.
 During a run it also holds the run's frontier (article keys scheduled, alternative URLs), so no set
 of URLs or hashes grows in memory.
+
+Schema: version 1 still. The `dead_pages` table was added without a version bump because the
+change is purely additive: `CREATE TABLE IF NOT EXISTS` creates it in existing files when they are
+opened, no existing table or column changed, and a crawler that predates it opens a file holding it
+unharmed (it neither reads nor needs the table). A bump would make such a crawler refuse the file
+for nothing.
 
 Crash safety: the state learns of a record only after its line is written and flushed to the run's
 records.jsonl, and commits in batches (every few hundred writes or two seconds, and at the end). A
@@ -98,6 +105,18 @@ CREATE TABLE IF NOT EXISTS runs (
     finish_reason TEXT,
     counts TEXT
 );
+CREATE TABLE IF NOT EXISTS dead_pages (
+    key TEXT PRIMARY KEY,
+    portal TEXT NOT NULL,
+    url TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    deaths INTEGER NOT NULL,
+    first_dead TEXT NOT NULL,
+    last_dead TEXT NOT NULL,
+    retry_at TEXT NOT NULL,
+    last_run TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_pages_portal ON dead_pages (portal);
 CREATE TABLE IF NOT EXISTS frontier (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -136,6 +155,21 @@ class KnownPage:
         except ValueError:
             return True
         return (now or datetime.now(ICT)) - moment <= timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class DeadPage:
+    """A page that gave no record for a reason that will not go away by itself (gone, not HTML,
+    empty, no article): `deaths` runs in a row, not fetched again before `retry_at`."""
+
+    key: str
+    url: str
+    reason: str
+    deaths: int
+    first_dead: str
+    last_dead: str
+    retry_at: str
+    last_run: str
 
 
 @dataclass(frozen=True)
@@ -520,6 +554,33 @@ class CrawlState:
         self.db.execute("UPDATE frontier SET alternatives = NULL WHERE scope = ? AND key = ?", (scope, key))
         self._wrote()
 
+    # -- dead pages ------------------------------------------------------------------------------
+
+    def dead_page(self, key: str) -> DeadPage | None:
+        row = self.db.execute(
+            "SELECT key, url, reason, deaths, first_dead, last_dead, retry_at, last_run FROM dead_pages WHERE key = ?",
+            (key,),
+        ).fetchone()
+        return DeadPage(*row) if row else None
+
+    def remember_dead(
+        self, key: str, *, portal: str, url: str, reason: str, deaths: int, at: str, retry_at: str, run_id: str
+    ) -> None:
+        """Record (or renew) a dead page; the caller (crawler.frontier) counts deaths and sets the back-off."""
+        self.db.execute(
+            "INSERT INTO dead_pages (key, portal, url, reason, deaths, first_dead, last_dead, retry_at, last_run) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET url = excluded.url, "
+            "reason = excluded.reason, deaths = excluded.deaths, last_dead = excluded.last_dead, "
+            "retry_at = excluded.retry_at, last_run = excluded.last_run",
+            (key, portal, url, reason, deaths, at, at, retry_at, run_id),
+        )
+        self._wrote()
+
+    def forget_dead(self, key: str) -> None:
+        """The page gave a record: it is alive."""
+        if self.db.execute("DELETE FROM dead_pages WHERE key = ?", (key,)).rowcount:
+            self._wrote()
+
     def drop_scope(self, scope: str) -> None:
         self.db.execute("DELETE FROM frontier WHERE scope = ?", (scope,))
         self.commit()
@@ -534,7 +595,8 @@ class CrawlState:
             "(SELECT COUNT(*) FROM records r WHERE r.portal = p.portal AND r.dup_kind = 'exact'), "
             "(SELECT COUNT(*) FROM records r WHERE r.portal = p.portal AND r.dup_kind = 'near'), "
             "(SELECT COUNT(*) FROM records r WHERE r.portal = p.portal AND r.version > 1), "
-            "(SELECT COUNT(*) FROM runs u WHERE u.portal = p.portal) "
+            "(SELECT COUNT(*) FROM runs u WHERE u.portal = p.portal), "
+            "(SELECT COUNT(*) FROM dead_pages d WHERE d.portal = p.portal) "
             "FROM portals p ORDER BY p.portal"
         ).fetchall()
         names = (
@@ -549,18 +611,20 @@ class CrawlState:
             "near_duplicates",
             "updated",
             "runs",
+            "dead_pages",
         )
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def reset_portal(self, portal: str) -> dict[str, int]:
-        """Forget everything about one portal: its pages, records, fingerprints, watermark and runs."""
+        """Forget everything about one portal: its pages, records, fingerprints, watermark, runs and
+        dead pages."""
         removed = {}
         for rid, blob in self.db.execute(
             "SELECT rid, signature FROM fingerprints WHERE portal = ?", (portal,)
         ).fetchall():
             self._delete_fingerprint(rid, blob)
         self.db.execute("DELETE FROM content WHERE record_id IN (SELECT id FROM records WHERE portal = ?)", (portal,))
-        for table in ("records", "pages", "runs", "portals"):
+        for table in ("records", "pages", "runs", "portals", "dead_pages"):
             removed[table] = self.db.execute(f"DELETE FROM {table} WHERE portal = ?", (portal,)).rowcount
         self.commit()
         return removed

@@ -8,6 +8,7 @@ so the same page reached under both spellings is fetched and recorded once.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as w3lib_canonicalize
@@ -53,10 +54,38 @@ def canonicalize_url(url: str) -> str:
     return w3lib_canonicalize(rebuilt, keep_fragments=False)
 
 
+def ascii_host(host: str) -> str:
+    """A host name in the one form hosts are compared in: lower case, no trailing dot, an
+    internationalised name in its IDNA (punycode) ASCII spelling (`hà-nội.vn` → `xn--h-ni-0na4517b.vn`).
+
+    ASCII names are only lower-cased (`foo_bar.gov.vn` is no valid IDNA label, yet a real host);
+    a name neither IDNA nor Python's codec can encode comes back lower-cased as given."""
+    host = host.strip().rstrip(".").lower()
+    if host.isascii():
+        return host
+    try:
+        return _idna_encode(host)
+    except (UnicodeError, ValueError):
+        return host
+
+
+@lru_cache(maxsize=4096)
+def _idna_encode(host: str) -> str:
+    try:
+        import idna  # IDNA 2008 with UTS #46 mapping, as browsers do
+    except ImportError:  # pragma: no cover - idna comes with Scrapy's dependencies
+        return host.encode("idna").decode("ascii")
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return host.encode("idna").decode("ascii")  # IDNA 2003, Python's codec
+
+
 def site_key(url: str) -> str:
-    """The site a URL belongs to: lower-case host without `www.`, with its port when not the default."""
+    """The site a URL belongs to: lower-case ASCII (IDNA) host without `www.`, with its port when
+    not the default."""
     parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower().removeprefix("www.")
+    host = ascii_host(parts.hostname or "").removeprefix("www.")
     try:
         port = parts.port
     except ValueError:

@@ -134,7 +134,7 @@ def test_manifest_counts_pages_without_records(full_run: tuple[Path, list[dict],
     assert invalid["detail"] == "date shown but not understood"
     assert "/view_content/5006-" in invalid["url"]
     assert all(r["url"] and r["detail"] for r in rejects)
-    assert manifest["links_not_followed"]["bad_url_skipped"] == 1  # http://127.0.0.1:cong-cu/…
+    assert manifest["links_not_followed"]["bad_url"] == 1  # http://127.0.0.1:cong-cu/…
     assert manifest["discovery"]["robots_sitemaps"] == 1
     assert manifest["discovery"]["sitemap_index"] == 1
     assert manifest["discovery"]["sitemap_urlset"] == 2  # one of them gzip

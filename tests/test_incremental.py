@@ -13,11 +13,13 @@ import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from crawler.demo.site import (
     Route,
+    add_dead_links,
     article_page,
     article_path,
     build_routes,
@@ -310,12 +312,14 @@ def test_a_sitemap_date_reopens_an_article_seen_earlier_in_the_run(tmp_path: Pat
         run_id="earlier",
         headers={"etag": '"v1"'},
     )
-    assert spider._schedule(url, role="article", nav_depth=0) == (None, "known")  # from a feed
+    frontier = spider.frontier
+    assert frontier.decide(url, "article", nav_depth=0).status == "known"  # from a feed
     later = (datetime.now().astimezone() + timedelta(hours=1)).isoformat()
-    request, status = spider._schedule(url, role="article", nav_depth=0, changed_at=later)  # the sitemap
-    assert status == "recheck" and request is not None
+    decision = frontier.decide(url, "article", nav_depth=0, changed_at=later)  # the sitemap
+    assert decision.status == "recheck" and decision.fetch
+    request = spider.request_for(decision)
     assert request.headers.get("If-None-Match") == b'"v1"'
-    assert spider._schedule(url, role="article", nav_depth=0, changed_at=later)[0] is None  # once per run
+    assert not frontier.decide(url, "article", nav_depth=0, changed_at=later).fetch  # once per run
     spider.crawl_state.close()
 
 
@@ -344,3 +348,50 @@ def test_an_endless_listing_of_the_same_articles_stops_after_a_few_pages(tmp_pat
     assert len(records) == 2  # both articles (the sitemap lists them), each once
     assert 2 <= len(calendar) <= 6
     assert manifest["links_not_followed"]["guard_pagination_without_new_articles"] >= 1
+
+
+def test_a_rerun_skips_dead_pages_until_their_back_off_has_passed(tmp_path: Path) -> None:
+    """A quarter of the linked URLs are dead (404, 410, a document, no article): a re-run with
+    nothing changed fetches none of them and writes nothing; --full fetches them; once the back-off
+    has passed they are fetched again, and each new death waits longer."""
+    site = Mirror(today_articles(60))
+    dead = add_dead_links(site.routes, 20)
+    state = tmp_path / "state.sqlite"
+
+    def dead_fetched() -> list[str]:
+        return [path for path in site.served if path in dead]
+
+    try:
+        first, manifest = crawl(site, tmp_path / "run1", state)
+        assert len(first) == 60 and sorted(dead_fetched()) == sorted(dead)
+        rejects = {urlsplit(r["url"]).path: r["reason"] for r in read_lines(tmp_path / "run1" / "rejects.jsonl")}
+        assert {path: reason for path, reason in rejects.items() if path in dead} == dead
+        assert manifest["incremental"]["dead_pages_remembered"] >= 20
+
+        site.served.clear()
+        second, manifest = crawl(site, tmp_path / "run2", state)
+        assert second == [] and dead_fetched() == []
+        assert manifest["incremental"]["mode"] == "incremental"
+        assert manifest["incremental"]["dead_pages_not_fetched"] >= 20
+        assert manifest["links_not_followed"]["dead_backoff"] >= 20
+
+        site.served.clear()
+        crawl(site, tmp_path / "full", state, "--full")
+        assert sorted(dead_fetched()) == sorted(dead)
+
+        # The back-off has passed (the state's clock moved back a month).
+        with CrawlState(state) as moved:
+            moved.db.execute("UPDATE dead_pages SET retry_at = '2000-01-01T00:00:00+07:00'")
+        site.served.clear()
+        fourth, manifest = crawl(site, tmp_path / "run4", state)
+        assert fourth == [] and sorted(dead_fetched()) == sorted(dead)
+    finally:
+        site.close()
+    with CrawlState(state) as reopened:
+        rows = reopened.db.execute("SELECT url, deaths, last_dead, retry_at FROM dead_pages").fetchall()
+    waits = {
+        urlsplit(url).path: (deaths, datetime.fromisoformat(retry) - datetime.fromisoformat(last))
+        for url, deaths, last, retry in rows
+    }
+    # Deaths in the first, the --full and the last run: the third waits the third back-off (28 days).
+    assert {path: wait for path, wait in waits.items() if path in dead} == dict.fromkeys(dead, (3, timedelta(days=28)))

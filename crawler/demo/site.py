@@ -35,6 +35,8 @@ class Route:
     # Validators for conditional GET: a request repeating the ETag gets 304 Not Modified.
     etag: str | None = None
     last_modified: str | None = None
+    # Further response headers (a redirect's Location …).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 # Syllables for generated article bodies: random word runs share almost no 3-word shingles, so
@@ -224,6 +226,35 @@ def build_routes(articles: list[dict[str, Any]] | None = None) -> dict[str, Rout
     return routes
 
 
+DEAD_LINK_KINDS = ("http_404", "http_410", "non_html", "no_article")
+
+
+def add_dead_links(routes: dict[str, Route], count: int) -> dict[str, str]:
+    """Link `count` dead pages from the home page (a "Tin nổi bật" box, so every run sees them),
+    cycling through what portals leave behind: deleted articles (404 and 410), documents behind
+    page-like URLs, and pages without an article. Returns {path: the reject kind it gives}."""
+    dead: dict[str, str] = {}
+    for n in range(count):
+        kind = DEAD_LINK_KINDS[n % len(DEAD_LINK_KINDS)]
+        if kind == "http_404":
+            path = f"/vi/tin-tuc-su-kien/-/view_content/{700000 + n}-bai-da-go-{n}.html"  # no route: 404
+        elif kind == "http_410":
+            path = f"/vi/thong-bao/-/view_content/{700000 + n}-bai-het-han-{n}.html"
+            routes[path] = Route(410, _layout("Bài viết không còn", "<p>Bài viết đã bị gỡ bỏ.</p>").encode())
+        elif kind == "non_html":
+            path = f"/vi/van-ban/bieu-mau-{n}"
+            routes[path] = Route(200, b"\xd0\xcf\x11\xe0 bieu mau", "application/msword")
+        else:
+            path = f"/vi/chuyen-muc-dang-xay-dung-{n}"
+            routes[path] = Route(200, _layout("Đang cập nhật", "<p>Chuyên mục đang được xây dựng.</p>").encode())
+        dead[path] = kind
+    links = "".join(f'<li><a href="{escape(path)}">Tin nổi bật {n}</a></li>' for n, path in enumerate(dead))
+    home = routes["/"].body.decode()
+    featured = f'<ul class="featured">{links}</ul><ul class="hot-news">'
+    routes["/"] = Route(200, home.replace('<ul class="hot-news">', featured, 1).encode())
+    return dead
+
+
 def _iso_date(article: dict[str, Any]) -> str | None:
     from crawler.dates import parse_vietnamese_date
 
@@ -294,6 +325,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", route.etag)
         if route.last_modified:
             self.send_header("Last-Modified", route.last_modified)
+        for name, value in route.headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 

@@ -30,7 +30,7 @@ from crawler.platforms import (
     wordpress,
 )
 from crawler.platforms.base import parse_html, read_markup
-from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links
+from crawler.platforms.page import ListingEntry, ParsedPage, listing_result, page_links, unfollowed_links
 
 PARSERS: dict[str, ModuleType] = {
     liferay.NAME: liferay,
@@ -85,8 +85,10 @@ def parse_page(html: str, url: str, platform: str | None = None) -> ParsedPage:
         return ParsedPage(kind="refused", reason=markup.repair)
     if tree is None or not tree.text_content().strip():
         return ParsedPage(kind="empty", reason="empty page (no text)")
+    unfollowed = unfollowed_links(tree, url)  # before a parser prunes the tree
     page = _parse_tree(tree, html, url, platform)
     page.repair = markup.repair or page.repair
+    page.unfollowed = unfollowed
     return page
 
 

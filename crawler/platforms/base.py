@@ -835,6 +835,8 @@ def attachments_from_links(links: list[tuple[str, str]], base_url: str) -> list[
         if "linkclick.aspx" in href.lower() and "fileticket=" in href.lower():
             # DotNetNuke serves files only through LinkClick.aspx: the link text names the file.
             url = urljoin(base_url, href)
+            if urlsplit(url).scheme not in ("http", "https"):
+                continue  # file:///etc/passwd?LinkClick.aspx&fileticket=… is no attachment
             ext = PurePosixPath(text.strip()).suffix.lower().lstrip(".")
             found.setdefault(url, Attachment(url=url, filename=text.strip() or "file", media_type=MEDIA_TYPES.get(ext)))
             continue

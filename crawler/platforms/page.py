@@ -10,6 +10,7 @@ import lxml.html
 
 from crawler.items import ParserInfo, PortalRecord
 from crawler.platforms.base import canonical_link
+from crawler.urls import ascii_host, site_key
 
 
 @dataclass
@@ -32,6 +33,9 @@ class ParsedPage:
     links: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     postbacks: list[tuple[str, str]] = field(default_factory=list)  # WebForms pager (target, argument)
+    # Links `links` leaves out (mailto:, javascript:, tel:, other schemes, other hosts): the spider
+    # asks its boundary about them and counts why each is not followed.
+    unfollowed: list[str] = field(default_factory=list)
     reason: str | None = None
     # Why the platform's parser was not believed and the generic reader tried (None when it was).
     fallback: str | None = None
@@ -64,25 +68,41 @@ def same_host(url: str, other: str) -> bool:
 
 
 def site_host(url: str) -> str:
-    """The host that names a site: lower case, without "www." (www.laodong.vn is laodong.vn)."""
-    return (urlsplit(url).hostname or "").removeprefix("www.")
+    """The host that names a site: lower case, IDNA ASCII, without "www." (www.laodong.vn is laodong.vn)."""
+    return ascii_host(urlsplit(url).hostname or "").removeprefix("www.")
 
 
 def page_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
     """Every http(s) link on the page that stays on the page's host, made absolute, in order."""
+    return _split_links(tree, url)[0]
+
+
+def unfollowed_links(tree: lxml.html.HtmlElement, url: str) -> list[str]:
+    """The links `page_links` leaves out, once each: mailto:/javascript:/tel: and other schemes as
+    written, links to other hosts made absolute (in-page `#` anchors are no links)."""
+    return _split_links(tree, url)[1]
+
+
+def _split_links(tree: lxml.html.HtmlElement, url: str) -> tuple[list[str], list[str]]:
     host = site_host(url)
     bases = tree.xpath("//base/@href")
     if bases and bases[0].strip():
         url = urljoin(url, bases[0].strip())
     seen: dict[str, None] = {}
+    left_out: dict[str, None] = {}
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+        if not href or href.startswith("#"):
+            continue
+        if href.lower().startswith(("javascript:", "mailto:", "tel:")):
+            left_out.setdefault(href, None)
             continue
         absolute = urljoin(url, href).split("#", 1)[0]
         if absolute.startswith(("http://", "https://")) and site_host(absolute) == host:
             seen.setdefault(absolute, None)
-    return list(seen)
+        else:
+            left_out.setdefault(absolute, None)
+    return list(seen), list(left_out)
 
 
 def new_record(tree: lxml.html.HtmlElement, url: str, name: str, version: str, **fields: Any) -> PortalRecord:
@@ -90,7 +110,7 @@ def new_record(tree: lxml.html.HtmlElement, url: str, name: str, version: str, *
     return PortalRecord(
         url=url,
         canonical_url=canonical_link(tree, url) or url,
-        portal=urlsplit(url).hostname or "",
+        portal=site_key(url),  # the name the state files the crawl under (crawler.spiders.portal)
         platform=name,
         parser=ParserInfo(name=name, version=version),
         language=(tree.get("lang") or "").split("-")[0] or None,

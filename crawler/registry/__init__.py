@@ -39,6 +39,8 @@ class PortalEntry:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     settings: tuple[tuple[str, str], ...] = ()  # portal quirks: Scrapy settings for its crawls
+    # Other hosts (host or host:port) serving the same portal, inside its crawl boundary.
+    aliases: tuple[str, ...] = ()
     current_name: str = ""
     legacy_name: str | None = None
 
@@ -88,6 +90,18 @@ def _check_url(slug: str, url: str) -> None:
         raise RegistryError(f"portal '{slug}': URL {url!r} is not an http(s) URL with a host")
 
 
+def _is_host(alias: object) -> bool:
+    """`host` or `host:port`: no scheme, path or user."""
+    if not isinstance(alias, str) or not alias or any(c in alias for c in "/@?# "):
+        return False
+    try:
+        parts = urlsplit(f"http://{alias}/")
+        parts.port  # noqa: B018 — raises on a bad port
+    except ValueError:
+        return False
+    return bool(parts.hostname)
+
+
 def parse_registry(text: str, source: str = "portals.toml") -> Registry:
     """Parse and check registry TOML: duplicate slugs or domains, unknown platforms, bad URLs."""
     try:
@@ -129,6 +143,9 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
             raise RegistryError(f"{source}: portal '{slug}' has code {row['code']}, which is no current unit")
         for url in (*row["start_urls"], *row.get("feeds", ()), *row.get("sitemaps", ())):
             _check_url(slug, url)
+        aliases = row.get("aliases", [])
+        if not isinstance(aliases, list) or not all(_is_host(alias) for alias in aliases):
+            raise RegistryError(f"{source}: portal '{slug}' aliases must be a list of host names (host or host:port)")
         quirks = row.get("settings", {})
         if not isinstance(quirks, dict) or any(not name.isupper() for name in quirks):
             raise RegistryError(f"{source}: portal '{slug}' settings must be a table of Scrapy SETTING_NAMES")
@@ -151,6 +168,7 @@ def parse_registry(text: str, source: str = "portals.toml") -> Registry:
             feeds=tuple(row.get("feeds", ())),
             sitemaps=tuple(row.get("sitemaps", ())),
             settings=tuple((name, str(value)) for name, value in quirks.items()),
+            aliases=tuple(aliases),
             current_name=current_names[row["code"]],
             legacy_name=(_short(row["name"]) if row["kind"] == "province" else legacy_names.get(legacy_code))
             if legacy_code

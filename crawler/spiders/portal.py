@@ -12,33 +12,28 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections import OrderedDict
+from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime
-from pathlib import PurePosixPath
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
-from scrapy.linkextractors import IGNORED_EXTENSIONS
 from twisted.python.failure import Failure
 
-from crawler.dates import ICT, parse_vietnamese_date
+from crawler.boundary import Boundary, BoundaryRefusal
+from crawler.dates import parse_vietnamese_date
 from crawler.decoding import decode_html
 from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.export import frontier_scope, page_rejected, response_validators, run_id_for
+from crawler.frontier import Decision, Frontier, FrontierSettings, Outcome, plan_paging
 from crawler.middlewares import download_failure_kind, failure_detail
 from crawler.platforms import article_key, parse_page
-from crawler.platforms.page import ParsedPage, site_host
+from crawler.platforms.page import ParsedPage
 from crawler.registry import PortalEntry, load_registry
-from crawler.state import CrawlState, KnownPage, state_for
-from crawler.urls import canonical_key, canonicalize_url, site_key, url_key, url_too_long
-
-MAX_ALTERNATIVES = 4
-# Links seen lately, a cheap first filter before asking the state (which is exact but costs a query).
-RECENT_LINKS = 20_000
-_SKIP_EXTENSIONS = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)
+from crawler.state import CrawlState, state_for
+from crawler.urls import site_key, url_key, url_too_long
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -48,43 +43,6 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host or "").is_loopback
     except ValueError:
         return False
-
-
-class RecentLinks:
-    """Links seen lately and what was decided for them (bounded): the same menu and listing links
-    repeat on every page, and a repeat of an article earlier runs recorded still counts as known."""
-
-    def __init__(self, size: int = RECENT_LINKS) -> None:
-        self.size = size
-        self._links: OrderedDict[str, str] = OrderedDict()
-
-    def get(self, link: str) -> str | None:
-        status = self._links.get(link)
-        if status is not None:
-            self._links.move_to_end(link)
-        return status
-
-    def put(self, link: str, status: str) -> None:
-        self._links[link] = status
-        if len(self._links) > self.size:
-            self._links.popitem(last=False)
-
-
-def _as_datetime(value: str | None) -> datetime | None:
-    """An ISO date or date-time (a date alone is midnight +07:00); None when unreadable."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ICT)
-
-
-def _changed_since(known: KnownPage, changed_at: str | None) -> bool:
-    """A sitemap's lastmod later than our last fetch of the page."""
-    changed, fetched = _as_datetime(changed_at), _as_datetime(known.last_fetched)
-    return bool(changed and fetched and changed > fetched)
 
 
 class SpiderArgumentError(ValueError):
@@ -99,8 +57,11 @@ def _stat_key(reason: str) -> str:
 def failure_kind(failure: Failure) -> str:
     """A short name for why a request failed: http_404, dns, timeout, connection_reset, too_large …
     An IgnoreRequest carrying a `reason` (our boundary and retry budgets) names its own."""
+    from scrapy.exceptions import IgnoreRequest
     from scrapy.spidermiddlewares.httperror import HttpError
 
+    if failure.check(IgnoreRequest) and str(failure.value) == "max redirections reached":
+        return "too_many_redirects"
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
     return download_failure_kind(failure.value) or type(failure.value).__name__
@@ -133,8 +94,8 @@ class PortalSpider(scrapy.Spider):
             self.platform = None
         else:
             raise SpiderArgumentError("give -a portal=<slug> or -a url=<start URL>")
-        self.portal_name = self.entry.slug if self.entry else urlsplit(self.start_urls[0]).hostname or ""
-        self.allowed_hosts = {site_host(u) for u in self.start_urls}
+        self.portal_name = self.entry.slug if self.entry else site_key(self.start_urls[0])
+        self.boundary = Boundary(self.start_urls, (self.entry.domain, *self.entry.aliases) if self.entry else ())
         try:
             self.since = date.fromisoformat(since) if since else None
         except ValueError:
@@ -148,8 +109,13 @@ class PortalSpider(scrapy.Spider):
         # Start URLs that gave nothing to crawl, {url, reason}: the manifest's `start_failures`.
         self.start_failures: list[dict[str, str]] = []
         self.state_portal = self.entry.slug if self.entry else site_key(self.start_urls[0])
-        self.recent_links = RecentLinks()
         self.crawl_mode = "full"
+
+    @property
+    def allowed_domains(self) -> list[str]:
+        """The boundary's hosts in Scrapy's form, for code that reads `allowed_domains`; the
+        boundary (`crawler.boundary`) is what decides."""
+        return self.boundary.domains()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -158,7 +124,9 @@ class PortalSpider(scrapy.Spider):
             # Portal quirks from the registry (legacy TLS, longer timeouts …); the command line still wins.
             for name, value in spider.entry.settings:
                 crawler.settings.set(name, value, priority="spider")
-        if all(_is_loopback(host) for host in spider.allowed_hosts):
+        for host in crawler.settings.getlist("BOUNDARY_EXTRA_HOSTS"):
+            spider.boundary.add_host(host)
+        if all(_is_loopback(urlsplit(url).hostname) for url in spider.start_urls):
             # A mirror on this machine needs no politeness delay; remote hosts always get one.
             # Spider priority: a --delay / -s given on the command line still wins.
             crawler.settings.set("DOWNLOAD_DELAY", 0.0, priority="spider")
@@ -172,21 +140,21 @@ class PortalSpider(scrapy.Spider):
         self.crawl_state = crawl_state
         self.scope = scope
         self.run_id = run_id
-        settings = self.crawler.settings
-        self.full = settings.getbool("FULL_CRAWL")
-        self.recheck_days = settings.getint("RECHECK_DAYS", 7)
-        if self.full:
-            self.crawl_mode = "full"
-        elif crawl_state.portal_is_current(self.state_portal):
-            # An earlier run walked every listing to its end and the last one finished: stop
-            # paging at known articles.
-            self.crawl_mode = "incremental"
-        elif not crawl_state.portal_has_runs(self.state_portal):
-            self.crawl_mode = "first"
-        else:
-            # The last run was cut short (killed, paused, max_items, since): walk every listing
-            # again, but fetch only articles the state does not hold yet.
-            self.crawl_mode = "catch_up"
+        self.frontier = Frontier(
+            crawl_state,
+            portal=self.state_portal,
+            scope=scope,
+            run_id=run_id,
+            settings=FrontierSettings.from_settings(self.crawler.settings),
+            link_kind=self.boundary.link_kind,
+            article_key=lambda url: article_key(url, self.platform),
+            count=self._count,
+        )
+        self.crawl_mode = self.frontier.mode
+
+    def _count(self, name: str, n: int = 1) -> None:
+        """The frontier's stat sink (the crawler's stats exist only once the crawl starts)."""
+        self.crawler.stats.inc_value(name, n)
 
     async def start(self) -> Any:
         limit = self.settings.getint("URLLENGTH_LIMIT")
@@ -219,7 +187,11 @@ class PortalSpider(scrapy.Spider):
     # -- discovery --------------------------------------------------------------------------
 
     def _discovery_request(self, url: str, role: str, guess: bool = False) -> scrapy.Request | None:
-        if site_host(url) not in self.allowed_hosts or not self.crawl_state.claim(self.scope, f"discovery {url}"):
+        refused = self.boundary.link_kind(url)
+        if refused is not None:
+            self.crawler.stats.inc_value(f"discovery/{refused}_skipped")
+            return None
+        if not self.frontier.claim(f"discovery {url}"):
             return None
         callback = self.parse_sitemap if role == "sitemap" else self.parse_feed
         return scrapy.Request(
@@ -278,7 +250,7 @@ class PortalSpider(scrapy.Spider):
     def _discovered_articles(self, entries: list[Entry], source: str) -> Iterator[scrapy.Request]:
         """Pages a sitemap or feed lists, newest first (higher priority), none older than `since`."""
         for rank, entry in enumerate(self._since_filter(entries, source)):
-            request, _ = self._schedule(
+            request = self._request(
                 entry.url, role="article", nav_depth=self.settings.getint("MAX_NAV_DEPTH", 2), changed_at=entry.date
             )
             if request is not None:
@@ -288,117 +260,54 @@ class PortalSpider(scrapy.Spider):
     def on_discovery_error(self, failure: Failure) -> None:
         request = failure.request
         kind = failure_kind(failure)
+        if failure.check(BoundaryRefusal) or kind == "too_many_redirects":
+            self._report_failure(failure, kind)  # a redirect off-site is news, even for robots.txt
+            return
         if request.meta.get("role") == "robots" or request.meta.get("guess"):
             # A portal without robots.txt or sitemap.xml is normal, not an error.
             self.crawler.stats.inc_value(f"discovery/{request.meta.get('role')}_missing")
             return
-        self.crawler.stats.inc_value(f"errors/{kind}")
-        self._report(request.url, kind, failure_detail(failure.value, kind)[:300])
+        self._report_failure(failure, kind)
 
     # -- scheduling -------------------------------------------------------------------------
 
-    def _request(self, url: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request | None:
-        return self._schedule(url, role=role, nav_depth=nav_depth, listing_page=listing_page)[0]
-
-    def _schedule(
+    def _request(
         self, url: str, *, role: str, nav_depth: int, listing_page: int = 0, changed_at: str | None = None
-    ) -> tuple[scrapy.Request | None, str]:
-        """A request for `url`, or None, and why: new, recheck, known (recorded by an earlier run),
-        repeat (already scheduled in this run) or skipped (off-site, not a page, malformed)."""
-        earlier = self.recent_links.get(url)
-        if earlier is not None and not (earlier == "known" and changed_at):
-            # The same link on another listing page: nothing to decide again (and cheap to skip).
-            # A known article a sitemap now dates is decided again: it may have changed.
-            return None, "known" if earlier in ("known", "recheck") else "repeat"
-        request, status = self._decide(url, role, nav_depth, listing_page, changed_at)
-        self.recent_links.put(url, status)
-        return request, status
+    ) -> scrapy.Request | None:
+        """A request for `url` if the frontier decides to fetch it (see `Frontier.decide`)."""
+        decision = self.frontier.decide(url, role, nav_depth, listing_page, changed_at)
+        return self.request_for(decision) if decision.fetch else None
 
-    def _decide(
-        self, url: str, role: str, nav_depth: int, listing_page: int, changed_at: str | None
-    ) -> tuple[scrapy.Request | None, str]:
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 — raises on "http://host:abc/"
-        except ValueError:
-            self.crawler.stats.inc_value("schedule/bad_url_skipped")
-            return None, "skipped"
-        if site_host(url) not in self.allowed_hosts:
-            self.crawler.stats.inc_value("schedule/offsite_skipped")
-            return None, "skipped"
-        if url_too_long(url, self.settings.getint("URLLENGTH_LIMIT")):
-            self.crawler.stats.inc_value("schedule/url_too_long")
-            return None, "skipped"
-        if PurePosixPath(parts.path).suffix.lower() in _SKIP_EXTENSIONS:
-            self.crawler.stats.inc_value("schedule/non_html_link_skipped")
-            return None, "skipped"
-        known_article = article_key(url, self.platform)
-        if known_article is not None:
-            role = "article"
-        canonical = canonicalize_url(url)
-        key = known_article or canonical_key(canonical)
-        # Articles are fetched under their canonical URL; other pages as linked (paging parameters).
-        target = canonical if role == "article" else url
-        claimed = self.crawl_state.claim(self.scope, key, canonical if role == "article" else None)
-        # A page that gave a record is an article page, however it was linked (a menu link on a
-        # site whose platform shows no article ids).
-        known = self.crawl_state.page(key) if role in ("article", "page") and not self.full else None
-        if not claimed:
-            if role == "article":
-                self.crawler.stats.inc_value("dedupe/article_urls_skipped")
-                self.crawl_state.add_alternative(self.scope, key, canonical, MAX_ALTERNATIVES)
-            if known is None or known.last_run == self.run_id:
-                return None, "repeat"  # fetched in this run: as stale as any repeat for paging
-            if _changed_since(known, changed_at):
-                # Seen earlier in this run without a date (a feed, a listing); a sitemap now says
-                # it changed since our last fetch.
-                return self._recheck(target, key, role, nav_depth, known)
-            return None, "known"
-        if known is None:
-            return self._build(target, key, role=role, nav_depth=nav_depth, listing_page=listing_page), "new"
-        if not self._worth_rechecking(known, changed_at):
-            self.crawler.stats.inc_value("incremental/skipped_seen")
-            self.crawl_state.settle(self.scope, key)
-            return None, "known"
-        return self._recheck(target, key, role, nav_depth, known)
-
-    def _recheck(
-        self, url: str, key: str, role: str, nav_depth: int, known: KnownPage
-    ) -> tuple[scrapy.Request | None, str]:
-        """Fetch a known article again, once per run, conditionally when the server gave validators."""
-        if not self.crawl_state.claim(self.scope, f"recheck {key}"):
-            return None, "known"
-        self.crawler.stats.inc_value("incremental/rechecked")
-        request = self._build(url, key, role=role, nav_depth=nav_depth)
-        request.meta["recheck"] = True
-        request.meta["handle_httpstatus_list"] = [304]
-        if known.etag:
-            request.headers["If-None-Match"] = known.etag
-        if known.last_modified:
-            request.headers["If-Modified-Since"] = known.last_modified
-        return request, "recheck"
-
-    def _worth_rechecking(self, known: KnownPage, changed_at: str | None) -> bool:
-        """Young articles are re-checked (they still get edited); so is one a sitemap says changed."""
-        return known.is_young(self.recheck_days) or _changed_since(known, changed_at)
-
-    def _build(self, url: str, key: str, *, role: str, nav_depth: int, listing_page: int = 0) -> scrapy.Request:
+    def request_for(self, decision: Decision) -> scrapy.Request:
+        """The Scrapy request of a fetch decision; a re-check is a conditional GET that accepts 304."""
+        meta: dict[str, Any] = {
+            "role": decision.role,
+            "nav_depth": decision.nav_depth,
+            "listing_page": decision.listing_page,
+            "key": decision.key,
+        }
+        if decision.recheck:
+            meta["recheck"] = True
+            meta["handle_httpstatus_list"] = [304]
         return scrapy.Request(
-            url,
+            decision.url,
             callback=self.parse,
             errback=self.on_error,
-            meta={"role": role, "nav_depth": nav_depth, "listing_page": listing_page, "key": key},
-            priority={"article": 20, "listing": 10}.get(role, 0),
+            meta=meta,
+            priority=decision.priority,
+            headers=dict(decision.validators) or None,
         )
 
     def _next_alternative(self, meta: dict[str, Any]) -> Iterator[scrapy.Request]:
         """The article's page gave no record: try another URL the same article was linked under."""
-        key = meta.get("key")
-        url = self.crawl_state.next_alternative(self.scope, key) if key else None
-        if url is None:
-            return
-        self.crawler.stats.inc_value("dedupe/alternative_url_tried")
-        yield self._build(url, key, role="article", nav_depth=meta.get("nav_depth", 0))
+        decision = self.frontier.alternative(meta.get("key"), meta.get("nav_depth", 0))
+        if decision is not None:
+            yield self.request_for(decision)
+
+    def _settle(self, meta: dict[str, Any], url: str, kind: str) -> None:
+        """Tell the frontier what a fetch gave: a record, or the reject kind (dead or transient)."""
+        outcome = Outcome.record() if kind == "record" else Outcome.of_kind(kind)
+        self.frontier.settle(meta.get("key"), outcome, url=url, role=meta.get("role", ""))
 
     # -- callbacks --------------------------------------------------------------------------
 
@@ -410,6 +319,16 @@ class PortalSpider(scrapy.Spider):
 
     def _parse_page(self, response: Response) -> Iterator[Any]:
         stats = self.crawler.stats
+        if response.meta.get("role") == "start":
+            # A start URL that redirected (http → https, bare → www) moves the crawl to that host.
+            self.boundary.add(response.url)
+        if not self.boundary.allows(response.url):
+            # BoundaryMiddleware refuses such hops; should one get through, its page must never be
+            # recorded (nor enter the state) under the identity of the URL we asked for.
+            chain = [*response.meta.get("redirect_urls", []), response.url]
+            stats.inc_value("errors/offsite_redirect")
+            self._report(chain[0], "offsite_redirect", " -> ".join(chain))
+            return
         if response.status == 304:
             # A re-checked article the server says is unchanged (conditional GET).
             stats.inc_value("incremental/not_modified")
@@ -429,9 +348,6 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value(f"decode/legacy_{legacy}")
         if encoding != (getattr(response, "encoding", "") or "").lower():
             stats.inc_value("decode/charset_overridden")
-        if response.meta.get("role") == "start":
-            # A start URL that redirected (http → https, bare → www) moves the crawl to that host.
-            self.allowed_hosts.add(site_host(response.url))
         try:
             page = parse_page(html, response.url, self.platform)
         except Exception as error:  # one bad page must not stop the crawl
@@ -440,12 +356,12 @@ class PortalSpider(scrapy.Spider):
             return
         stats.inc_value(f"pages/{page.kind}")
         self._count_extraction(page)
+        yield from self._unfollowed(page, response.meta.get("nav_depth", 0))
         if page.kind in ("empty", "refused"):
             yield from self._no_record(response, page.kind, page.reason or f"{page.kind} page", counted=True)
             return
         if page.record is not None:
-            if response.meta.get("key"):
-                self.crawl_state.settle(self.scope, response.meta["key"])
+            self._settle(response.meta, response.url, "record")
             record = page.record
             record.http_status = response.status
             if self.entry is not None:
@@ -458,6 +374,8 @@ class PortalSpider(scrapy.Spider):
         else:
             if page.kind == "other":
                 self._report(response.url, "no_article", page.reason or "no article on page")
+                if not (page.entries or page.pagination or page.postbacks):
+                    self._settle(response.meta, response.url, "no_article")
             if response.meta.get("role") == "article" and not response.meta.get("recheck"):
                 yield from self._next_alternative(response.meta)
             yield from self._follow(response, page)
@@ -473,11 +391,22 @@ class PortalSpider(scrapy.Spider):
         if page.repair:
             stats.inc_value(f"extract/repair/{_stat_key(page.repair)}")
 
+    def _unfollowed(self, page: ParsedPage, nav_depth: int) -> Iterator[scrapy.Request]:
+        """Links the parser left out (mailto:, javascript:, tel:, other hosts), each counted once by
+        why it is not followed (`schedule/<kind>`); one to a site the boundary allows (a registry
+        alias) is followed like a menu link."""
+        follow = nav_depth < self.settings.getint("MAX_NAV_DEPTH", 2)
+        for url in page.unfollowed:
+            if follow or not self.boundary.allows(url):
+                request = self._request(url, role="page", nav_depth=nav_depth + 1)
+                if request is not None:
+                    yield request
+
     def _follow(self, response: Response, page: ParsedPage) -> Iterator[scrapy.Request]:
         meta = response.meta
         nav_depth = meta.get("nav_depth", 0)
         listing_page = meta.get("listing_page", 0)
-        seen: dict[str, int] = {"new": 0, "recheck": 0, "known": 0}
+        seen: Counter[str] = Counter()
         fresh = not page.entries
         for entry in page.entries:
             if self.since and entry.date_raw:
@@ -486,49 +415,36 @@ class PortalSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("since/listing_entries_skipped")
                     continue
             fresh = True
-            request, status = self._schedule(entry.url, role="article", nav_depth=nav_depth)
-            seen[status] = seen.get(status, 0) + 1
-            if request is not None:
-                yield request
-        max_pages = self.settings.getint("MAX_LISTING_PAGES", 500)
-        # A chain of listing pages ends after a few pages in a row add no article (an endless
-        # calendar, or a listing a sitemap already covered); one stale page alone does not end it,
-        # so articles older than an incomplete sitemap are still reached. On an incremental run it
-        # ends sooner: at the first page(s) holding only articles earlier runs recorded.
-        no_new = bool(page.entries) and not seen["new"]
-        from_earlier_runs = seen["known"] + seen["recheck"]
-        if self.crawl_mode in ("first", "catch_up") and from_earlier_runs:
-            no_new = False  # a killed or cut-short run left articles further down: keep paging
-        streak = meta.get("stale_streak", 0) + 1 if no_new else 0
-        known_streak = meta.get("known_streak", 0) + 1 if no_new and from_earlier_runs else 0
-        known_limit = self.settings.getint("INCREMENTAL_STOP_PAGES", 1)
-        stop_at_known = self.crawl_mode == "incremental" and known_streak >= known_limit
-        paging = fresh and streak < self.settings.getint("STALE_LISTING_PAGES", 3) and not stop_at_known
-        if (page.pagination or page.postbacks) and paging:
-            if listing_page + 1 >= max_pages:
-                self.crawler.stats.inc_value("guard/listing_page_limit")
-            else:
-                follow_meta = {"stale_streak": streak, "known_streak": known_streak}
-                # An incremental run walks a listing one page at a time (the pager's first page not
-                # yet fetched), so it can stop at the first page of known articles; a first run
-                # follows the whole pager window at once.
-                one_at_a_time = self.crawl_mode == "incremental"
-                for url in page.pagination:
-                    request = self._request(url, role="listing", nav_depth=nav_depth, listing_page=listing_page + 1)
-                    if request is not None:
-                        request.meta.update(follow_meta)
-                        yield request
-                        if one_at_a_time:
-                            break
-                for request in self._postbacks(response, page, nav_depth, listing_page):
+            decision = self.frontier.decide(entry.url, "article", nav_depth)
+            seen[decision.status] += 1
+            if decision.fetch:
+                yield self.request_for(decision)
+        plan = plan_paging(
+            self.frontier.mode,
+            seen,
+            self.frontier.settings,
+            has_entries=bool(page.entries),
+            fresh=fresh,
+            has_pagination=bool(page.pagination),
+            has_postbacks=bool(page.postbacks),
+            listing_page=listing_page,
+            stale_streak=meta.get("stale_streak", 0),
+            known_streak=meta.get("known_streak", 0),
+        )
+        if plan.stat:
+            self.crawler.stats.inc_value(plan.stat)
+        if plan.follow:
+            follow_meta = {"stale_streak": plan.stale_streak, "known_streak": plan.known_streak}
+            for url in page.pagination:
+                request = self._request(url, role="listing", nav_depth=nav_depth, listing_page=listing_page + 1)
+                if request is not None:
                     request.meta.update(follow_meta)
                     yield request
-        elif (page.pagination or page.postbacks) and stop_at_known:
-            self.crawler.stats.inc_value("incremental/pagination_stopped")
-        elif page.pagination and not fresh:
-            self.crawler.stats.inc_value("since/pagination_stopped")
-        elif page.pagination or page.postbacks:
-            self.crawler.stats.inc_value("guard/pagination_without_new_articles")
+                    if plan.one_at_a_time:
+                        break
+            for request in self._postbacks(response, page, nav_depth, listing_page):
+                request.meta.update(follow_meta)
+                yield request
         for url in page.feeds:
             request = self._discovery_request(url, "feed")
             if request is not None:
@@ -549,7 +465,7 @@ class PortalSpider(scrapy.Spider):
         """WebForms pager links: replay the page's form (__VIEWSTATE …) with the link's event."""
         for target, argument in page.postbacks:
             key = f"{url_key(response.url)}#postback:{target}:{argument}"
-            if not self.crawl_state.claim(self.scope, key):
+            if not self.frontier.claim(key):
                 continue
             try:
                 request = scrapy.FormRequest.from_response(
@@ -565,6 +481,12 @@ class PortalSpider(scrapy.Spider):
             except (ValueError, AttributeError) as error:  # no <form> to replay
                 self._report(response.url, "postback_without_form", str(error))
                 return
+            refused = self.boundary.link_kind(request.url)
+            if refused is not None:
+                # Posting would send the page's __VIEWSTATE to another host: not built, not sent.
+                self.crawler.stats.inc_value("errors/offsite_form")
+                self._report(response.url, "offsite_form", f"form action {request.url} ({refused}); not posted")
+                return
             self.crawler.stats.inc_value("schedule/postbacks")
             yield request
 
@@ -574,6 +496,7 @@ class PortalSpider(scrapy.Spider):
         if response.meta.get("start_url"):
             self._start_failed(response.meta["start_url"], kind)
         self._report(response.url, kind, reason)
+        self._settle(response.meta, response.url, kind)
         if response.meta.get("role") == "article":
             yield from self._next_alternative(response.meta)
 
@@ -591,11 +514,22 @@ class PortalSpider(scrapy.Spider):
         """Report a failed request and try the article's next URL (not a generator: see `parse`)."""
         return self._failed(failure)
 
-    def _failed(self, failure: Failure) -> Iterator[scrapy.Request]:
-        kind = failure_kind(failure)
+    def _report_failure(self, failure: Failure, kind: str) -> None:
+        """A failed request's reject, filed against the URL we asked for when redirects led elsewhere."""
         self.crawler.stats.inc_value(f"errors/{kind}")
         request = failure.request
-        self._report(request.url, kind, failure_detail(failure.value, kind)[:300])
+        hops = request.meta.get("redirect_urls") or []
+        detail = failure_detail(failure.value, kind)[:300]
+        if hops and not failure.check(BoundaryRefusal):  # a refusal's message names its chain
+            detail = f"{detail} (via {' -> '.join([*hops, request.url])})"[:600]
+        asked = hops[0] if hops else request.url
+        self._report(asked, kind, detail)
+        self._settle(request.meta, asked, kind)
+
+    def _failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        kind = failure_kind(failure)
+        request = failure.request
+        self._report_failure(failure, kind)
         if request.meta.get("start_url"):
             self._start_failed(request.meta["start_url"], kind)
         if request.meta.get("role") == "article" and not request.meta.get("recheck"):

@@ -1,0 +1,635 @@
+"""The crawl boundary (crawler.boundary): which sites a crawl may touch, the downloader middleware
+that checks every request against it, and end-to-end crawls where a portal tries to lead the
+crawler elsewhere (another server on 127.0.0.1 that counts its hits)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
+from twisted.internet.error import DNSLookupError
+from twisted.python.failure import Failure
+
+from crawler.boundary import Boundary, BoundaryMiddleware, BoundaryRefusal, is_private_address
+from crawler.demo.site import Route, serve
+from crawler.items import Attachment, safe_filename
+from crawler.platforms.page import site_host
+from crawler.spiders.portal import failure_kind
+from crawler.urls import ascii_host, site_key
+
+PUNY = "xn--h-ni-0na4517b.vn"  # hà-nội.vn
+
+# -- identity of a site --------------------------------------------------------------------------
+
+
+def test_internationalised_hosts_compare_in_their_ascii_form() -> None:
+    assert ascii_host("Hà-Nội.VN") == PUNY
+    assert ascii_host(PUNY.upper()) == PUNY
+    assert site_key("http://www.hà-nội.vn:8080/x") == f"{PUNY}:8080"
+    assert site_key(f"https://{PUNY}/") == PUNY
+    assert site_host("https://WWW.Hà-Nội.vn/tin") == PUNY
+    assert ascii_host("foo_bar.gov.vn.") == "foo_bar.gov.vn"  # no valid IDNA label, still a host
+
+
+def test_unicode_and_punycode_links_are_on_site_both_ways() -> None:
+    from_puny = Boundary([f"http://{PUNY}/"])
+    assert from_puny.link_kind("http://hà-nội.vn/x") is None
+    assert from_puny.link_kind("https://www.HÀ-NỘI.vn/y") is None
+    from_unicode = Boundary(["http://hà-nội.vn/"])
+    assert from_unicode.link_kind(f"http://{PUNY}/x") is None
+    assert from_unicode.link_kind("http://hà-tĩnh.vn/x") == "offsite"
+
+
+def test_www_scheme_and_port_variants() -> None:
+    boundary = Boundary(["https://www.portal.gov.vn/"])
+    assert boundary.allows("http://portal.gov.vn/a")
+    assert boundary.allows("https://portal.gov.vn:443/a")
+    assert boundary.allows("http://WWW.PORTAL.GOV.VN:80/a")
+    assert boundary.link_kind("http://portal.gov.vn:8080/a") == "offsite"
+    assert boundary.link_kind("http://sub.portal.gov.vn/a") == "offsite"
+    assert boundary.link_kind("http://portal.gov.vn.evil.example/a") == "offsite"
+    local = Boundary(["http://127.0.0.1:8000/"])
+    assert local.allows("http://127.0.0.1:8000/x")
+    assert local.link_kind("http://127.0.0.1:8001/x") == "offsite"
+    assert local.link_kind("http://127.0.0.1/x") == "offsite"
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("mailto:vanthu@portal.gov.vn", "mailto"),
+        ("MailTo:vanthu@portal.gov.vn", "mailto"),
+        ("javascript:__doPostBack('a','')", "javascript"),
+        ("tel:+842693861234", "tel"),
+        ("ftp://portal.gov.vn/van-ban.pdf", "other_scheme"),
+        ("file:///etc/passwd", "other_scheme"),
+        ("data:text/html,hi", "other_scheme"),
+        ("http://portal.gov.vn:cong/x", "bad_url"),
+        ("http:///x", "bad_url"),
+        ("/relative/path", "bad_url"),
+        ("https://other.gov.vn/", "offsite"),
+        ("https://portal.gov.vn/tin?id=1", None),
+    ],
+)
+def test_link_kinds(url: str, kind: str | None) -> None:
+    assert Boundary(["https://portal.gov.vn/"]).link_kind(url) == kind
+
+
+def test_registry_aliases_and_extra_hosts_join_the_boundary() -> None:
+    from crawler.registry import RegistryError, parse_registry
+
+    from .conftest import MINIMAL_PORTAL
+
+    entry = parse_registry(MINIMAL_PORTAL + 'aliases = ["quangngai.vn", "cu.quangngai.gov.vn:8080"]\n').get(
+        "quang-ngai"
+    )
+    assert entry is not None and entry.aliases == ("quangngai.vn", "cu.quangngai.gov.vn:8080")
+    boundary = Boundary(entry.start_urls, (entry.domain, *entry.aliases))
+    assert boundary.allows("http://www.quangngai.vn/tin")
+    assert boundary.allows("http://cu.quangngai.gov.vn:8080/x")
+    assert boundary.link_kind("http://cu.quangngai.gov.vn/x") == "offsite"
+    with pytest.raises(RegistryError, match="aliases must be a list of host names"):
+        parse_registry(MINIMAL_PORTAL + 'aliases = ["https://quangngai.vn/"]\n')
+
+
+def test_spider_exposes_the_boundary(tmp_path: Path) -> None:
+    from scrapy.crawler import Crawler
+
+    from crawler.spiders.portal import PortalSpider
+
+    crawler = Crawler(
+        PortalSpider, {"STATE_PATH": str(tmp_path / "s.sqlite"), "BOUNDARY_EXTRA_HOSTS": ["tai-lieu.portal.gov.vn"]}
+    )
+    spider = PortalSpider.from_crawler(crawler, url="http://hà-nội.vn/tin")
+    try:
+        assert spider.boundary.allows(f"https://www.{PUNY}/x")
+        assert spider.boundary.allows("https://tai-lieu.portal.gov.vn/a.pdf")
+        assert spider.state_portal == spider.portal_name == PUNY
+        assert set(spider.allowed_domains) == {PUNY, "tai-lieu.portal.gov.vn"}
+    finally:
+        spider.crawl_state.close()
+
+
+def test_record_portal_is_the_state_portal_name() -> None:
+    from crawler.platforms import parse_page
+
+    html = (
+        "<html><body><h1>Bài viết về chuyển đổi số trong cơ quan nhà nước</h1><div class='post-date'>01/03/2024</div>"
+        + "<div class='content'>"
+        + "<p>Các cơ quan triển khai nền tảng số dùng chung trên địa bàn tỉnh.</p>" * 6
+        + "</div></body></html>"
+    )
+    page = parse_page(html, "http://www.hà-nội.vn/tin/bai-1.html")
+    assert page.record is not None and page.record.portal == PUNY == site_key("http://hà-nội.vn/")
+
+
+# -- private addresses ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "private"),
+    [
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("192.168.1.1", True),
+        ("172.16.0.1", True),
+        ("169.254.169.254", True),  # cloud metadata
+        ("100.100.100.200", True),  # shared address space (another cloud's metadata)
+        ("0.0.0.0", True),
+        ("224.0.0.1", True),
+        ("240.0.0.1", True),
+        ("::1", True),
+        ("fe80::1", True),
+        ("fd00::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("::ffff:169.254.169.254", True),
+        ("93.184.216.34", False),
+        ("2606:2800:220:1:248:1893:25c8:1946", False),
+        ("::ffff:93.184.216.34", False),
+    ],
+)
+def test_private_addresses(address: str, private: bool) -> None:
+    assert is_private_address(address) is private
+
+
+class FakeDNS:
+    """Resolution the tests control; counts the look-ups per host."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        self.table = table
+        self.calls: dict[str, int] = {}
+
+    async def __call__(self, host: str) -> list[str]:
+        self.calls[host] = self.calls.get(host, 0) + 1
+        if host not in self.table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return self.table[host]
+
+
+def middleware(start_urls: list[str], dns: FakeDNS, aliases: tuple[str, ...] = ()) -> BoundaryMiddleware:
+    crawler = get_crawler()
+    crawler.spider = SimpleNamespace(boundary=Boundary(start_urls, aliases))  # type: ignore[assignment]
+    mw = BoundaryMiddleware(crawler.stats, resolve=dns)
+    mw.crawler = crawler
+    crawler.stats.open_spider()
+    return mw
+
+
+def check(mw: BoundaryMiddleware, url: str, **meta: Any) -> str | None:
+    """The refusal reason for one request (None: allowed)."""
+    try:
+        asyncio.run(mw.process_request(Request(url, meta=meta, dont_filter=True)))
+    except BoundaryRefusal as refusal:
+        return refusal.reason
+    return None
+
+
+PUBLIC = {
+    "portal.gov.vn": ["93.184.216.34"],
+    "www.portal.gov.vn": ["10.0.0.7"],
+    "cdn.portal.gov.vn": ["::ffff:10.9.9.9"],
+}
+
+
+def test_private_guard_refuses_private_hosts_of_a_public_crawl() -> None:
+    dns = FakeDNS(PUBLIC)
+    mw = middleware(["https://portal.gov.vn/"], dns, aliases=("cdn.portal.gov.vn", "169.254.169.254"))
+    assert check(mw, "https://portal.gov.vn/tin") is None
+    assert check(mw, "https://www.portal.gov.vn/tin") == "private_address"  # on-site name, private address
+    assert check(mw, "https://cdn.portal.gov.vn/a.pdf") == "private_address"  # IPv4-mapped IPv6
+    assert check(mw, "http://169.254.169.254/latest/meta-data/") == "private_address"  # a literal: no look-up
+    hop = {"redirect_urls": ["https://portal.gov.vn/a"]}
+    assert check(mw, "https://www.portal.gov.vn/a", **hop) == "private_address"
+    assert check(mw, "https://portal.gov.vn/tin2") is None
+    assert dns.calls == {"portal.gov.vn": 1, "www.portal.gov.vn": 1, "cdn.portal.gov.vn": 1}  # once per host
+    assert mw.stats.get_value("boundary/private_address") == 4
+
+
+def test_private_guard_is_off_when_the_crawl_starts_on_a_private_host() -> None:
+    for start, table in (
+        ("http://127.0.0.1:8000/", {}),
+        ("http://localhost:8000/", {}),
+        ("http://mirror.lan/", {"mirror.lan": ["192.168.1.20"]}),
+    ):
+        dns = FakeDNS({**table, "intranet.lan": ["10.0.0.2"]})
+        mw = middleware([start], dns, aliases=("intranet.lan",))
+        assert check(mw, "http://intranet.lan/x") is None
+        assert "intranet.lan" not in dns.calls  # no look-up needed once the guard is off
+
+
+def test_unresolvable_host_fails_as_dns_once() -> None:
+    dns = FakeDNS({"portal.gov.vn": ["93.184.216.34"]})
+    mw = middleware(["https://portal.gov.vn/"], dns, aliases=("old.portal.gov.vn",))
+    for _ in range(2):
+        with pytest.raises(DNSLookupError):
+            check(mw, "https://old.portal.gov.vn/x")
+    assert dns.calls["old.portal.gov.vn"] == 1
+    failure = Failure(DNSLookupError("old.portal.gov.vn: not known"))
+    assert failure_kind(failure) == "dns"
+
+
+def test_every_request_is_checked_even_dont_filter_ones() -> None:
+    mw = middleware(["http://127.0.0.1:8000/"], FakeDNS({}))
+    assert check(mw, "http://127.0.0.1:9000/robots.txt") == "offsite"
+    assert check(mw, "ftp://127.0.0.1:8000/a.pdf") == "offsite"
+    assert check(mw, "file:///etc/passwd") == "offsite"
+    mw.request_scheduled(Request("http://127.0.0.1:9000/x"), None)  # never refuses (no errback there)
+
+
+def test_redirect_hops() -> None:
+    mw = middleware(["http://127.0.0.1:8000/"], FakeDNS({}))
+    asked = "http://127.0.0.1:8000/tin/a"
+    with pytest.raises(BoundaryRefusal) as refused:
+        asyncio.run(mw.process_request(Request("http://127.0.0.1:9000/b", meta={"redirect_urls": [asked]})))
+    assert refused.value.reason == "offsite_redirect"
+    assert refused.value.asked_url == asked
+    assert f"{asked} -> http://127.0.0.1:9000/b" in str(refused.value)
+    assert check(mw, "http://127.0.0.1:8000/tin/b", redirect_urls=[asked]) is None
+    loop = ["http://127.0.0.1:8000/tin/a", "http://127.0.0.1:8000/tin/b"]
+    assert check(mw, "http://127.0.0.1:8000/tin/a?utm_source=x", redirect_urls=loop) == "redirect_loop"
+    # A start URL may move the crawl to another site (http → https://www…); the spider adds it.
+    assert check(mw, "http://127.0.0.1:9000/", redirect_urls=["http://127.0.0.1:8000/"], role="start") is None
+    assert check(mw, "ftp://127.0.0.1:9000/", redirect_urls=["http://127.0.0.1:8000/"], role="start") == (
+        "offsite_redirect"
+    )
+
+
+@pytest.mark.parametrize(
+    ("location", "refused"),
+    [
+        ("ftp://127.0.0.1:9000/x", True),
+        ("file:///etc/passwd", True),
+        ("javascript:alert(1)", True),
+        ("http://127.0.0.1:9000/x", True),
+        ("/elsewhere", False),
+    ],
+)
+def test_unfollowed_3xx_with_a_location_off_the_boundary(location: str, refused: bool) -> None:
+    mw = middleware(["http://127.0.0.1:8000/"], FakeDNS({}))
+    request = Request("http://127.0.0.1:8000/tin/a")
+    response = HtmlResponse(request.url, status=302, headers={"Location": location}, request=request)
+    if refused:
+        with pytest.raises(BoundaryRefusal, match="offsite_redirect"):
+            mw.process_response(request, response)
+    else:
+        assert mw.process_response(request, response) is response
+
+
+def test_failure_kinds_of_the_boundary() -> None:
+    from scrapy.exceptions import IgnoreRequest
+
+    assert failure_kind(Failure(BoundaryRefusal("redirect_loop", ["a", "b", "a"]))) == "redirect_loop"
+    assert failure_kind(Failure(BoundaryRefusal("offsite_redirect", ["http://x/robots.txt", "y"]))) == (
+        "offsite_redirect"
+    )
+    assert failure_kind(Failure(IgnoreRequest("max redirections reached"))) == "too_many_redirects"
+
+
+def test_attachments_only_fetched_on_the_boundary_over_http(tmp_path: Path) -> None:
+    from crawler.files import AttachmentFiles
+    from crawler.items import ParserInfo, PortalRecord
+
+    crawler = get_crawler(settings_dict={"FILES_STORE": str(tmp_path / "files")})
+    crawler.spider = SimpleNamespace(boundary=Boundary(["http://127.0.0.1:8000/"]))  # type: ignore[assignment]
+    crawler.stats.open_spider()
+    pipeline = AttachmentFiles.from_crawler(crawler)
+    urls = [
+        "http://127.0.0.1:8000/tep/a.pdf",
+        "http://127.0.0.1:9000/tep/b.pdf",
+        "ftp://127.0.0.1:8000/c.pdf",
+        "file:///etc/passwd",
+        "data:application/pdf;base64,AAAA",
+    ]
+    record = PortalRecord(
+        url="http://127.0.0.1:8000/tin",
+        canonical_url=None,
+        portal="p",
+        platform="generic",
+        parser=ParserInfo(name="generic", version="1"),
+        title="Tin",
+    )
+    record.attachments = [Attachment(url=u, filename="x.pdf") for u in urls]
+    requests = pipeline.get_media_requests(record, None)
+    assert [r.url for r in requests] == [urls[0]]
+    assert crawler.stats.get_value("files/offsite_skipped") == 1
+    assert crawler.stats.get_value("files/not_http_skipped") == 3
+    pipeline.item_completed([], record, None)
+    assert crawler.stats.get_value("files/failed") == 1  # only the one requested counts as failed
+    assert all(a.stored_path is None for a in record.attachments)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_attachment_names_are_never_paths() -> None:
+    assert safe_filename("../../etc/passwd") == ".._.._etc_passwd"
+    assert safe_filename("..") == "file"
+    assert safe_filename("a\x00b\r\n.pdf") == "ab.pdf"
+    assert safe_filename("Số 12/2024/QĐ-UBND.pdf") == "Số 12_2024_QĐ-UBND.pdf"
+    long = safe_filename("x" * 500 + ".docx")
+    assert len(long) == 200 and long.endswith(".docx")
+    assert Attachment(url="http://a/b", filename="..\\..\\boot.ini").filename == ".._.._boot.ini"
+
+
+def test_dotnetnuke_linkclick_never_yields_a_file_url() -> None:
+    from crawler.platforms.base import attachments_from_links
+
+    found = attachments_from_links(
+        [
+            ("file:///etc/passwd?LinkClick.aspx&fileticket=abc", "passwd.pdf"),
+            ("/LinkClick.aspx?fileticket=xyz&tabid=1", "Quyết định 12/QĐ.pdf"),
+        ],
+        "http://portal.gov.vn/tin",
+    )
+    assert [(a.url, a.filename) for a in found] == [
+        ("http://portal.gov.vn/LinkClick.aspx?fileticket=xyz&tabid=1", "Quyết định 12_QĐ.pdf")
+    ]
+
+
+def test_page_reports_links_it_does_not_follow() -> None:
+    from crawler.platforms import parse_page
+
+    html = (
+        "<html><body><a href='/tin/a'>a</a><a href='mailto:x@portal.gov.vn'>thư</a><a href='tel:0269'>gọi</a>"
+        "<a href='javascript:void(0)'>js</a><a href='#top'>lên</a><a href='https://other.vn/'>khác</a>"
+        "<a href='ftp://portal.gov.vn/f'>ftp</a></body></html>"
+    )
+    page = parse_page(html, "http://portal.gov.vn/")
+    boundary = Boundary(["http://portal.gov.vn/"])
+    assert sorted(boundary.link_kind(u) or "" for u in page.unfollowed) == [
+        "javascript",
+        "mailto",
+        "offsite",
+        "other_scheme",
+        "tel",
+    ]
+
+
+# -- end to end ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def other_server() -> Iterator[tuple[Any, str]]:
+    """Another site on 127.0.0.1 (another port) that serves everything and records every hit."""
+    article = _article("Bài của máy chủ khác, không được ghi dưới trang của cổng")
+    routes = {
+        path: Route(200, body)
+        for path, body in {
+            "/": article,
+            "/robots.txt": b"User-agent: *\n",
+            "/tin/bai-1.html": article,
+            "/dich": article,
+            "/sitemap.xml": b"<urlset/>",
+            "/TinTuc.aspx": article,
+            "/tep/ngoai.pdf": b"%PDF-1.4 other",
+        }.items()
+    }
+    server, base = serve(routes)
+    try:
+        yield server, base
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _article(title: str, extra: str = "") -> bytes:
+    return (
+        f"<html><body><h1>{title}</h1><div class='post-date'>05/03/2024 08:00</div><div class='content'>"
+        + "".join(f"<p>Đoạn {k}: các cơ quan triển khai nền tảng số dùng chung trong tỉnh.</p>" for k in range(4))
+        + extra
+        + "</div></body></html>"
+    ).encode()
+
+
+def _crawl(url: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    args = ("--delay", "0", *args)
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "crawl", url, "--out", str(out), "--state", f"{out}.sqlite", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def test_crawl_never_leaves_the_boundary(other_server: tuple[Any, str], tmp_path: Path) -> None:
+    other, elsewhere = other_server
+    attachments = (
+        "<p><a href='/tep/van-ban.pdf'>Văn bản</a> <a href='ftp://127.0.0.1/tep/ftp.pdf'>FTP</a> "
+        f"<a href='{elsewhere}/tep/ngoai.pdf'>Ngoài</a> "
+        "<a href='file:///etc/passwd?x=LinkClick.aspx&amp;fileticket=abc'>passwd.pdf</a></p>"
+    )
+    home_links = [
+        "/tin/bai-1.html",
+        "/tin/chuyen-huong",
+        "/tin/ftp",
+        "/tin/file",
+        "/tin/lam-moi",
+        "/tin/vong-1",
+        "/tin/xa-1",
+        "mailto:vanthu@127.0.0.1",
+        "tel:+842693861234",
+        "javascript:void(0)",
+        f"{elsewhere}/ngoai",
+    ]
+    home = "".join(f"<a href=\"{href}\">liên kết {n}</a> " for n, href in enumerate(home_links))
+    redirect = lambda to: Route(302, b"", headers=(("Location", to),))  # noqa: E731
+    routes = {
+        "/": Route(200, f"<html><body><ul><li>{home}</li></ul></body></html>".encode()),
+        "/robots.txt": Route(
+            200,
+            f"User-agent: *\nSitemap: {elsewhere}/sitemap.xml\nSitemap: @@BASE@@/sitemap.xml\n".encode(),
+            "text/plain",
+        ),
+        "/sitemap.xml": Route(
+            200,
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{elsewhere}/tin/bai-1.html</loc>'
+            "</url><url><loc>@@BASE@@/tin/bai-1.html</loc></url></urlset>".encode(),
+            "application/xml",
+        ),
+        "/tin/bai-1.html": Route(200, _article("Bài viết thật của cổng về chuyển đổi số", attachments)),
+        "/tep/van-ban.pdf": Route(200, b"%PDF-1.4 ours", "application/pdf"),
+        "/tin/chuyen-huong": redirect(f"{elsewhere}/tin/bai-1.html"),
+        "/tin/ftp": redirect("ftp://127.0.0.1/tep/x.pdf"),
+        "/tin/file": redirect("file:///etc/passwd"),
+        "/tin/lam-moi": Route(
+            200, f'<html><head><meta http-equiv="refresh" content="0; url={elsewhere}/dich"></head></html>'.encode()
+        ),
+        "/tin/vong-1": redirect("/tin/vong-2"),
+        "/tin/vong-2": redirect("/tin/vong-1"),
+        **{f"/tin/xa-{n}": redirect(f"/tin/xa-{n + 1}") for n in range(1, 6)},
+    }
+    server, base = serve(routes)
+    out = tmp_path / "run"
+    try:
+        result = _crawl(f"{base}/", out, "--download-attachments", "-s", "REDIRECT_MAX_TIMES=3")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert other.RequestHandlerClass.served == []  # not one request, robots.txt included
+    records = _lines(out / "records.jsonl")
+    assert [r["url"] for r in records] == [f"{base}/tin/bai-1.html"]
+    (record,) = records
+    assert record["portal"] == base.removeprefix("http://")
+    files = {a["url"]: a for a in record["attachments"]}
+    assert set(files) == {f"{base}/tep/van-ban.pdf", f"{elsewhere}/tep/ngoai.pdf"}
+    assert files[f"{base}/tep/van-ban.pdf"]["stored_path"]
+    assert files[f"{elsewhere}/tep/ngoai.pdf"]["stored_path"] is None
+    rejects = {r["url"]: r for r in _lines(out / "rejects.jsonl")}
+    for path in ("/tin/chuyen-huong", "/tin/ftp", "/tin/file", "/tin/lam-moi"):
+        assert rejects[f"{base}{path}"]["reason"] == "offsite_redirect", path
+    assert f"{base}/tin/chuyen-huong -> {elsewhere}/tin/bai-1.html" in rejects[f"{base}/tin/chuyen-huong"]["detail"]
+    assert "file:///etc/passwd" in rejects[f"{base}/tin/file"]["detail"]
+    assert rejects[f"{base}/tin/vong-1"]["reason"] == "redirect_loop"
+    assert rejects[f"{base}/tin/xa-1"]["reason"] == "too_many_redirects"
+    assert not any(url.startswith(elsewhere) for url in rejects)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["errors_by_kind"]["offsite_redirect"] == 4
+    not_followed = manifest["links_not_followed"]
+    assert {"mailto", "tel", "javascript", "offsite"} <= set(not_followed)
+    assert not_followed["offsite"] >= 2  # the home page's link and the sitemap's
+    assert manifest["discovery"]["offsite_skipped"] == 1  # robots.txt's off-site sitemap
+    assert manifest["files"]["offsite_skipped"] == 1
+    assert manifest["files"]["stored"] == 1
+
+
+def test_postback_to_another_host_is_not_posted(other_server: tuple[Any, str], tmp_path: Path) -> None:
+    other, elsewhere = other_server
+    pager = "".join(f"<a href=\"javascript:__doPostBack('ctl21$pager','{p}')\">{p}</a> " for p in (1, 2))
+    items = "".join(f'<li><a href="/NewsDetail.aspx?id={n}">Tin số {n} về cải cách hành chính</a></li>' for n in (1, 2))
+    listing = (
+        f'<html><body><form method="post" action="{elsewhere}/TinTuc.aspx" id="form1">'
+        '<input type="hidden" name="__EVENTTARGET" value="" /><input type="hidden" name="__EVENTARGUMENT" value="" />'
+        f'<input type="hidden" name="__VIEWSTATE" value="bi-mat" /><ul>{items}</ul><div class="pager">{pager}</div>'
+        "</form></body></html>"
+    ).encode()
+    server, base = serve({"/TinTuc.aspx": Route(200, listing), "/robots.txt": Route(200, b"", "text/plain")})
+    out = tmp_path / "form"
+    try:
+        result = _crawl(f"{base}/TinTuc.aspx", out)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert other.RequestHandlerClass.served == []
+    rejects = [r for r in _lines(out / "rejects.jsonl") if r["reason"] == "offsite_form"]
+    assert [r["url"] for r in rejects] == [f"{base}/TinTuc.aspx"]
+    assert f"{elsewhere}/TinTuc.aspx" in rejects[0]["detail"]
+    assert "POST" not in " ".join(server.RequestHandlerClass.served)
+
+
+def test_start_url_redirect_moves_the_crawl(other_server: tuple[Any, str], tmp_path: Path) -> None:
+    other, elsewhere = other_server
+    server, base = serve({"/tin": Route(301, b"", headers=(("Location", f"{elsewhere}/tin/bai-1.html"),))})
+    out = tmp_path / "moved"
+    try:
+        result = _crawl(f"{base}/tin", out)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert [r["url"] for r in _lines(out / "records.jsonl")] == [f"{elsewhere}/tin/bai-1.html"]
+    assert other.RequestHandlerClass.served == ["/robots.txt", "/tin/bai-1.html"]  # its robots.txt obeyed
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "offsite" not in manifest["errors_by_kind"] and "boundary" not in json.dumps(manifest["errors_by_kind"])
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_extract_follows_redirects_only_on_the_same_site(other_server: tuple[Any, str]) -> None:
+    other, elsewhere = other_server
+    server, base = serve(
+        {
+            "/tin/cu": Route(302, b"", headers=(("Location", f"{elsewhere}/tin/bai-1.html"),)),
+            "/tin/ftp": Route(302, b"", headers=(("Location", "file:///etc/passwd"),)),
+            "/tin/moi": Route(301, b"", headers=(("Location", "/tin/bai.html"),)),
+            "/tin/bai.html": Route(200, _article("Bài viết thật của cổng về chuyển đổi số")),
+            "/tin/vong": Route(302, b"", headers=(("Location", "/tin/vong"),)),
+        }
+    )
+    try:
+        refused = _cli("extract", f"{base}/tin/cu")
+        not_http = _cli("detect", f"{base}/tin/ftp")
+        loop = _cli("extract", f"{base}/tin/vong")
+        moved = _cli("extract", f"{base}/tin/moi")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines() == [
+        f"crawler: {base}/tin/cu redirects to {elsewhere}/tin/bai-1.html (another host); not followed"
+    ]
+    assert refused.stdout == ""
+    assert not_http.returncode != 0 and "file:///etc/passwd (not http or https); not followed" in not_http.stderr
+    assert loop.returncode != 0 and "redirects in a loop" in loop.stderr
+    assert len(not_http.stderr.strip().splitlines()) == len(loop.stderr.strip().splitlines()) == 1
+    assert other.RequestHandlerClass.served == []
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout)["url"] == f"{base}/tin/bai.html"
+
+
+def test_a_page_off_the_boundary_never_gives_a_record(tmp_path: Path) -> None:
+    """Should a hop get past the middleware, the spider still files the page as an off-site redirect
+    against the URL asked for, and yields nothing (no record enters the state under its identity)."""
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from crawler.export import page_rejected
+    from crawler.spiders.portal import PortalSpider
+
+    crawler = Crawler(PortalSpider, {"STATE_PATH": str(tmp_path / "s.sqlite")})
+    spider = PortalSpider.from_crawler(crawler, url="http://127.0.0.1:8000/")
+    crawler.stats = MemoryStatsCollector(crawler)
+    rejected: list[tuple[str, str, str]] = []
+
+    def on_rejected(url: str, kind: str, reason: str) -> None:  # held here: signals keep weak references
+        rejected.append((url, kind, reason))
+
+    crawler.signals.connect(on_rejected, signal=page_rejected)
+    asked, landed = "http://127.0.0.1:8000/tin/bai-1.html", "http://127.0.0.1:9000/tin/bai-1.html"
+    request = Request(landed, meta={"role": "article", "redirect_urls": [asked], "key": "127.0.0.1:8000/tin/bai-1"})
+    response = HtmlResponse(landed, body=_article("Bài của máy chủ khác"), encoding="utf-8", request=request)
+    try:
+        assert list(spider.parse(response)) == []
+    finally:
+        spider.crawl_state.close()
+    assert rejected == [(asked, "offsite_redirect", f"{asked} -> {landed}")]
+
+
+def test_state_reset_takes_a_unicode_host(tmp_path: Path) -> None:
+    from crawler.state import CrawlState
+
+    path = tmp_path / "state.sqlite"
+    with CrawlState(path) as state:
+        state.start_run("run-1", PUNY, tmp_path / "run", full=False, bounded=False)
+        state.finish_run("run-1", "finished", {})
+    assert PUNY in _cli("state", "--state", str(path)).stdout
+    reset = _cli("state", "reset", "hà-nội.vn", "--state", str(path))
+    assert reset.returncode == 0, reset.stderr
+    assert PUNY not in _cli("state", "--state", str(path)).stdout
+
+
+def test_a_start_redirect_to_a_private_host_of_a_public_crawl_is_refused() -> None:
+    dns = FakeDNS({"portal.gov.vn": ["93.184.216.34"], "moved.example": ["10.0.0.9"]})
+    mw = middleware(["https://portal.gov.vn/"], dns)
+    hop = {"redirect_urls": ["https://portal.gov.vn/"], "role": "start"}
+    assert check(mw, "https://moved.example/", **hop) == "private_address"
+    assert not mw.crawler.spider.boundary.allows("https://moved.example/x")  # refused hosts never join
