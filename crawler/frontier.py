@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from crawler.dates import ICT
 from crawler.state import CrawlState, DeadPage, KnownPage
-from crawler.urls import canonical_key, canonicalize_url
+from crawler.urls import canonical_key, canonicalize_url, url_too_long
 
 # Links seen lately, a cheap first filter before asking the state (which is exact but costs a query).
 RECENT_LINKS = 20_000
@@ -89,6 +89,7 @@ class FrontierSettings:
     incremental_stop_pages: int = 1  # INCREMENTAL_STOP_PAGES
     dead_page_backoff_days: tuple[int, ...] = (7, 14, 28)  # DEAD_PAGE_BACKOFF_DAYS
     max_alternatives: int = 4
+    url_length_limit: int = 2083  # URLLENGTH_LIMIT (0: none)
 
     @classmethod
     def from_settings(cls, settings: Any) -> FrontierSettings:
@@ -106,6 +107,7 @@ class FrontierSettings:
             stale_listing_pages=settings.getint("STALE_LISTING_PAGES", 3),
             incremental_stop_pages=settings.getint("INCREMENTAL_STOP_PAGES", 1),
             dead_page_backoff_days=backoff,
+            url_length_limit=settings.getint("URLLENGTH_LIMIT", 2083),
         )
 
     def backoff(self, deaths: int) -> timedelta:
@@ -306,7 +308,8 @@ class Frontier:
         kind = self.link_kind(url)
         if kind is not None:
             return kind
-        # A URL-length limit (reason `url_too_long`) belongs here: after the boundary, before the file type.
+        if url_too_long(url, self.settings.url_length_limit):  # Scrapy's UrlLengthMiddleware would drop it silently
+            return "url_too_long"
         if PurePosixPath(urlsplit(url).path).suffix.lower() in NON_HTML_EXTENSIONS:
             return "non_html_link"
         return None

@@ -260,8 +260,11 @@ class BudgetRetryMiddleware(RetryMiddleware):
         slot.delay = max(hold.until - now, hold.delay)
 
     def _release(self, key: str) -> None:
+        """Back to the slot's own delay. A call the slot planned with the long delay is cancelled:
+        the downloader looks at the slot's queue again as soon as this response is through."""
         hold = self.holds.pop(key)
         hold.slot.delay, hold.slot.jitter = hold.delay, hold.jitter
+        hold.slot.close()
 
     def _slot_wait_left(self, request: Request) -> float:
         hold = self.holds.get(request.meta.get("download_slot", ""))

@@ -60,8 +60,6 @@ def failure_kind(failure: Failure) -> str:
     from scrapy.exceptions import IgnoreRequest
     from scrapy.spidermiddlewares.httperror import HttpError
 
-    if failure.check(BoundaryRefusal):
-        return failure.value.reason
     if failure.check(IgnoreRequest) and str(failure.value) == "max redirections reached":
         return "too_many_redirects"
     if failure.check(HttpError):
@@ -148,19 +146,11 @@ class PortalSpider(scrapy.Spider):
             scope=scope,
             run_id=run_id,
             settings=FrontierSettings.from_settings(self.crawler.settings),
-            link_kind=self._link_kind,
+            link_kind=self.boundary.link_kind,
             article_key=lambda url: article_key(url, self.platform),
             count=self._count,
         )
         self.crawl_mode = self.frontier.mode
-
-    def _link_kind(self, url: str) -> str | None:
-        """Why a link is not followed: the boundary's verdict, then Scrapy's URL-length limit (which
-        would otherwise drop it silently), None when it may be followed."""
-        refused = self.boundary.link_kind(url)
-        if refused is None and url_too_long(url, self.settings.getint("URLLENGTH_LIMIT")):
-            return "url_too_long"
-        return refused
 
     def _count(self, name: str, n: int = 1) -> None:
         """The frontier's stat sink (the crawler's stats exist only once the crawl starts)."""
@@ -535,12 +525,12 @@ class PortalSpider(scrapy.Spider):
         asked = hops[0] if hops else request.url
         self._report(asked, kind, detail)
         self._settle(request.meta, asked, kind)
-        if request.meta.get("start_url"):
-            self._start_failed(request.meta["start_url"], kind)
 
     def _failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         kind = failure_kind(failure)
         request = failure.request
         self._report_failure(failure, kind)
+        if request.meta.get("start_url"):
+            self._start_failed(request.meta["start_url"], kind)
         if request.meta.get("role") == "article" and not request.meta.get("recheck"):
             yield from self._next_alternative(request.meta)
