@@ -220,11 +220,10 @@ class BoundaryMiddleware(OffsiteMiddleware):
         hops: list[str] = list(request.meta.get("redirect_urls") or [])
         chain = [*hops, request.url]
         kind = boundary.link_kind(request.url)
-        start_move = False
         if hops:
-            # A start URL may redirect to another site (http → https://www…, a portal that moved).
-            start_move = kind == "offsite" and request.meta.get("role") == "start"
-            if kind is not None and not start_move:
+            # A start URL too: http → https and bare → www stay on its site; a portal that moved
+            # to another host is crawled by its new URL or with the host among its aliases.
+            if kind is not None:
                 self._refuse("offsite_redirect", chain, kind)
             target = canonicalize_url(request.url)
             if any(canonicalize_url(hop) == target for hop in hops):
@@ -234,9 +233,6 @@ class BoundaryMiddleware(OffsiteMiddleware):
         host = ascii_host(urlsplit(request.url).hostname or "")
         if await self._guarded(boundary) and any(is_private_address(a) for a in await self._addresses(host)):
             self._refuse("private_address", chain, host)
-        if start_move:
-            # It joins now, so its robots.txt (RobotsTxtMiddleware, next) may be fetched too.
-            boundary.add(request.url)
 
     def process_response(self, request: Request, response: Response) -> Response:
         """A 3xx RedirectMiddleware did not follow because its Location is not http(s) (ftp:,
@@ -247,7 +243,7 @@ class BoundaryMiddleware(OffsiteMiddleware):
             return response
         target = urljoin(request.url, safe_url_string(location))
         kind = boundary.link_kind(target)
-        if kind is None or (kind == "offsite" and request.meta.get("role") == "start"):
+        if kind is None:
             return response
         self._refuse("offsite_redirect", [*(request.meta.get("redirect_urls") or []), request.url, target], kind)
         return response  # not reached

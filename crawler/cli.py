@@ -226,6 +226,11 @@ def _start_failure_line(url: str, reason: str) -> str:
             f"start URL {url[:60]}… is {len(url)} characters, longer than URLLENGTH_LIMIT; "
             "shorten it or raise -s URLLENGTH_LIMIT=N"
         )
+    if reason == "offsite_redirect":
+        return (
+            f"start URL {url} redirects to another site; crawl the URL it redirects to, or allow that "
+            "host (registry `aliases`, or -s BOUNDARY_EXTRA_HOSTS=host)"
+        )
     if reason == "robots_disallowed":
         return f"start URL {url} is disallowed by the site's robots.txt"
     return f"start URL {url} gave nothing to crawl ({reason}); check the URL"

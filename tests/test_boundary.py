@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from scrapy import Request
@@ -258,8 +259,10 @@ def test_redirect_hops() -> None:
     assert check(mw, "http://127.0.0.1:8000/tin/b", redirect_urls=[asked]) is None
     loop = ["http://127.0.0.1:8000/tin/a", "http://127.0.0.1:8000/tin/b"]
     assert check(mw, "http://127.0.0.1:8000/tin/a?utm_source=x", redirect_urls=loop) == "redirect_loop"
-    # A start URL may move the crawl to another site (http → https://www…); the spider adds it.
-    assert check(mw, "http://127.0.0.1:9000/", redirect_urls=["http://127.0.0.1:8000/"], role="start") is None
+    # A start URL stays on its site too (http → https and www are the same site).
+    assert check(mw, "http://127.0.0.1:9000/", redirect_urls=["http://127.0.0.1:8000/"], role="start") == (
+        "offsite_redirect"
+    )
     assert check(mw, "ftp://127.0.0.1:9000/", redirect_urls=["http://127.0.0.1:8000/"], role="start") == (
         "offsite_redirect"
     )
@@ -532,20 +535,28 @@ def test_postback_to_another_host_is_not_posted(other_server: tuple[Any, str], t
     assert "POST" not in " ".join(server.RequestHandlerClass.served)
 
 
-def test_start_url_redirect_moves_the_crawl(other_server: tuple[Any, str], tmp_path: Path) -> None:
+def test_a_start_url_redirecting_to_another_site_is_refused(other_server: tuple[Any, str], tmp_path: Path) -> None:
+    """A portal that moved to another host is crawled by its new URL or with the host as an alias:
+    its redirect is not a licence to crawl wherever it points."""
     other, elsewhere = other_server
     server, base = serve({"/tin": Route(301, b"", headers=(("Location", f"{elsewhere}/tin/bai-1.html"),))})
     out = tmp_path / "moved"
     try:
         result = _crawl(f"{base}/tin", out)
+        allowed = _crawl(f"{base}/tin", tmp_path / "alias", "-s", f"BOUNDARY_EXTRA_HOSTS={urlsplit(elsewhere).netloc}")
     finally:
         server.shutdown()
         server.server_close()
-    assert result.returncode == 0, result.stderr
-    assert [r["url"] for r in _lines(out / "records.jsonl")] == [f"{elsewhere}/tin/bai-1.html"]
-    assert other.RequestHandlerClass.served == ["/robots.txt", "/tin/bai-1.html"]  # its robots.txt obeyed
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert "offsite" not in manifest["errors_by_kind"] and "boundary" not in json.dumps(manifest["errors_by_kind"])
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.count("\n") == 1 and "redirects to another site" in result.stderr
+    rejects = _lines(out / "rejects.jsonl")
+    assert [(r["url"], r["reason"]) for r in rejects] == [(f"{base}/tin", "offsite_redirect")]
+    assert f"{elsewhere}/tin/bai-1.html" in rejects[0]["detail"]
+    assert _lines(out / "records.jsonl") == []
+    # Allowed as an extra host, the same redirect is followed and the other host's robots.txt obeyed.
+    assert allowed.returncode == 0, allowed.stderr
+    assert [r["url"] for r in _lines(tmp_path / "alias" / "records.jsonl")] == [f"{elsewhere}/tin/bai-1.html"]
+    assert other.RequestHandlerClass.served == ["/robots.txt", "/tin/bai-1.html"]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -627,9 +638,10 @@ def test_state_reset_takes_a_unicode_host(tmp_path: Path) -> None:
     assert PUNY not in _cli("state", "--state", str(path)).stdout
 
 
-def test_a_start_redirect_to_a_private_host_of_a_public_crawl_is_refused() -> None:
+def test_an_alias_on_a_private_address_of_a_public_crawl_is_refused() -> None:
     dns = FakeDNS({"portal.gov.vn": ["93.184.216.34"], "moved.example": ["10.0.0.9"]})
     mw = middleware(["https://portal.gov.vn/"], dns)
     hop = {"redirect_urls": ["https://portal.gov.vn/"], "role": "start"}
+    assert check(mw, "https://moved.example/", **hop) == "offsite_redirect"
+    mw.crawler.spider.boundary.add_host("moved.example")
     assert check(mw, "https://moved.example/", **hop) == "private_address"
-    assert not mw.crawler.spider.boundary.allows("https://moved.example/x")  # refused hosts never join

@@ -319,9 +319,6 @@ class PortalSpider(scrapy.Spider):
 
     def _parse_page(self, response: Response) -> Iterator[Any]:
         stats = self.crawler.stats
-        if response.meta.get("role") == "start":
-            # A start URL that redirected (http → https, bare → www) moves the crawl to that host.
-            self.boundary.add(response.url)
         if not self.boundary.allows(response.url):
             # BoundaryMiddleware refuses such hops; should one get through, its page must never be
             # recorded (nor enter the state) under the identity of the URL we asked for.
