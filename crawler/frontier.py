@@ -196,7 +196,8 @@ def plan_paging(
     than an incomplete sitemap are still reached. On an incremental run it ends sooner: at the first
     page(s) holding only articles earlier runs recorded (or found dead). `fresh` is False when the
     `since` filter dropped every entry."""
-    no_new = has_entries and not seen.get("new", 0)
+    # A page further down a chain that lists nothing (a calendar's empty day) adds no article either.
+    no_new = (has_entries or listing_page > 0) and not seen.get("new", 0)
     from_earlier_runs = seen.get("known", 0) + seen.get("recheck", 0) + seen.get("dead", 0)
     if mode in ("first", "catch_up") and from_earlier_runs:
         no_new = False  # a killed or cut-short run left articles further down: keep paging
@@ -414,6 +415,17 @@ class Frontier:
     def _worth_rechecking(self, known: KnownPage, changed_at: str | None) -> bool:
         """Young articles are re-checked (they still get edited); so is one a sitemap says changed."""
         return known.is_young(self.settings.recheck_days, self.clock()) or changed_since(known.last_fetched, changed_at)
+
+    def key_of(self, url: str) -> str:
+        """The page identity the frontier schedules `url` under: its platform article id, else its
+        canonical key."""
+        return self.article_key(url) or canonical_key(canonicalize_url(url))
+
+    def arrived(self, url: str) -> None:
+        """A redirect landed on `url`: it is scheduled in this run too, so a link to it (its print
+        view, another category) is a repeat, not a second fetch of the same page."""
+        self.claim(self.key_of(url))
+        self.recent.put(url, "repeat")
 
     def claim(self, key: str, url: str | None = None) -> bool:
         """Schedule `key` once per run (a page key, `discovery <url>`, a postback): True the first time."""

@@ -312,6 +312,23 @@ def test_paging_ends_after_stale_pages_in_a_row() -> None:
     )
 
 
+def test_empty_pages_down_a_chain_are_stale_the_first_page_is_not() -> None:
+    # A calendar's empty days: each adds no article, so the chain ends like any stale one.
+    empty_day = {"has_entries": False, "listing_page": 4}
+    assert paging("first", {}, stale_streak=1, **empty_day) == PagingPlan(True, stale_streak=2)
+    assert paging("first", {}, stale_streak=2, **empty_day).stat == "guard/pagination_without_new_articles"
+    # A listing's own first page without entries (its pager alone) is followed.
+    assert paging("first", {}, stale_streak=2, has_entries=False) == PagingPlan(True)
+
+
+def test_a_redirect_landing_is_not_fetched_again(state: CrawlState) -> None:
+    front = frontier(state)
+    assert front.decide(f"{SITE}/tin/cu", "page", nav_depth=1).status == "new"
+    front.arrived(article(7))  # /tin/cu redirected to the article
+    assert front.decide(article(7) + "?print=1", "article", nav_depth=1).status == "repeat"
+    assert front.decide(article(7, "thong-bao"), "article", nav_depth=1).status == "repeat"
+
+
 def test_incremental_paging_stops_at_known_or_dead_articles_other_modes_go_on() -> None:
     for seen in ({"known": 2}, {"recheck": 1, "known": 1}, {"dead": 2}):
         assert paging("incremental", seen) == PagingPlan(False, stat="incremental/pagination_stopped")

@@ -112,6 +112,11 @@ _INERT_OPENING = re.compile(r"<(script|style|noscript|template)\b|<!--", re.I)
 _INLINE_DATA = re.compile(r"\bdata:[\w/+.-]+;base64,[\w+/=\s]+")
 # Flattening keeps the tags that carry no nesting (headings, paragraphs, media, the document's
 # frame), turns every other block into a paragraph break and drops inline tags.
+# Thousands of `<div>`s in a row around an article: the parser gives up nesting them (about 2 000
+# levels deep) and drops what follows. A run of one bare tag (no attributes) is one tag; the
+# article's container keeps its class, so its platform still recognises it.
+_BARE_OPENING_RUN = re.compile(r"(<(div|span|font|center|section)>\s*)(?:<\2>\s*){7,}", re.I)
+_BARE_CLOSING_RUN = re.compile(r"(</(div|span|font|center|section)>\s*)(?:</\2>\s*){7,}", re.I)
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)\b([^>]*)>")
 _FLAT_KEPT = frozenset(
     "html head body title meta link base script style noscript template p h1 h2 h3 h4 h5 h6 img br hr "
@@ -141,9 +146,12 @@ def read_markup(html: str) -> Markup:
             return Markup(None, f"page too large ({len(html) // 1_000_000} MB of markup without scripts)")
     tree = _parse(html)
     if tree is not None and _deeply_nested(tree):
-        flat = _TAG.sub(_flat_tag, html)
-        tree = _parse(flat)
-        repair = f"deep nesting flattened (more than {MAX_TREE_DEPTH} levels)"
+        collapsed = _BARE_OPENING_RUN.sub(r"\1", _BARE_CLOSING_RUN.sub(r"\1", html))
+        tree = _parse(collapsed)
+        repair = f"deep nesting collapsed (runs of bare wrappers, more than {MAX_TREE_DEPTH} levels)"
+        if tree is not None and _deeply_nested(tree):
+            tree = _parse(_TAG.sub(_flat_tag, html))
+            repair = f"deep nesting flattened (more than {MAX_TREE_DEPTH} levels)"
     return Markup(tree, repair)
 
 

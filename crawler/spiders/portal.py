@@ -326,6 +326,8 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value("errors/offsite_redirect")
             self._report(chain[0], "offsite_redirect", " -> ".join(chain))
             return
+        if response.meta.get("redirect_urls"):
+            self.frontier.arrived(response.url)
         if response.status == 304:
             # A re-checked article the server says is unchanged (conditional GET).
             stats.inc_value("incremental/not_modified")
