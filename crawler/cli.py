@@ -141,12 +141,14 @@ def run_crawl(
         if not sep:
             raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
         settings.set(name, value, priority="cmdline")
+    from crawler.frontier import FrontierSettings
     from crawler.middlewares import SettingsError, check_numeric_settings
     from crawler.spiders.portal import SpiderArgumentError
 
     try:
         check_numeric_settings(settings)
-    except SettingsError as error:
+        FrontierSettings.from_settings(settings)
+    except (SettingsError, ValueError) as error:
         raise UserError(str(error)) from None
     process = CrawlerProcess(settings)
     crawl_failures: list[Any] = []
@@ -217,6 +219,13 @@ _NETWORK_FAILURES = frozenset({"dns", "connection_refused", "connection_reset", 
 
 
 def _start_failure_line(url: str, reason: str) -> str:
+    if reason in ("http_429", "http_503", "retry_after_too_long"):
+        return (
+            f"start URL {url} kept answering {reason.removeprefix('http_')} (too busy or rate-limited) "
+            "after its retries; try later or with a larger --delay"
+        )
+    if reason == "non_html_link":
+        return f"start URL {url} names a file, not a page; give the portal's home or a listing page"
     if reason.startswith("http_"):
         return f"start URL {url} answered HTTP {reason.removeprefix('http_')}; check the URL"
     if reason in _NETWORK_FAILURES:

@@ -215,13 +215,19 @@ class RunWriter:
             if handle is not None:
                 handle.close()
         stats = self.crawler.stats.get_stats()
+        start_urls = list(getattr(spider, "start_urls", []))
+        failed_starts = {failure["url"] for failure in getattr(spider, "start_failures", [])}
+        if reason == "finished" and start_urls and failed_starts.issuperset(start_urls):
+            # Nothing was crawled: not a finished walk of the portal (the next run must not take it
+            # for one and stop paging at known articles).
+            reason = "start_failed"
         manifest = {
             "run_id": self.run_id,
             "started_at": self.started_at,
             "finished_at": _now(),
             "finish_reason": reason,
             "portals": sorted(self.portals) or [getattr(spider, "portal_name", "")],
-            "start_urls": list(getattr(spider, "start_urls", [])),
+            "start_urls": start_urls,
             "start_failures": list(getattr(spider, "start_failures", [])),
             "arguments": {
                 "since": spider.since.isoformat() if getattr(spider, "since", None) else None,

@@ -42,7 +42,7 @@ NON_HTML_EXTENSIONS = frozenset(
     ).split()
 )
 # Fetch outcomes that say the page is gone or is not a page: not fetched again until a back-off passes.
-DEAD_KINDS = frozenset({"http_404", "http_410", "non_html", "empty", "no_article"})
+DEAD_KINDS = frozenset({"http_404", "http_410", "non_html", "empty", "no_article", "offsite_redirect"})
 # Roles whose pages are never remembered dead: the crawl's entry points and the listings it pages.
 NEVER_DEAD_ROLES = frozenset({"start", "listing"})
 

@@ -32,6 +32,7 @@ from twisted.python.failure import Failure
 from crawler.cli import main, start_failure_message
 from crawler.middlewares import BudgetRetryMiddleware, GaveUp, SettingsError, retry_after_seconds
 from crawler.spiders.portal import PortalSpider, SpiderArgumentError, failure_kind
+from crawler.urls import site_key
 
 from .rawsite import (
     RawSite,
@@ -260,6 +261,30 @@ def test_start_failures_exit_non_zero_only_when_every_start_url_failed() -> None
     assert start_failure_message({"start_urls": urls, "start_failures": []}) is None
 
 
+def test_a_start_url_naming_a_file_exits_3_with_a_reject(tmp_path: Path) -> None:
+    with serve({"/files/bao-cao.pdf": [answer(200, b"%PDF-1.4", {"Content-Type": "application/pdf"})]}) as site:
+        run = crawl(site, tmp_path / "run", path="/files/bao-cao.pdf")
+    assert run.result.returncode == 3
+    lines = run.result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "names a file, not a page" in lines[0], run.result.stderr
+    assert run.outcome("/files/bao-cao.pdf") == ["non_html_link"]
+
+
+def test_a_run_whose_start_urls_all_failed_is_no_finished_walk(tmp_path: Path) -> None:
+    """Its next run must not take the portal for walked to its end (and stop paging at known
+    articles): a first or interrupted crawl stays one until a run really crawls."""
+    from crawler.state import CrawlState
+
+    with serve({"/tin-tuc": [answer(404, b"<html><body>Not found</body></html>")]}) as site:
+        run = crawl(site, tmp_path / "run", path="/tin-tuc")
+    assert run.result.returncode == 3
+    assert run.manifest["finish_reason"] == "start_failed"
+    with CrawlState(tmp_path / "run.sqlite") as state:
+        assert not state.portal_is_current(site_key(site.base))
+        reasons = [row[0] for row in state.db.execute("SELECT finish_reason FROM runs")]
+    assert reasons == ["start_failed"]
+
+
 # -- option and setting checks ------------------------------------------------------------------
 
 
@@ -278,6 +303,8 @@ def test_start_failures_exit_non_zero_only_when_every_start_url_failed() -> None
         (["-s", "RETRY_AFTER_MAX_SECONDS=-1"], "setting RETRY_AFTER_MAX_SECONDS must be a finite number at least 0"),
         (["-s", "RETRY_TIMES=1.5"], "setting RETRY_TIMES must be a whole number at least 0"),
         (["-s", "MAX_LISTING_PAGES=0"], "setting MAX_LISTING_PAGES must be a whole number at least 1"),
+        (["-s", "DEAD_PAGE_BACKOFF_DAYS=7,x"], "DEAD_PAGE_BACKOFF_DAYS must list whole days"),
+        (["-s", "DEAD_PAGE_BACKOFF_DAYS=-1"], "DEAD_PAGE_BACKOFF_DAYS must list whole days"),
     ],
 )
 def test_bad_numbers_exit_2_with_one_line(

@@ -145,12 +145,18 @@ class PortalSpider(scrapy.Spider):
             portal=self.state_portal,
             scope=scope,
             run_id=run_id,
-            settings=FrontierSettings.from_settings(self.crawler.settings),
+            settings=self._frontier_settings(),
             link_kind=self.boundary.link_kind,
             article_key=lambda url: article_key(url, self.platform),
             count=self._count,
         )
         self.crawl_mode = self.frontier.mode
+
+    def _frontier_settings(self) -> FrontierSettings:
+        try:
+            return FrontierSettings.from_settings(self.crawler.settings)
+        except ValueError as error:  # a malformed DEAD_PAGE_BACKOFF_DAYS: one line, not a traceback
+            raise SpiderArgumentError(str(error)) from None
 
     def _count(self, name: str, n: int = 1) -> None:
         """The frontier's stat sink (the crawler's stats exist only once the crawl starts)."""
@@ -164,10 +170,15 @@ class PortalSpider(scrapy.Spider):
                 self._report(url, "url_too_long", f"{len(url)} characters, above URLLENGTH_LIMIT {limit}")
                 self._start_failed(url, "url_too_long")
                 continue
-            request = self._request(url, role="start", nav_depth=0)
-            if request is not None:
+            decision = self.frontier.decide(url, "start", nav_depth=0)
+            if decision.fetch:
+                request = self.request_for(decision)
                 request.meta["start_url"] = url  # kept through redirects and retries (role may change)
                 yield request
+            elif decision.reason is not None:  # a file, not a page; outside the boundary …
+                self.crawler.stats.inc_value(f"errors/{decision.reason}")
+                self._report(url, decision.reason, f"start URL not fetched ({decision.reason})")
+                self._start_failed(url, decision.reason)
         # Sitemaps and feeds list articles newest first and reach those no menu links: use them first.
         for host_root in dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.start_urls):
             yield scrapy.Request(
