@@ -43,6 +43,9 @@ NON_HTML_EXTENSIONS = frozenset(
 )
 # Fetch outcomes that say the page is gone or is not a page: not fetched again until a back-off passes.
 DEAD_KINDS = frozenset({"http_404", "http_410", "non_html", "empty", "no_article", "offsite_redirect"})
+# Deaths that count only for a URL linked as an article (a listing entry, a sitemap or feed item,
+# an article id): a menu page without an article may be a hub whose links lead to the listings.
+ARTICLE_ONLY_DEATHS = frozenset({"no_article"})
 # Roles whose pages are never remembered dead: the crawl's entry points and the listings it pages.
 NEVER_DEAD_ROLES = frozenset({"start", "listing"})
 
@@ -450,7 +453,9 @@ class Frontier:
         if outcome.status == "record":
             self.state.settle(self.scope, key)
             self.state.forget_dead(key)
-        elif outcome.status == "dead" and role not in NEVER_DEAD_ROLES:
+        elif outcome.status == "dead" and role not in NEVER_DEAD_ROLES and not (
+            outcome.reason in ARTICLE_ONLY_DEATHS and role != "article"
+        ):
             self._remember_dead(key, url, outcome.reason or "dead")
 
     def _remember_dead(self, key: str, url: str, reason: str) -> None:

@@ -259,6 +259,8 @@ def test_transient_failures_listings_and_start_urls_are_never_dead(state: CrawlS
     front.settle("listing-key", Outcome.dead("no_article"), url=f"{SITE}/vi/tin-tuc", role="listing")
     front.settle("start-key", Outcome.dead("http_404"), url=f"{SITE}/", role="start")
     front.settle(None, Outcome.dead("http_404"), url=f"{SITE}/x", role="page")
+    # A menu page without an article may be a hub leading to listings: fetched again next run.
+    front.settle("hub-key", Outcome.dead("no_article"), url=f"{SITE}/vi/chuyen-muc", role="page")
     assert state.db.execute("SELECT COUNT(*) FROM dead_pages").fetchone()[0] == 0
     for kind in ("http_404", "http_410", "non_html", "empty", "no_article"):
         assert Outcome.of_kind(kind) == Outcome.dead(kind)

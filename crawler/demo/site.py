@@ -232,7 +232,7 @@ DEAD_LINK_KINDS = ("http_404", "http_410", "non_html", "no_article")
 def add_dead_links(routes: dict[str, Route], count: int) -> dict[str, str]:
     """Link `count` dead pages from the home page (a "Tin nổi bật" box, so every run sees them),
     cycling through what portals leave behind: deleted articles (404 and 410), documents behind
-    page-like URLs, and pages without an article. Returns {path: the reject kind it gives}."""
+    page-like URLs, and article URLs showing a notice instead of the article. Returns {path: the reject kind it gives}."""
     dead: dict[str, str] = {}
     for n in range(count):
         kind = DEAD_LINK_KINDS[n % len(DEAD_LINK_KINDS)]
@@ -244,9 +244,9 @@ def add_dead_links(routes: dict[str, Route], count: int) -> dict[str, str]:
         elif kind == "non_html":
             path = f"/vi/van-ban/bieu-mau-{n}"
             routes[path] = Route(200, b"\xd0\xcf\x11\xe0 bieu mau", "application/msword")
-        else:
-            path = f"/vi/chuyen-muc-dang-xay-dung-{n}"
-            routes[path] = Route(200, _layout("Đang cập nhật", "<p>Chuyên mục đang được xây dựng.</p>").encode())
+        else:  # a "soft 404": the article's URL answers 200 with a notice instead of the article
+            path = f"/vi/tin-tuc-su-kien/-/view_content/{700000 + n}-bai-khong-ton-tai-{n}.html"
+            routes[path] = Route(200, _layout("Thông báo", "<p>Bài viết không tồn tại hoặc đã bị xoá.</p>").encode())
         dead[path] = kind
     links = "".join(f'<li><a href="{escape(path)}">Tin nổi bật {n}</a></li>' for n, path in enumerate(dead))
     home = routes["/"].body.decode()
