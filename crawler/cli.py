@@ -158,6 +158,11 @@ def run_crawl(
         # The same checks in the spider and middlewares (registry settings, `scrapy crawl -s`).
         if isinstance(failure.value, SettingsError | SpiderArgumentError):
             raise UserError(str(failure.value))
+        # Anything else that stopped the crawl from starting: its traceback to the log, one line here.
+        log = run_dir / "crawl.log"
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(failure.getTraceback())
+        raise UserError(f"the crawl could not start ({type(failure.value).__name__}: {failure.value}); see {log}")
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.exists():
         raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}")

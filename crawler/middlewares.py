@@ -8,6 +8,7 @@ attempts) and held one of CONCURRENT_REQUESTS while it slept. `BudgetRetryMiddle
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -23,13 +24,17 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+
+logger = logging.getLogger(__name__)
 
 # Statuses by which a host says it is overloaded: its slot waits before anything more is sent.
 SLOW_DOWN_STATUSES = frozenset({429, 503})
 # Request meta: when the URL's first attempt started (this process's clock) and the last failure.
 BUDGET_STARTED = "url_budget_started"
 LAST_FAILURE = "retry_last_failure"
+BUDGET_URL = "url_budget_url"
 # A paused job (JOBDIR) resumes in another process: its monotonic clock means nothing there, so a
 # request carried over starts a fresh time budget.
 _PROCESS = uuid.uuid4().hex
@@ -49,6 +54,13 @@ def retry_after_seconds(value: bytes | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _postpone_budget(request: Request, seconds: float) -> None:
+    """Start a URL's time budget `seconds` later (its host is made to wait before trying it)."""
+    started = request.meta.get(BUDGET_STARTED)
+    if started is not None and started[0] == _PROCESS:
+        request.meta[BUDGET_STARTED] = (_PROCESS, started[1] + seconds)
 
 
 class GaveUp(IgnoreRequest):
@@ -186,12 +198,14 @@ def check_numeric_settings(settings: BaseSettings) -> None:
 
 @dataclass
 class _SlotHold:
-    """A downloader slot told to wait: its normal delay, to restore when the host answers normally."""
+    """A downloader slot told to wait: its normal delay, to restore when the host answers normally,
+    and how many slow-downs in a row it answered without saying how long to wait."""
 
     slot: Slot
     delay: float
     jitter: float
     until: float
+    strikes: int = 0
 
 
 class BudgetRetryMiddleware(RetryMiddleware):
@@ -209,7 +223,7 @@ class BudgetRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
-        self.retry_after_cap = settings.getfloat("RETRY_AFTER_MAX_SECONDS", 300)
+        self.retry_after_cap = settings.getfloat("RETRY_AFTER_MAX_SECONDS", 120)
         self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 2)
         self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 30)
         self.time_budget = settings.getfloat("URL_TIME_BUDGET", 150)
@@ -220,19 +234,40 @@ class BudgetRetryMiddleware(RetryMiddleware):
     def from_crawler(cls, crawler: Crawler) -> Self:
         check_numeric_settings(crawler.settings)
         middleware = super().from_crawler(crawler)
+        middleware.warn_of_inconsistent_budgets()
         # Sent before the downloader hands the slot its next request: the wait is in place in time.
         crawler.signals.connect(middleware.response_downloaded, signal=signals.response_downloaded)
         return middleware
 
+    def warn_of_inconsistent_budgets(self) -> None:
+        """Budgets that silently cancel each other (a per-attempt timeout longer than the URL's
+        whole budget never retries; a Retry-After cap above what the budget can wait never waits
+        that long) are worth a line in the log."""
+        if self.max_retry_times and self.download_timeout > self.time_budget / 2:
+            logger.warning(
+                "DOWNLOAD_TIMEOUT %gs leaves no room for a retry of a stalled URL within URL_TIME_BUDGET %gs",
+                self.download_timeout,
+                self.time_budget,
+            )
+        if self.retry_after_cap + self.download_timeout > self.time_budget:
+            logger.warning(
+                "RETRY_AFTER_MAX_SECONDS %gs: a wait longer than URL_TIME_BUDGET − DOWNLOAD_TIMEOUT (%gs) "
+                "ends as time_budget_exhausted, not as a retry",
+                self.retry_after_cap,
+                self.time_budget - self.download_timeout,
+            )
+
     # -- the host's slot --------------------------------------------------------------------
 
     def slow_down_wait(self, request: Request, response: Response) -> tuple[float, bool]:
-        """(seconds the host's slot waits after this 429/503, whether the server asked for them)."""
+        """(seconds the host's slot waits after this 429/503, whether the server asked for them).
+        Unasked, the wait doubles with each slow-down in a row from the host, whatever URL got it."""
         asked = retry_after_seconds(response.headers.get("Retry-After"))
         if asked is not None and asked <= self.retry_after_cap:
             return asked, True
-        retries = request.meta.get("retry_times", 0)
-        return min(self.backoff_base * 2**retries, self.backoff_max), False
+        hold = self.holds.get(request.meta.get("download_slot", ""))
+        strikes = max(request.meta.get("retry_times", 0), hold.strikes if hold is not None else 0)
+        return min(self.backoff_base * 2**strikes, self.backoff_max), False
 
     def response_downloaded(self, response: Response, request: Request) -> None:
         key = request.meta.get("download_slot")
@@ -244,7 +279,14 @@ class BudgetRetryMiddleware(RetryMiddleware):
             wait, asked = self.slow_down_wait(request, response)
             self.crawler.stats.inc_value("retry/retry_after_waits" if asked else "retry/backoff_waits")
             self._hold(key, slot, wait)
-        elif key in self.holds and time.monotonic() >= self.holds[key].until:
+            if not asked:
+                self.holds[key].strikes += 1
+        else:
+            self._release_if_over(key)
+
+    def _release_if_over(self, key: str | None) -> None:
+        """The host answered (or failed otherwise) after its wait: back to its own pace."""
+        if key in self.holds and time.monotonic() >= self.holds[key].until:
             self._release(key)
 
     def _hold(self, key: str, slot: Slot, wait: float) -> None:
@@ -253,8 +295,14 @@ class BudgetRetryMiddleware(RetryMiddleware):
         now = time.monotonic()
         hold = self.holds.get(key)
         if hold is None or hold.slot is not slot:  # a slot the downloader dropped and made again
-            hold = self.holds[key] = _SlotHold(slot, slot.delay, slot.jitter, now + wait)
+            hold = self.holds[key] = _SlotHold(slot, slot.delay, slot.jitter, now)
+        extension = max(now + wait, hold.until) - max(now, hold.until)
         hold.until = max(hold.until, now + wait)
+        if extension > 0:
+            # URLs already queued for this host wait too, for a reason not theirs: their time
+            # budgets start that much later.
+            for queued, _ in slot.queue:
+                _postpone_budget(queued, extension)
         slot.jitter = 0.0
         slot.lastseen = now
         slot.delay = max(hold.until - now, hold.delay)
@@ -266,15 +314,24 @@ class BudgetRetryMiddleware(RetryMiddleware):
         hold.slot.delay, hold.slot.jitter = hold.delay, hold.jitter
         hold.slot.close()
 
-    def _slot_wait_left(self, request: Request) -> float:
-        hold = self.holds.get(request.meta.get("download_slot", ""))
+    def _slot_key(self, request: Request) -> str:
+        """The downloader slot the request will wait in (before the downloader has named it)."""
+        if "download_slot" in request.meta:
+            return request.meta["download_slot"]
+        try:
+            return self.crawler.engine.downloader.get_slot_key(request)
+        except RuntimeError:  # no engine yet: Scrapy's default key, the host name
+            return urlparse_cached(request).hostname or ""
+
+    def _slot_wait_left(self, request: Request, key: str | None = None) -> float:
+        hold = self.holds.get(key if key is not None else request.meta.get("download_slot", ""))
         return max(0.0, hold.until - time.monotonic()) if hold is not None else 0.0
 
     # -- the URL's budgets ------------------------------------------------------------------
 
     def _elapsed(self, request: Request) -> float:
         process, started = request.meta.get(BUDGET_STARTED, (None, 0.0))
-        return time.monotonic() - started if process == _PROCESS else 0.0
+        return max(0.0, time.monotonic() - started) if process == _PROCESS else 0.0
 
     def _attempt_timeout(self, request: Request) -> float:
         return float(request.meta.get("download_timeout", self.download_timeout))
@@ -305,10 +362,18 @@ class BudgetRetryMiddleware(RetryMiddleware):
         return retry
 
     def process_request(self, request: Request) -> None:
-        """Start the URL's clock at its first attempt; a retry the queue kept too long gives up."""
+        """Start the URL's clock at its first attempt (after any wait its host is under: that wait
+        is not the URL's); a retry the queue kept too long gives up. A redirect's target is a URL of
+        its own, with a budget of its own."""
         started = request.meta.get(BUDGET_STARTED)
+        if started is not None and request.meta.get(BUDGET_URL, request.url) != request.url:
+            for key in (BUDGET_STARTED, LAST_FAILURE, "retry_times"):
+                request.meta.pop(key, None)
+            started = None
         if started is None or started[0] != _PROCESS:
-            request.meta[BUDGET_STARTED] = (_PROCESS, time.monotonic())
+            host_wait = self._slot_wait_left(request, self._slot_key(request))
+            request.meta[BUDGET_STARTED] = (_PROCESS, time.monotonic() + host_wait)
+            request.meta[BUDGET_URL] = request.url
         elif LAST_FAILURE in request.meta and not request.meta.get("dont_retry"):
             kind, detail = request.meta[LAST_FAILURE]
             self._check_budget(request, kind, detail, self._slot_wait_left(request), asked=False)
@@ -330,6 +395,7 @@ class BudgetRetryMiddleware(RetryMiddleware):
         return self._retry_within_budgets(request, kind, detail, wait, asked) or response
 
     def process_exception(self, request: Request, exception: Exception) -> Request | None:  # type: ignore[override]
+        self._release_if_over(request.meta.get("download_slot"))
         if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry", False):
             return None
         kind = download_failure_kind(exception) or type(exception).__name__

@@ -26,7 +26,8 @@ CONCURRENT_ITEMS = 8
 # the whole response: slow government hosts take a few seconds to start answering and send a large
 # page in well under 30 s, while a host that has sent nothing for 30 s is stalled, and waiting 120 s
 # per attempt made one stalled URL cost 8 minutes. URL_TIME_BUDGET bounds a URL from its first
-# attempt across every retry and wait: no retry starts that could not finish within it.
+# attempt across every retry and wait: no retry starts that could not finish within it. A wait its
+# host is under because of other URLs (a 429 storm) is not charged to a URL still queued.
 DOWNLOAD_TIMEOUT = 30
 URL_TIME_BUDGET = 150
 RETRY_ENABLED = True
@@ -34,8 +35,10 @@ RETRY_TIMES = 3  # retries per URL, whatever the cause: exceptions, 5xx, 408, 42
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_PRIORITY_ADJUST = 1  # a retry goes ahead of new pages: its time budget is already running
 # 429/503: the host's slot waits as long as Retry-After asks, up to this; above it the URL is given
-# up (retry_after_too_long). Without Retry-After it waits RETRY_BACKOFF_BASE·2ⁿ s, at most _MAX.
-RETRY_AFTER_MAX_SECONDS = 300
+# up (retry_after_too_long). Without Retry-After it waits RETRY_BACKOFF_BASE·2ⁿ s, at most _MAX, n
+# the host's slow-downs in a row. The cap is URL_TIME_BUDGET − DOWNLOAD_TIMEOUT: a longer wait could
+# never be followed by a whole attempt within the URL's budget.
+RETRY_AFTER_MAX_SECONDS = 120
 RETRY_BACKOFF_BASE = 2.0
 RETRY_BACKOFF_MAX = 30.0
 

@@ -352,3 +352,86 @@ def test_failure_kind_takes_the_reason_any_ignore_request_carries() -> None:
         (DownloadTimeoutError("took longer"), "timeout"),
     ]:
         assert failure_kind(Failure(error)) == kind
+
+
+# -- the budget bookkeeping, without a server ----------------------------------------------------
+
+
+def _middleware() -> BudgetRetryMiddleware:
+    crawler = get_crawler(settings_dict={"URL_TIME_BUDGET": 100, "DOWNLOAD_TIMEOUT": 10})
+    return BudgetRetryMiddleware.from_crawler(crawler)
+
+
+def test_a_host_wait_for_other_urls_is_not_charged_to_a_queued_url() -> None:
+    from scrapy import Request
+    from scrapy.core.downloader import Slot
+
+    from crawler.middlewares import BUDGET_STARTED
+
+    middleware = _middleware()
+    queued = Request("http://portal.test/b", meta={"download_slot": "portal.test"})
+    middleware.process_request(queued)
+    started = queued.meta[BUDGET_STARTED][1]
+    slot = Slot(concurrency=1, delay=0.0)
+    slot.queue.append((queued, None))
+    middleware._hold("portal.test", slot, 30.0)  # another URL of the host got a 429 asking for 30 s
+    assert queued.meta[BUDGET_STARTED][1] == pytest.approx(started + 30.0, abs=0.5)
+    assert middleware._elapsed(queued) == 0.0
+    middleware._hold("portal.test", slot, 10.0)  # a shorter wait inside the first adds nothing
+    assert queued.meta[BUDGET_STARTED][1] == pytest.approx(started + 30.0, abs=0.5)
+    # A URL arriving during the wait starts its budget when the wait ends.
+    later = Request("http://portal.test/c", meta={"download_slot": "portal.test"})
+    middleware.process_request(later)
+    assert middleware._elapsed(later) == 0.0
+    assert later.meta[BUDGET_STARTED][1] > queued.meta[BUDGET_STARTED][1] - 1
+
+
+def test_a_redirect_target_gets_a_budget_of_its_own() -> None:
+    from scrapy import Request
+
+    from crawler.middlewares import BUDGET_STARTED, LAST_FAILURE
+
+    middleware = _middleware()
+    first = Request("http://portal.test/a")
+    middleware.process_request(first)
+    first.meta[BUDGET_STARTED] = (first.meta[BUDGET_STARTED][0], first.meta[BUDGET_STARTED][1] - 95)
+    first.meta.update({LAST_FAILURE: ("http_503", "busy"), "retry_times": 2})
+    target = first.replace(url="http://portal.test/b")  # what RedirectMiddleware hands on
+    middleware.process_request(target)  # the old URL's budget would give it up here
+    assert "retry_times" not in target.meta and LAST_FAILURE not in target.meta
+    assert middleware._elapsed(target) < 1
+
+
+def test_unasked_waits_double_with_the_hosts_slow_downs_in_a_row() -> None:
+    from scrapy import Request
+    from scrapy.core.downloader import Slot
+    from scrapy.http import Response
+
+    middleware = _middleware()
+    slot = Slot(concurrency=1, delay=0.0)
+    waits = []
+    for n in range(4):  # four different URLs, each on its first attempt
+        request = Request(f"http://portal.test/{n}", meta={"download_slot": "portal.test"})
+        wait, asked = middleware.slow_down_wait(request, Response(request.url, status=503, request=request))
+        assert not asked
+        waits.append(wait)
+        middleware._hold("portal.test", slot, wait)
+        middleware.holds["portal.test"].strikes += 1
+    assert waits == [2.0, 4.0, 8.0, 16.0]
+
+
+def test_any_failure_to_start_the_crawl_is_one_line_and_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crawler.spiders.portal import PortalSpider as Spider
+
+    def broken(self: Spider, *args: Any) -> None:
+        raise KeyError("frontier table missing")
+
+    monkeypatch.setattr(Spider, "bind_state", broken)
+    out = tmp_path / "run"
+    code = main(["crawl", "http://127.0.0.1:9/", "--out", str(out), "--state", str(tmp_path / "s")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(lines) == 1 and "could not start (KeyError" in lines[0] and "crawl.log" in lines[0], lines
+    assert "frontier table missing" in (out / "crawl.log").read_text(encoding="utf-8")
