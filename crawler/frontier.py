@@ -157,6 +157,11 @@ class Outcome:
         return cls("record")
 
     @classmethod
+    def alive(cls) -> Outcome:
+        """A page that gave no record but is no dead end (a listing, a pager)."""
+        return cls("alive")
+
+    @classmethod
     def dead(cls, reason: str) -> Outcome:
         return cls("dead", reason)
 
@@ -453,6 +458,8 @@ class Frontier:
         if outcome.status == "record":
             self.state.settle(self.scope, key)
             self.state.forget_dead(key)
+        elif outcome.status == "alive":
+            self.state.forget_dead(key)  # back from the dead: a later death starts the back-off anew
         elif outcome.status == "dead" and role not in NEVER_DEAD_ROLES and not (
             outcome.reason in ARTICLE_ONLY_DEATHS and role != "article"
         ):

@@ -210,6 +210,14 @@ def test_dead_pages_wait_out_a_growing_back_off(state: CrawlState) -> None:
     assert stats["frontier/dead_remembered"] == 4
 
 
+def test_a_dead_page_that_comes_back_as_a_listing_is_forgotten(state: CrawlState) -> None:
+    front = frontier(state)
+    front.settle("liferay:9", Outcome.dead("http_404"), url=article(9), role="article")
+    assert state.dead_page("liferay:9") is not None
+    front.settle("liferay:9", Outcome.alive(), url=article(9), role="article")
+    assert state.dead_page("liferay:9") is None
+
+
 def test_a_dead_page_that_gives_a_record_is_forgotten(state: CrawlState) -> None:
     clock = Clock()
     frontier(state, run_id="run-1", clock=clock).settle(

@@ -202,6 +202,9 @@ class PortalSpider(scrapy.Spider):
         if refused is not None:
             self.crawler.stats.inc_value(f"discovery/{refused}_skipped")
             return None
+        if url_too_long(url, self.settings.getint("URLLENGTH_LIMIT")):  # Scrapy would drop it silently
+            self.crawler.stats.inc_value("discovery/url_too_long_skipped")
+            return None
         if not self.frontier.claim(f"discovery {url}"):
             return None
         callback = self.parse_sitemap if role == "sitemap" else self.parse_feed
@@ -386,6 +389,8 @@ class PortalSpider(scrapy.Spider):
                 self._report(response.url, "no_article", page.reason or "no article on page")
                 if not (page.entries or page.pagination or page.postbacks):
                     self._settle(response.meta, response.url, "no_article")
+            if page.entries or page.pagination or page.postbacks:
+                self.frontier.settle(response.meta.get("key"), Outcome.alive())
             if response.meta.get("role") == "article" and not response.meta.get("recheck"):
                 yield from self._next_alternative(response.meta)
             yield from self._follow(response, page)
