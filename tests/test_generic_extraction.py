@@ -123,6 +123,28 @@ def test_a_listing_of_teasers_is_not_an_article() -> None:
     assert len(parsed.entries) == 8
 
 
+@pytest.mark.parametrize("count", [2, 3])
+def test_a_short_listing_of_linked_cards_is_not_an_article(count: int) -> None:
+    items = "".join(
+        f'<div class="item"><h3><a href="/thong-bao/thong-bao-so-{n}.html">Thông báo số {n} về lịch tiếp công dân '
+        f"của tỉnh</a></h3><span>0{n + 1}/12/2026</span><p>{SENTENCES[n % 4]}</p></div>"
+        for n in range(count)
+    )
+    parsed = parse_page(page(f'<h1>Thông báo</h1><div class="list">{items}</div>'), "https://x.gov.vn/thong-bao")
+    assert parsed.record is None and parsed.kind == "listing"
+    assert len(parsed.entries) == count
+
+
+def test_paragraphs_opening_with_links_stay_an_article() -> None:
+    text = "".join(
+        f'<p><a href="/van-ban/quyet-dinh-{n}.html">Quyết định số {n}/QĐ-UBND của Ủy ban nhân dân tỉnh</a> '
+        f"{SENTENCES[n % 4]}</p>"
+        for n in range(3)
+    )
+    parsed = parse_page(page(f'<h1>Tổng hợp văn bản mới ban hành</h1><div class="noi-dung">{text}</div>'), URL)
+    assert parsed.record is not None
+
+
 def test_markup_nested_deeper_than_the_parser_limit_keeps_every_paragraph() -> None:
     html = page("".join(f"<div><font size=3>Đoạn {i}. {SENTENCES[i % 4]}" for i in range(301)))
     markup = read_markup(html)

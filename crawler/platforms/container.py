@@ -252,10 +252,22 @@ def _teaser_list(node: lxml.html.HtmlElement, sizes: Measure, url: str = "") -> 
     """A listing's items: many children, most of them opening with a link to another page of the
     site (the teaser's title)."""
     items = [c for c in node if isinstance(c.tag, str) and sizes.prose.get(c, 0) > 0]
-    if len(items) < 4:
-        return False
     host = urlsplit(url).hostname
+    if len(items) < 4:
+        # A short listing (a section's first two or three notices): cards alike, each under a
+        # heading that links to another page of the site. A paragraph opening with a link is not one.
+        return len(items) >= 2 and _alike_cards(items) and all(_opens_with_link(item, host) for item in items)
     return sum(1 for item in items if _opens_with_link(item, host)) >= 0.6 * len(items)
+
+
+def _alike_cards(items: list[lxml.html.HtmlElement]) -> bool:
+    """Blocks of one kind (same tag and class, not paragraphs), each with a linked heading."""
+    first = items[0]
+    return (
+        first.tag not in ("p", "blockquote")
+        and all(item.tag == first.tag and item.get("class") == first.get("class") for item in items)
+        and all(item.xpath(".//*[self::h2 or self::h3 or self::h4 or self::h5]//a[@href]") for item in items)
+    )
 
 
 def _opens_with_link(item: lxml.html.HtmlElement, host: str | None = None) -> bool:
