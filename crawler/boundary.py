@@ -10,28 +10,33 @@ ever fetched.
 before robots.txt or DNS: redirect hops (RedirectMiddleware, MetaRefreshMiddleware), retries,
 robots.txt, attachment downloads, form posts and discovery requests alike, `dont_filter` or not.
 It also keeps the crawl off private addresses (loopback, LAN, link-local, cloud metadata …)
-unless the crawl itself started on one (a local mirror).
+unless the crawl itself started on one (a local mirror). A request sent through an HTTP(S) proxy is
+not looked up here: the proxy resolves its host, so the guard then relies on the proxy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from urllib.request import getproxies, proxy_bypass  # type: ignore[attr-defined]
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.error import DNSLookupError
 from w3lib.url import safe_url_string
 
-from crawler.urls import ascii_host, canonicalize_url, site_key
+from crawler.urls import ascii_host, exact_url, site_key
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +89,13 @@ def is_local_host(host: str | None) -> bool:
 
 
 def alias_site(alias: str) -> str:
-    """The site of a registry alias or extra host: `host`, `host:port` or a URL."""
-    return site_key(alias if "://" in alias else f"http://{alias}/")
+    """The site of a registry alias or extra host: `host`, `host:port` or a URL (an IPv6 address
+    bare, `[2001:db8::1]` or `[2001:db8::1]:8080`)."""
+    if "://" in alias:
+        return site_key(alias)
+    if alias.count(":") > 1 and not alias.startswith("["):
+        alias = f"[{alias}]"
+    return site_key(f"http://{alias}/")
 
 
 class Boundary:
@@ -112,12 +122,14 @@ class Boundary:
 
     @property
     def start_hosts(self) -> list[str]:
-        """ASCII host names of the start URLs (the private-address guard asks about them)."""
-        return list(dict.fromkeys(ascii_host(urlsplit(u).hostname or "") for u in self.start_urls))
+        """Host names of the start URLs as Scrapy will resolve them (the private-address guard asks
+        about them)."""
+        return list(dict.fromkeys(resolved_name(u) for u in self.start_urls))
 
     def domains(self) -> list[str]:
-        """The sites without ports, in Scrapy's `allowed_domains` form (for code that reads it)."""
-        return sorted({site.rsplit(":", 1)[0] if not site.startswith("[") else site for site in self.sites})
+        """The sites without ports, in Scrapy's `allowed_domains` form (for code that reads it):
+        an IPv6 address without its brackets, as Scrapy compares it with a URL's hostname."""
+        return sorted({_site_host(site) for site in self.sites})
 
     def allows(self, url: str) -> bool:
         return self.link_kind(url) is None
@@ -140,6 +152,22 @@ class Boundary:
         if not host or not host.isascii():
             return "bad_url"
         return None if site_key(text) in self.sites else "offsite"
+
+
+def _site_host(site: str) -> str:
+    """`portal.gov.vn:8080` → `portal.gov.vn`; `[2001:db8::1]:8080` → `2001:db8::1`."""
+    if site.startswith("["):
+        return site[1:].partition("]")[0]
+    return site.rsplit(":", 1)[0]
+
+
+def resolved_name(url: str) -> str:
+    """The host name Scrapy resolves for `url`: the hostname of the request URL it builds
+    (IDNA-encoded, lower case, a trailing dot kept), the name a DNS pin must be filed under."""
+    url = url.strip()
+    with contextlib.suppress(ValueError):  # a port that is no number: no request is made for it
+        url = safe_url_string(url)
+    return urlsplit(url).hostname or ""
 
 
 class BoundaryRefusal(IgnoreRequest):
@@ -166,13 +194,19 @@ async def resolve_host(host: str) -> list[str]:
 
 
 def _pin_address(host: str, addresses: list[str]) -> None:
-    """Hand the checked IPv4 address to Scrapy's default DNS cache, so the connection goes where
-    the guard looked (no second look-up that a rebinding DNS server could answer differently)."""
+    """Hand a checked address to Scrapy's default DNS cache under the exact name Scrapy will
+    resolve (`resolved_name`), so the connection goes where the guard looked (no second look-up
+    that a rebinding DNS server could answer differently).
+
+    That cache (`scrapy.resolver.CachingThreadedResolver`) holds one address string per name, and
+    its own look-up is IPv4 only (`gethostbyname`): the first IPv4 address is pinned. A host with
+    IPv6 addresses only gets its first IPv6 address pinned: Twisted's connector sees an IPv6
+    literal and connects over IPv6, where Scrapy's own look-up would fail as a DNS error."""
     from scrapy.resolver import dnscache
 
-    ipv4 = next((a for a in addresses if ":" not in a), None)
-    if ipv4 is not None and dnscache.limit and host not in dnscache:
-        dnscache[host] = ipv4
+    address = next((a for a in addresses if ":" not in a), addresses[0])
+    if dnscache.limit and host not in dnscache:
+        dnscache[host] = address
 
 
 class BoundaryMiddleware(OffsiteMiddleware):
@@ -183,15 +217,20 @@ class BoundaryMiddleware(OffsiteMiddleware):
     Reasons: `offsite_redirect` (a redirect or meta refresh hop off the boundary, or a 3xx whose
     Location is not http(s)), `redirect_loop`, `offsite` (any other request off the boundary),
     `private_address`. A host that does not resolve fails here as a DNS error, without a second
-    look-up by the downloader."""
+    look-up by the downloader; a failed look-up is not remembered (a retry looks up again).
+    A request through an HTTP(S) proxy (`meta['proxy']`, or HttpProxyMiddleware's environment
+    proxies) is not looked up: only a host written as a private IP or `localhost` is refused."""
 
     def __init__(self, stats: Any, resolve: Resolver | None = None, dns_timeout: float = 60.0) -> None:
         super().__init__(stats)
         self.resolve = resolve or resolve_host
         self.dns_timeout = dns_timeout
         self.pin = False
+        # Schemes HttpProxyMiddleware (which runs after this one) will send through a proxy.
+        self.proxy_schemes: frozenset[str] = frozenset()
         self._lookups: dict[str, asyncio.Future[list[str]]] = {}
         self._guard_on: asyncio.Future[bool] | None = None
+        self._proxy_noted = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> BoundaryMiddleware:
@@ -204,6 +243,8 @@ class BoundaryMiddleware(OffsiteMiddleware):
             and settings.get("TWISTED_DNS_RESOLVER") == _DEFAULT_RESOLVER
             and (settings.getpriority("DNS_RESOLVER") or 0) <= SETTINGS_PRIORITIES["default"]  # deprecated twin unset
         )
+        if settings.getbool("HTTPPROXY_ENABLED"):
+            middleware.proxy_schemes = frozenset(getproxies()) & SCHEMES
         return middleware
 
     def request_scheduled(self, request: Request, spider: Any = None) -> None:
@@ -225,14 +266,39 @@ class BoundaryMiddleware(OffsiteMiddleware):
             # to another host is crawled by its new URL or with the host among its aliases.
             if kind is not None:
                 self._refuse("offsite_redirect", chain, kind)
-            target = canonicalize_url(request.url)
-            if any(canonicalize_url(hop) == target for hop in hops):
+            # Exact URLs (session ids kept): /tin → /tin;jsessionid=… or /(S(…))/tin is a session
+            # being set up, not a loop; http → https differs by scheme.
+            target = exact_url(request.url)
+            if any(exact_url(hop) == target for hop in hops):
                 self._refuse("redirect_loop", chain)
         elif kind is not None:
             self._refuse("offsite", chain, kind)
-        host = ascii_host(urlsplit(request.url).hostname or "")
+        host = urlparse_cached(request).hostname or ""
+        if self._proxied(request):
+            self._note_proxy()
+            if is_local_host(host) and not any(is_local_host(h) for h in boundary.start_hosts):
+                self._refuse("private_address", chain, host)
+            return
+        if self.pin and ":" in host:
+            _pin_address(host, [host])  # an IPv6 literal: Scrapy's IPv4-only look-up finds nothing for it
         if await self._guarded(boundary) and any(is_private_address(a) for a in await self._addresses(host)):
             self._refuse("private_address", chain, host)
+
+    def _proxied(self, request: Request) -> bool:
+        """Whether the request goes through an HTTP(S) proxy, decided as HttpProxyMiddleware
+        decides: its `proxy` meta key, else the environment's proxy for its scheme and no_proxy."""
+        if "proxy" in request.meta:
+            return request.meta["proxy"] is not None
+        parts = urlparse_cached(request)
+        return parts.scheme in self.proxy_schemes and bool(parts.hostname) and not proxy_bypass(parts.hostname)
+
+    def _note_proxy(self) -> None:
+        if not self._proxy_noted:
+            self._proxy_noted = True
+            logger.info(
+                "requests go through a proxy, which resolves their hosts: the private-address guard "
+                "relies on the proxy for them (only private IPs and localhost written in a URL are refused)"
+            )
 
     def process_response(self, request: Request, response: Response) -> Response:
         """A 3xx RedirectMiddleware did not follow because its Location is not http(s) (ftp:,
@@ -272,16 +338,22 @@ class BoundaryMiddleware(OffsiteMiddleware):
         return True
 
     async def _addresses(self, host: str) -> list[str]:
-        """The host's addresses, looked up once per crawl (a failed look-up fails every time)."""
+        """The host's addresses, looked up once per crawl; a failed look-up is forgotten, so a later
+        request (a retry) looks up again, while requests waiting on it share its failure."""
         literal = _literal_address(host.strip("[]"))
         if literal is not None:
             return [literal]
-        if _is_local_name(host):
+        if _is_local_name(ascii_host(host)):
             return ["127.0.0.1"]
         lookup = self._lookups.get(host)
         if lookup is None:
             lookup = self._lookups[host] = asyncio.ensure_future(self._lookup(host))
+            lookup.add_done_callback(partial(self._forget_failure, host))
         return await lookup
+
+    def _forget_failure(self, host: str, lookup: asyncio.Future[list[str]]) -> None:
+        if (lookup.cancelled() or lookup.exception() is not None) and self._lookups.get(host) is lookup:
+            del self._lookups[host]
 
     async def _lookup(self, host: str) -> list[str]:
         try:

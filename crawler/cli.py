@@ -47,6 +47,17 @@ def seconds(text: str) -> float:
     return value
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, more than 0 (a wait that can end)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, more than 0")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number, 1 or more."""
     try:
@@ -377,7 +388,7 @@ def _extract(html: str, url: str, platform: str | None) -> tuple[dict[str, Any] 
 def cmd_extract(args: argparse.Namespace) -> int:
     source = args.source
     if "://" in source:
-        html, url = _fetch(_check_url(source))
+        html, url = _fetch(_check_url(source), args.timeout)
     else:
         path = Path(source)
         if not path.is_file():
@@ -394,17 +405,21 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch(url: str) -> tuple[str, str]:
+def _fetch(url: str, timeout: float = 60.0) -> tuple[str, str]:
     """The page at `url`, decoded, and the URL it came from: redirects are followed only within
     the URL's own site (crawler.boundary), over http(s), at most REDIRECT_MAX_TIMES, never in a
-    loop and never to a private address unless `url` is on one; anything else is one line."""
+    loop and never to a private address unless `url` is on one; anything else is one line.
+    `timeout` bounds each connect and each read, in seconds."""
+    import http.client
     import urllib.error
     import urllib.request
+
+    from w3lib.url import safe_url_string
 
     from crawler.boundary import Boundary
     from crawler.decoding import decode_html
     from crawler.settings import REDIRECT_MAX_TIMES, USER_AGENT
-    from crawler.urls import canonicalize_url
+    from crawler.urls import exact_url
 
     # Only http(s) handlers: urllib's default opener would also read ftp: and file: URLs, and
     # follows redirects by itself. Without HTTPErrorProcessor every status comes back as is.
@@ -420,7 +435,7 @@ def _fetch(url: str) -> tuple[str, str]:
             guard.check(url, current)
         request = urllib.request.Request(current, headers={"User-Agent": USER_AGENT})
         try:
-            with opener.open(request, timeout=60) as response:
+            with opener.open(request, timeout=timeout) as response:
                 status = response.status
                 location = response.headers.get("Location")
                 body = response.read(20 * 1024 * 1024) if status < 300 else b""
@@ -428,14 +443,23 @@ def _fetch(url: str) -> tuple[str, str]:
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise UserError(f"could not reach {current} ({reason}); check the URL and network") from None
+        except (http.client.HTTPException, ValueError) as error:  # a bad status line, a broken body …
+            raise UserError(f"could not read {current} ({_one_line(f'{type(error).__name__}: {error}')})") from None
         if status in (301, 302, 303, 307, 308) and location:
             hops.append(current)
-            target = urljoin(current, location.strip())
-            kind = boundary.link_kind(target)
-            if kind is not None:
-                why = "another host" if kind == "offsite" else "not http or https"
-                raise UserError(f"{url} redirects to {target} ({why}); not followed")
-            if canonicalize_url(target) in {canonicalize_url(hop) for hop in hops}:
+            target, why = location.strip(), ""
+            try:
+                target = urljoin(current, target)
+                kind = boundary.link_kind(target)
+                if kind is not None:
+                    why = _unfollowed_why(kind, target)
+                else:  # percent-encoded as a browser sends it (`/tin tuc/a b`); a fragment never reaches a server
+                    target = safe_url_string(target).split("#", 1)[0]
+            except ValueError as error:  # "http://[::1/": no URL at all
+                why = f"not a valid URL: {error}"
+            if why:
+                raise UserError(f"{url} redirects to {_one_line(target)} ({why}); not followed")
+            if exact_url(target) in {exact_url(hop) for hop in hops}:
                 raise UserError(f"{url} redirects in a loop ({' -> '.join([*hops, target])}); not followed")
             if len(hops) > REDIRECT_MAX_TIMES:
                 raise UserError(f"{url} redirects more than {REDIRECT_MAX_TIMES} times; not followed")
@@ -444,6 +468,24 @@ def _fetch(url: str) -> tuple[str, str]:
         if status >= 300:
             raise UserError(f"{current} answered HTTP {status}")
         return decode_html(body, charset)[0], current
+
+
+def _one_line(text: str) -> str:
+    """Text a server sent (a status line, a Location), printable and on one line."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _unfollowed_why(kind: str, target: str) -> str:
+    """Why `crawler extract/detect` do not follow a redirect, from `Boundary.link_kind`."""
+    if kind == "offsite":
+        return "another host"
+    if kind == "bad_url":
+        try:
+            urlsplit(target).port  # noqa: B018 — raises on "http://host:abc/" or a port past 65535
+        except ValueError as error:
+            return f"not a valid URL: {error}"
+        return "not a valid URL"
+    return "not http or https"
 
 
 class _PrivateGuard:
@@ -478,7 +520,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     source = args.source
     if "://" in source:
-        html, url = _fetch(_check_url(source))
+        html, url = _fetch(_check_url(source), args.timeout)
     else:
         path = Path(source)
         if not path.is_file():
@@ -592,11 +634,17 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("source", help="saved HTML file or http(s) URL")
     extract.add_argument("--url", help="the page's original URL (for a saved file)")
     extract.add_argument("--platform", help="force a platform parser (default: detect)")
+    extract.add_argument(
+        "--timeout", type=positive_seconds, default=60.0, help="seconds to wait for a connection or a read (default 60)"
+    )
     extract.set_defaults(func=cmd_extract)
 
     detect = sub.add_parser("detect", help="print the platform of a page and the evidence")
     detect.add_argument("source", help="saved HTML file or http(s) URL")
     detect.add_argument("--url", help="the page's original URL (for a saved file)")
+    detect.add_argument(
+        "--timeout", type=positive_seconds, default=60.0, help="seconds to wait for a connection or a read (default 60)"
+    )
     detect.set_defaults(func=cmd_detect)
 
     schema = sub.add_parser("schema", help="print (or --write) the record JSON Schema")

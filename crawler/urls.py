@@ -42,16 +42,33 @@ def canonicalize_url(url: str) -> str:
         if not (_TRACKING.match(k) or _SESSION.match(k) or (article and (_LIFERAY_STATE.match(k) or _PRINT.match(k))))
         and not (_PRINT.match(k) and v.lower() in _PRINT_VALUES)
     ]
-    host = (parts.hostname or "").lower()
     try:
         port = parts.port
     except ValueError:  # "http://host:abc/": keep what the page wrote rather than fail
         return url.strip().split("#", 1)[0]
-    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        host = f"{host}:{port}"
+    host = host_port(parts.hostname or "", None if port == _DEFAULT_PORTS.get(parts.scheme.lower()) else port)
     path = _ASPNET_SESSION.sub("", _PATH_SESSION.sub("", parts.path)) or "/"
     rebuilt = urlunsplit((parts.scheme.lower(), host, path, urlencode(query), ""))
     return w3lib_canonicalize(rebuilt, keep_fragments=False)
+
+
+def exact_url(url: str) -> str:
+    """A URL in the form that tells two requests apart: w3lib's canonical form (sorted query, no
+    fragment) with every parameter and path segment kept — session ids too, which
+    `canonicalize_url` drops, so `/tin` → `/tin;jsessionid=…` is no redirect loop."""
+    try:
+        return w3lib_canonicalize(url.strip(), keep_fragments=False)
+    except ValueError:  # a port that is no number: compare what the page wrote
+        return url.strip().split("#", 1)[0]
+
+
+def host_port(host: str, port: int | None) -> str:
+    """`host` or `host:port`, lower case, an IPv6 literal in brackets (`[2001:db8::1]:8080`) so
+    its last group is never read as the port."""
+    host = host.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port else host
 
 
 def ascii_host(host: str) -> str:
@@ -83,16 +100,14 @@ def _idna_encode(host: str) -> str:
 
 def site_key(url: str) -> str:
     """The site a URL belongs to: lower-case ASCII (IDNA) host without `www.`, with its port when
-    not the default."""
+    not the default (`portal.gov.vn:8080`, `[2001:db8::1]:8080`)."""
     parts = urlsplit(url.strip())
     host = ascii_host(parts.hostname or "").removeprefix("www.")
     try:
         port = parts.port
     except ValueError:
-        return host
-    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        return f"{host}:{port}"
-    return host
+        port = None
+    return host_port(host, None if port == _DEFAULT_PORTS.get(parts.scheme.lower()) else port)
 
 
 def url_key(url: str) -> str:

@@ -9,7 +9,10 @@ import json
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,7 +25,7 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
-from crawler.boundary import Boundary, BoundaryMiddleware, BoundaryRefusal, is_private_address
+from crawler.boundary import Boundary, BoundaryMiddleware, BoundaryRefusal, alias_site, is_private_address
 from crawler.demo.site import Route, serve
 from crawler.items import Attachment, safe_filename
 from crawler.platforms.page import site_host
@@ -64,6 +67,21 @@ def test_www_scheme_and_port_variants() -> None:
     assert local.allows("http://127.0.0.1:8000/x")
     assert local.link_kind("http://127.0.0.1:8001/x") == "offsite"
     assert local.link_kind("http://127.0.0.1/x") == "offsite"
+
+
+def test_ipv6_sites_keep_their_brackets() -> None:
+    boundary = Boundary(["http://[2001:db8::1]:8080/"])
+    assert site_key("http://[2001:DB8::1]:8080/x") == "[2001:db8::1]:8080"
+    assert boundary.allows("http://[2001:db8::1]:8080/tin")
+    assert boundary.link_kind("http://[2001:db8::1:8080]/x") == "offsite"  # another host, not the port
+    assert boundary.link_kind("http://[2001:db8::1]/x") == "offsite"
+    assert Boundary(["http://[2001:db8::1]/"]).allows("http://[2001:db8::1]:80/x")
+    assert alias_site("2001:db8::2") == alias_site("[2001:db8::2]") == "[2001:db8::2]"
+    assert alias_site("[2001:db8::2]:8080") == "[2001:db8::2]:8080"
+    boundary.add_host("[2001:db8::2]")
+    boundary.add_host("portal.gov.vn:8080")
+    # Scrapy compares allowed_domains with a URL's hostname: no port, no brackets.
+    assert boundary.domains() == ["2001:db8::1", "2001:db8::2", "portal.gov.vn"]
 
 
 @pytest.mark.parametrize(
@@ -229,15 +247,100 @@ def test_private_guard_is_off_when_the_crawl_starts_on_a_private_host() -> None:
         assert "intranet.lan" not in dns.calls  # no look-up needed once the guard is off
 
 
-def test_unresolvable_host_fails_as_dns_once() -> None:
+def test_unresolvable_host_fails_as_dns_and_is_looked_up_again() -> None:
+    """A failed look-up is not remembered (a retry, a later request asks again); a success is."""
     dns = FakeDNS({"portal.gov.vn": ["93.184.216.34"]})
     mw = middleware(["https://portal.gov.vn/"], dns, aliases=("old.portal.gov.vn",))
     for _ in range(2):
         with pytest.raises(DNSLookupError):
             check(mw, "https://old.portal.gov.vn/x")
-    assert dns.calls["old.portal.gov.vn"] == 1
+    assert dns.calls["old.portal.gov.vn"] == 2
+    assert mw.stats.get_value("boundary/dns_failed") == 2
+    dns.table["old.portal.gov.vn"] = ["93.184.216.35"]  # the resolver answers again
+    assert check(mw, "https://old.portal.gov.vn/x") is None
+    assert check(mw, "https://old.portal.gov.vn/y") is None
+    assert dns.calls["old.portal.gov.vn"] == 3
     failure = Failure(DNSLookupError("old.portal.gov.vn: not known"))
     assert failure_kind(failure) == "dns"
+
+
+def test_requests_waiting_on_one_failed_look_up_share_it() -> None:
+    dns = FakeDNS({"portal.gov.vn": ["93.184.216.34"]})
+    mw = middleware(["https://portal.gov.vn/"], dns, aliases=("old.portal.gov.vn",))
+
+    async def three_at_once() -> list[Any]:
+        requests = [Request(f"https://old.portal.gov.vn/{n}") for n in range(3)]
+        return await asyncio.gather(*(mw.process_request(r) for r in requests), return_exceptions=True)
+
+    assert all(isinstance(result, DNSLookupError) for result in asyncio.run(three_at_once()))
+    assert dns.calls["old.portal.gov.vn"] == 1
+
+
+@pytest.fixture
+def dnscache() -> Iterator[Any]:
+    """Scrapy's process-wide DNS cache, as it was before the test once the test ends."""
+    from scrapy.resolver import dnscache
+
+    before = dict(dnscache)
+    try:
+        yield dnscache
+    finally:
+        dnscache.clear()
+        dnscache.update(before)
+
+
+@pytest.fixture
+def https_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An https proxy in the environment (no http one, no no_proxy)."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:3128")
+
+
+def test_requests_through_a_proxy_are_not_looked_up(
+    https_proxy: None, dnscache: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a proxy the local resolver may resolve nothing: the proxy resolves, and guards."""
+    dns = FakeDNS(PUBLIC)
+    crawler = get_crawler(settings_dict={"HTTPPROXY_ENABLED": True})
+    boundary = Boundary(["https://portal.gov.vn/"], ("10.0.0.9",))
+    crawler.spider = SimpleNamespace(boundary=boundary)  # type: ignore[assignment]
+    crawler.stats.open_spider()
+    mw = BoundaryMiddleware.from_crawler(crawler)
+    mw.resolve = dns
+    with caplog.at_level("INFO", logger="crawler.boundary"):
+        assert check(mw, "https://portal.gov.vn/tin") is None
+        assert check(mw, "https://www.portal.gov.vn/tin") is None  # the proxy resolves it, not us
+        assert check(mw, "http://www.portal.gov.vn/x", proxy="http://127.0.0.1:3128") is None
+        assert check(mw, "https://10.0.0.9/x") == "private_address"  # written as a private IP: no look-up needed
+    assert dns.calls == {}
+    assert sum("relies on the proxy" in r.getMessage() for r in caplog.records) == 1
+    # Not proxied: http has no proxy here, and meta proxy=None turns it off; both are looked up.
+    assert check(mw, "http://www.portal.gov.vn/x") == "private_address"
+    assert check(mw, "https://www.portal.gov.vn/y", proxy=None) == "private_address"
+    assert dns.calls == {"portal.gov.vn": 1, "www.portal.gov.vn": 1}
+    # Without HTTPPROXY_ENABLED Scrapy sends nothing through the environment's proxy: looked up.
+    plain = BoundaryMiddleware.from_crawler(get_crawler(settings_dict={"HTTPPROXY_ENABLED": False}))
+    assert plain.proxy_schemes == frozenset()
+
+
+def test_the_dns_pin_is_filed_under_the_name_scrapy_resolves(dnscache: Any) -> None:
+    v6 = "2606:2800:220:1:248:1893:25c8:1946"
+    table = {"portal.gov.vn.": ["93.184.216.34"], "v6.portal.gov.vn": [v6], "both.portal.gov.vn": [v6, "93.184.216.36"]}
+    dns = FakeDNS(table)
+    aliases = ("v6.portal.gov.vn", "both.portal.gov.vn", "[2606:4700::1]")
+    mw = middleware(["https://portal.gov.vn./"], dns, aliases=aliases)
+    mw.pin = True
+    for url in ("https://portal.gov.vn./tin", "https://v6.portal.gov.vn/a", "https://both.portal.gov.vn/b"):
+        assert check(mw, url) is None
+    assert check(mw, "https://[2606:4700::1]/c") is None
+    assert dnscache["portal.gov.vn."] == "93.184.216.34"  # the trailing dot kept, as Scrapy asks
+    assert "portal.gov.vn" not in dnscache
+    assert dnscache["v6.portal.gov.vn"] == v6  # IPv6 only: Twisted connects to the literal over IPv6
+    assert dnscache["both.portal.gov.vn"] == "93.184.216.36"  # IPv4 first, as Scrapy's own look-up
+    assert dnscache["2606:4700::1"] == "2606:4700::1"  # a literal Scrapy's IPv4 look-up cannot resolve
+    assert dns.calls == {"portal.gov.vn.": 1, "v6.portal.gov.vn": 1, "both.portal.gov.vn": 1}
 
 
 def test_every_request_is_checked_even_dont_filter_ones() -> None:
@@ -258,7 +361,8 @@ def test_redirect_hops() -> None:
     assert f"{asked} -> http://127.0.0.1:9000/b" in str(refused.value)
     assert check(mw, "http://127.0.0.1:8000/tin/b", redirect_urls=[asked]) is None
     loop = ["http://127.0.0.1:8000/tin/a", "http://127.0.0.1:8000/tin/b"]
-    assert check(mw, "http://127.0.0.1:8000/tin/a?utm_source=x", redirect_urls=loop) == "redirect_loop"
+    assert check(mw, "http://127.0.0.1:8000/tin/a#dau", redirect_urls=loop) == "redirect_loop"
+    assert check(mw, "http://127.0.0.1:8000/tin/a?b=2&a=1", redirect_urls=[f"{asked}?a=1&b=2"]) == "redirect_loop"
     # A start URL stays on its site too (http → https and www are the same site).
     assert check(mw, "http://127.0.0.1:9000/", redirect_urls=["http://127.0.0.1:8000/"], role="start") == (
         "offsite_redirect"
@@ -266,6 +370,26 @@ def test_redirect_hops() -> None:
     assert check(mw, "ftp://127.0.0.1:9000/", redirect_urls=["http://127.0.0.1:8000/"], role="start") == (
         "offsite_redirect"
     )
+
+
+@pytest.mark.parametrize(
+    ("asked", "target"),
+    [
+        ("/TinTuc.aspx", "/(S(abc123xyz))/TinTuc.aspx"),  # ASP.NET cookieless session
+        ("/tin", "/tin;jsessionid=ABCDEF"),  # Java servlet session
+        ("/tin", "/tin?sid=42"),
+        ("/tin?utm_source=zalo", "/tin"),  # a portal dropping a tracking parameter
+        ("/tin", "/tin?utm_source=zalo"),
+    ],
+)
+def test_a_redirect_setting_up_a_session_is_no_loop(asked: str, target: str) -> None:
+    """The loop check compares exact URLs: session ids and tracking parameters are kept."""
+    mw = middleware(["http://127.0.0.1:8000/"], FakeDNS({}))
+    base = "http://127.0.0.1:8000"
+    assert check(mw, f"{base}{target}", redirect_urls=[f"{base}{asked}"], role="start") is None
+    assert check(mw, f"{base}{asked}", redirect_urls=[f"{base}{asked}", f"{base}{target}"]) == "redirect_loop"
+    # http → https is an upgrade, not a loop.
+    assert check(mw, f"https://127.0.0.1:8000{asked}", redirect_urls=[f"{base}{asked}"]) is None
 
 
 @pytest.mark.parametrize(
@@ -559,6 +683,104 @@ def test_a_start_url_redirecting_to_another_site_is_refused(other_server: tuple[
     assert other.RequestHandlerClass.served == ["/robots.txt", "/tin/bai-1.html"]
 
 
+def test_a_start_url_setting_up_a_session_by_redirect_is_crawled(tmp_path: Path) -> None:
+    """ASP.NET cookieless sessions move the start page under /(S(…))/: a session, not a loop."""
+    server, base = serve(
+        {
+            "/TinTuc.aspx": Route(302, b"", headers=(("Location", "/(S(abc123xyz))/TinTuc.aspx"),)),
+            "/(S(abc123xyz))/TinTuc.aspx": Route(200, _article("Tin tức của cổng trong phiên làm việc")),
+        }
+    )
+    out = tmp_path / "session"
+    try:
+        result = _crawl(f"{base}/TinTuc.aspx", out)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert not [r for r in _lines(out / "rejects.jsonl") if r["reason"] == "redirect_loop"]
+    assert [r["title"] for r in _lines(out / "records.jsonl")] == ["Tin tức của cổng trong phiên làm việc"]
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+class _Pages(BaseHTTPRequestHandler):
+    pages: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:
+        body = self.pages.get(self.path)
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def ipv6_portal() -> Iterator[int]:
+    """A home page and one article on [::1] (IPv6 loopback); yields the port."""
+    pages = {
+        "/": b'<html><body><ul><li><a href="/tin/bai-1.html">Bai 1</a></li></ul></body></html>',
+        "/tin/bai-1.html": _article("Bài viết trên máy chủ IPv6 của cổng"),
+    }
+    try:
+        server = _IPv6Server(("::1", 0), type("Pages", (_Pages,), {"pages": pages}))
+    except OSError as error:
+        pytest.skip(f"IPv6 loopback (::1) is not available on this machine: {error}")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_crawl_of_an_ipv6_literal(ipv6_portal: int, tmp_path: Path) -> None:
+    base = f"http://[::1]:{ipv6_portal}"
+    out = tmp_path / "v6"
+    result = _crawl(f"{base}/", out)
+    assert result.returncode == 0, result.stderr
+    records = _lines(out / "records.jsonl")
+    assert [(r["url"], r["portal"]) for r in records] == [(f"{base}/tin/bai-1.html", f"[::1]:{ipv6_portal}")]
+
+
+# `crawler crawl` with a resolver that knows one name, with only an IPv6 address (no /etc/hosts edit).
+_IPV6_ONLY_DNS = """
+import sys
+
+import crawler.boundary
+
+
+async def resolve(host):
+    if host == "v6only.test":
+        return ["::1"]
+    raise OSError(f"{host}: not known")
+
+
+crawler.boundary.resolve_host = resolve
+from crawler.cli import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_host_with_only_an_ipv6_address_is_pinned_and_reached(ipv6_portal: int, tmp_path: Path) -> None:
+    """Scrapy's default resolver looks up IPv4 only; the guard's pinned IPv6 address is reached."""
+    out = tmp_path / "v6only"
+    url = f"http://v6only.test:{ipv6_portal}/"
+    command = ["crawl", url, "--out", str(out), "--state", f"{out}.sqlite", "--delay", "0"]
+    result = subprocess.run(
+        [sys.executable, "-c", _IPV6_ONLY_DNS, *command], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert [r["url"] for r in _lines(out / "records.jsonl")] == [f"http://v6only.test:{ipv6_portal}/tin/bai-1.html"]
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, timeout=120, check=False
@@ -595,6 +817,65 @@ def test_extract_follows_redirects_only_on_the_same_site(other_server: tuple[Any
     assert other.RequestHandlerClass.served == []
     assert moved.returncode == 0, moved.stderr
     assert json.loads(moved.stdout)["url"] == f"{base}/tin/bai.html"
+
+
+def test_extract_reads_awkward_redirects() -> None:
+    """Spaces in a Location, a session id set up by redirect, a fragment: followed as a browser would."""
+    server, base = serve(
+        {
+            "/tin/cach": Route(302, b"", headers=(("Location", "/tin tuc/bai a#doan-2"),)),
+            "/tin%20tuc/bai%20a": Route(200, _article("Bài viết có dấu cách trong địa chỉ")),
+            "/tin/phien": Route(302, b"", headers=(("Location", "/tin/phien;jsessionid=ABCDEF"),)),
+            "/tin/phien;jsessionid=ABCDEF": Route(200, _article("Bài viết trong phiên làm việc của cổng")),
+            "/tin/cong": Route(302, b"", headers=(("Location", "http://127.0.0.1:99999/tin"),)),
+        }
+    )
+    try:
+        spaces = _cli("extract", f"{base}/tin/cach")
+        session = _cli("detect", f"{base}/tin/phien")
+        bad_port = _cli("extract", f"{base}/tin/cong")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert spaces.returncode == 0, spaces.stderr
+    assert json.loads(spaces.stdout)["url"] == f"{base}/tin%20tuc/bai%20a"  # no fragment
+    assert session.returncode == 0, session.stderr
+    assert bad_port.returncode != 0
+    assert bad_port.stderr.strip().splitlines() == [
+        f"crawler: {base}/tin/cong redirects to http://127.0.0.1:99999/tin "
+        "(not a valid URL: Port out of range 0-65535); not followed"
+    ]
+
+
+def test_extract_says_in_one_line_when_a_server_answers_no_http() -> None:
+    from .rawsite import answer, stall
+    from .rawsite import serve as serve_raw
+
+    def bad_status_line(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 BANANA\r\n\r\n")
+
+    routes = {"/hong": [bad_status_line], "/cham": [stall], "/tin": [answer(302, headers={"Location": "/hong"})]}
+    with serve_raw(routes) as site:
+        garbled = _cli("extract", f"{site.base}/tin")
+        started = time.monotonic()
+        slow = _cli("detect", f"{site.base}/cham", "--timeout", "0.5")
+        waited = time.monotonic() - started
+    assert garbled.returncode != 0
+    assert garbled.stderr.strip().splitlines() == [
+        f"crawler: could not read {site.base}/hong (BadStatusLine: HTTP/1.1 BANANA)"
+    ]
+    assert slow.returncode != 0 and waited < 30
+    assert slow.stderr.strip().splitlines() == [
+        f"crawler: could not reach {site.base}/cham (timed out); check the URL and network"
+    ]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon"])
+def test_extract_timeout_must_be_a_finite_positive_number(value: str) -> None:
+    result = _cli("extract", "http://127.0.0.1:9/", "--timeout", value)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"argument --timeout: '{value}'" in result.stderr  # the value is refused, not the option unknown
 
 
 def test_a_page_off_the_boundary_never_gives_a_record(tmp_path: Path) -> None:

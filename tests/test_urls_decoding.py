@@ -8,7 +8,7 @@ import pytest
 
 from crawler.decoding import decode_html
 from crawler.platforms import article_key
-from crawler.urls import canonicalize_url, url_key
+from crawler.urls import canonicalize_url, exact_url, site_key, url_key
 
 from .conftest import realpage_urls
 
@@ -27,6 +27,38 @@ from .conftest import realpage_urls
 )
 def test_canonicalize(url: str, canonical: str) -> None:
     assert canonicalize_url(url) == canonical
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical", "site"),
+    [
+        ("http://[2001:DB8::1]:8080/tin?utm_source=x#a", "http://[2001:db8::1]:8080/tin", "[2001:db8::1]:8080"),
+        ("http://[2001:db8::1]:80/tin", "http://[2001:db8::1]/tin", "[2001:db8::1]"),
+        ("https://[::1]/", "https://[::1]/", "[::1]"),
+        ("http://[2001:db8::1:8080]/x", "http://[2001:db8::1:8080]/x", "[2001:db8::1:8080]"),
+    ],
+)
+def test_ipv6_hosts_keep_their_brackets(url: str, canonical: str, site: str) -> None:
+    """Without brackets `2001:db8::1:8080` reads as another host, or its last group as a port."""
+    assert canonicalize_url(url) == canonical
+    assert site_key(url) == site
+    assert url_key(url) == f"{site}{urlsplit(canonical).path.rstrip('/')}"
+    assert urlsplit(canonical).hostname == urlsplit(url).hostname.lower()
+
+
+@pytest.mark.parametrize(
+    ("url", "exact"),
+    [
+        ("http://a.gov.vn/tin;jsessionid=AB12", "http://a.gov.vn/tin;jsessionid=AB12"),
+        ("http://a.gov.vn/(S(abc123xyz))/TinTuc.aspx", "http://a.gov.vn/(S(abc123xyz))/TinTuc.aspx"),
+        ("http://A.gov.vn/tin?sid=42&b=2&a=1#doan", "http://a.gov.vn/tin?a=1&b=2&sid=42"),
+        ("http://a.gov.vn/tin?utm_source=zalo", "http://a.gov.vn/tin?utm_source=zalo"),
+        ("http://a.gov.vn:abc/tin#x", "http://a.gov.vn:abc/tin"),
+    ],
+)
+def test_exact_url_keeps_session_ids(url: str, exact: str) -> None:
+    """The redirect-loop check's form: what the server sees, so a session being set up is no loop."""
+    assert exact_url(url) == exact
 
 
 def test_same_liferay_article_under_two_categories_has_one_key() -> None:
