@@ -19,10 +19,17 @@ from crawler import boilerplate
 from crawler.dates import ICT, is_dateline, parse_vietnamese_date
 from crawler.documents import find_document_numbers, parse_document_number, type_from_title
 from crawler.items import DocumentNumberParts, PortalRecord, Signer, record_id
-from crawler.platforms.base import SENTENCE_END, clean_byline, looks_like_byline, looks_like_vietnamese_name
+from crawler.platforms import PARSERS, article_key
+from crawler.platforms.base import (
+    SENTENCE_END,
+    clean_byline,
+    looks_like_byline,
+    looks_like_vietnamese_name,
+    shared_canonical,
+)
 from crawler.registry import load_registry
 from crawler.text import content_key, detect_language, join_paragraphs, match_key, normalize_text, paragraphs
-from crawler.urls import canonicalize_url
+from crawler.urls import canonicalize_url, site_key
 
 Step = Callable[[PortalRecord, Counter[str]], None]
 
@@ -265,8 +272,14 @@ def collect_document_refs(record: PortalRecord, counts: Counter[str]) -> None:
 
 def finalize(record: PortalRecord, counts: Counter[str]) -> None:
     """Canonical URL, stable id, content hash, language and fetch time."""
-    record.canonical_url = canonicalize_url(record.canonical_url or record.url)
-    record.id = record_id(record.canonical_url)
+    canonical = record.canonical_url
+    if canonical and canonical != record.url and not canonical_names_page(canonical, record.url):
+        counts["ids/shared_canonical"] += 1
+        canonical = ""
+    record.canonical_url = canonicalize_url(canonical or record.url)
+    identity = article_identity(record.url, record.canonical_url, record.platform)
+    record.id = record_id(record.canonical_url, identity)
+    counts["ids/platform" if identity else "ids/url"] += 1
     hashed = content_key(f"{record.title}\n{record.body}")
     record.content_hash = hashlib.sha256(hashed.encode("utf-8")).hexdigest()
     # `language` arrives holding the page's <html lang>; the text confirms or overrules it.
@@ -274,6 +287,21 @@ def finalize(record: PortalRecord, counts: Counter[str]) -> None:
     if not record.fetched_at:
         record.fetched_at = datetime.now(ICT).isoformat(timespec="seconds")
     counts["finalize/records"] += 1
+
+
+def canonical_names_page(canonical: str, url: str) -> bool:
+    """Whether a rel=canonical can stand for the page at `url`: same site, and not a page many
+    articles share (the site root, a listing or category above the article, the script without the
+    query that picks the article)."""
+    return site_key(canonical) == site_key(url) and not shared_canonical(canonical, url)
+
+
+def article_identity(url: str, canonical_url: str, platform: str) -> str | None:
+    """The platform's identity of the article (Liferay article id, NukeViet id …, scoped by site),
+    read from the page URL or else its canonical URL; None for a page without one."""
+    if platform not in PARSERS:
+        return None
+    return article_key(url, platform) or article_key(canonical_url, platform)
 
 
 CLEANING_STEPS: tuple[Step, ...] = (

@@ -166,7 +166,10 @@ class PortalRecord:
     http_status: int = 200
 
 
-def record_id(url: str) -> str:
-    """A stable id: every spelling of the same page (http/https, www., trailing slash, tracking
-    parameters …) gives the same id, whatever the crawl order."""
-    return hashlib.sha256(url_key(url).encode("utf-8")).hexdigest()[:20]
+def record_id(url: str, identity: str | None = None) -> str:
+    """A stable id: the platform's identity of the article when it has one (`site:platform:id`, the
+    same under every category or print URL), else the page's URL identity, so every spelling of the
+    same page (http/https, www., trailing slash, tracking parameters …) gives the same id, whatever
+    the crawl order."""
+    key = identity or url_key(url)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]

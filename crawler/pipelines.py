@@ -17,8 +17,10 @@ from scrapy.statscollectors import StatsCollector
 from crawler import cleaning, similarity
 from crawler.export import run_id_for
 from crawler.items import PortalRecord
+from crawler.items import record_id as record_id_of
 from crawler.similarity import DEFAULT_THRESHOLD
-from crawler.state import CrawlState, InFlight, KnownRecord, state_for
+from crawler.state import CrawlState, InFlight, KnownRecord, crawl_key, state_for
+from crawler.urls import canonicalize_url, url_key
 
 
 class InvalidRecord(DropItem):
@@ -188,6 +190,7 @@ class TrackRecords(_CountingPipeline):
         self.drop_duplicates = settings.getbool("DROP_DUPLICATES")
         self.threshold = settings.getfloat("NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD)
         self.run_id = run_id
+        self._flagged: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -195,17 +198,31 @@ class TrackRecords(_CountingPipeline):
 
     def process_item(self, item: Any) -> Any:
         record = ItemAdapter(item)
+        known = self.state.record(record["id"])
+        if self._exported_this_run(record["id"], known) and self._canonical_is_shared(record, known):
+            record["canonical_url"] = canonicalize_url(record["url"])
+            record["id"] = record_id_of(record["canonical_url"])
+            known = self.state.record(record["id"])
+            self.stats.inc_value("ids/shared_canonical_in_run")
         record_id, content_hash = record["id"], record["content_hash"]
-        known = self.state.record(record_id)
-        if record_id in self.state.in_flight or (known is not None and known.last_run == self.run_id):
+        if self._exported_this_run(record_id, known):
             self.stats.inc_value("dedupe/same_canonical_url")
             raise DuplicateRecord(f"duplicate: same canonical URL as record {record_id}, already exported in this run")
+        # The id the state knows this page's article under, when another: a record exported before
+        # ids came from the platform's article identity. Same article, so its version goes on and
+        # it is never its own duplicate.
+        page = self.state.page(crawl_key(record["url"], record.get("platform")))
+        former = page.record_id if page is not None and page.record_id != record_id else None
+        if known is None and former is not None:
+            known = self.state.record(former)
+            self.stats.inc_value("ids/former_id_continued")
         self._place_version(record, known)
         fingerprint = similarity.fingerprint(record.get("body") or "")
         document = record.get("document")
         doc_number = getattr(document, "number", None) if document is not None else None
-        self._flag_duplicate(record, fingerprint, doc_number)
+        self._flag_duplicate(record, fingerprint, doc_number, former)
         self.state.hold(record_id, InFlight(content_hash, fingerprint, doc_number))
+        self._remember_flag(record_id, record.get("dup_of"))
         if record.get("dup_of") and self.drop_duplicates:
             self.stats.inc_value(f"dedupe/dropped_{record['dup_kind']}")
             raise DroppedDuplicate(f"duplicate ({record['dup_kind']}) of record {record['dup_of']}")
@@ -226,19 +243,45 @@ class TrackRecords(_CountingPipeline):
             self.stats.inc_value("state/unchanged")
             raise UnchangedRecord(f"unchanged since version {known.version} (run {known.last_run})")
 
-    def _flag_duplicate(self, record: ItemAdapter, fingerprint: similarity.Fingerprint | None, doc: str | None) -> None:
+    def _exported_this_run(self, record_id: str, known: KnownRecord | None) -> bool:
+        return record_id in self.state.in_flight or (known is not None and known.last_run == self.run_id)
+
+    def _canonical_is_shared(self, record: ItemAdapter, known: KnownRecord | None) -> bool:
+        """Another page of this run, with other text, gave the same canonical URL: that canonical is
+        shared by many pages, not this article's identity (its id falls back to the page URL)."""
+        if url_key(record["canonical_url"]) == url_key(record["url"]):
+            return False
+        if cleaning.article_identity(record["url"], record["canonical_url"], record.get("platform", "")):
+            return False
+        held = self.state.in_flight.get(record["id"])
+        other_hash = held.content_hash if held is not None else known.content_hash if known is not None else None
+        return other_hash is not None and other_hash != record["content_hash"]
+
+    def _remember_flag(self, record_id: str, dup_of: str | None) -> None:
+        """Which held records are duplicates themselves: one is never the original of another."""
+        if dup_of:
+            self._flagged[record_id] = dup_of
+        if len(self._flagged) > 2 * len(self.state.in_flight) + 256:
+            self._flagged = {k: v for k, v in self._flagged.items() if k in self.state.in_flight}
+
+    def _flag_duplicate(
+        self, record: ItemAdapter, fingerprint: similarity.Fingerprint | None, doc: str | None, former: str | None
+    ) -> None:
         record_id, content_hash = record["id"], record["content_hash"]
+        same_article = {record_id, former}
         first = self.state.first_with_content(content_hash)
-        if first is not None and first != record_id:
+        if first is not None and first not in same_article:
             self._mark(record, first, "exact", None)
             return
         if fingerprint is not None:
             match = self.state.nearest(fingerprint, exclude=record_id, doc_number=doc, threshold=self.threshold)
-            if match is not None:
+            if match is not None and match.record_id not in same_article:
                 self._mark(record, match.record_id, "near", match.similarity)
                 return
         concurrent = self.state.in_flight_duplicate(record_id, content_hash, fingerprint, doc, self.threshold)
-        if concurrent is not None:
+        # A held record flagged as a duplicate points to an earlier one (this record, or one the
+        # state lookups above already weighed): it is never an original to point to.
+        if concurrent is not None and concurrent[0] not in same_article and concurrent[0] not in self._flagged:
             self._mark(record, *concurrent)
 
     def _mark(self, record: ItemAdapter, first: str, kind: str, score: float | None) -> None:

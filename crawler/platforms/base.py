@@ -359,7 +359,7 @@ def canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
     if not hrefs or not hrefs[0].strip():
         return None
     absolute = urljoin(url, hrefs[0].strip())
-    if urlsplit(absolute).hostname != urlsplit(url).hostname or _shared_canonical(absolute, url):
+    if urlsplit(absolute).hostname != urlsplit(url).hostname or shared_canonical(absolute, url):
         return None
     return absolute
 
@@ -372,7 +372,7 @@ _PAGED = re.compile(r"[?&](?:page|trang|p|pageindex|pg|cur|_\w+_cur)=\d+", re.I)
 _ARTICLE_LEAF = re.compile(r"\d{3,}|(?:[^/-]+-){3,}")
 
 
-def _shared_canonical(canonical: str, url: str) -> bool:
+def shared_canonical(canonical: str, url: str) -> bool:
     """A canonical URL that names a page other articles point to as well."""
     if canonical == url:
         return False
