@@ -16,7 +16,16 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from crawler import boilerplate
-from crawler.dates import ICT, is_dateline, parse_vietnamese_date
+from crawler.dates import (
+    FUTURE_MARK,
+    FUTURE_TOLERANCE_DAYS,
+    ICT,
+    IMPOSSIBLE_RULE,
+    is_dateline,
+    is_future,
+    parse_vietnamese_date,
+    shows_impossible_date,
+)
 from crawler.documents import find_document_numbers, parse_document_number, type_from_title
 from crawler.items import DocumentNumberParts, PortalRecord, Signer, record_id
 from crawler.platforms import PARSERS, article_key
@@ -197,17 +206,41 @@ def extract_source(record: PortalRecord, counts: Counter[str]) -> None:
         counts["source/lead_opener"] += 1
 
 
-def parse_dates(record: PortalRecord, counts: Counter[str]) -> None:
-    """`published_raw` → `published_at` (+07:00), keeping the raw text and the rule that matched."""
-    if not record.published_raw or record.published_at:
-        return
-    parsed = parse_vietnamese_date(record.published_raw)
-    if parsed is None:
-        counts["dates/unparsed"] += 1
-        return
-    record.published_at = parsed.iso
-    record.published_rule = parsed.rule
-    counts[f"dates/rule_{parsed.rule}"] += 1
+def parse_dates(
+    record: PortalRecord, counts: Counter[str], future_tolerance_days: float = FUTURE_TOLERANCE_DAYS
+) -> None:
+    """`published_raw` → `published_at` (+07:00), keeping the raw text and the rule that matched.
+
+    A date that cannot be ("31/02/2025") leaves `published_at` empty under the rule `impossible`; a
+    date further ahead of the fetch than the tolerance is kept, its rule marked `+future`."""
+    if record.published_raw and not record.published_at:
+        parsed = parse_vietnamese_date(record.published_raw)
+        if parsed is None:
+            if shows_impossible_date(record.published_raw):
+                record.published_rule = IMPOSSIBLE_RULE
+                counts["dates/impossible"] += 1
+            else:
+                counts["dates/unparsed"] += 1
+            return
+        record.published_at = parsed.iso
+        record.published_rule = parsed.rule
+        counts[f"dates/rule_{parsed.rule}"] += 1
+    marked = (record.published_rule or "").endswith(FUTURE_MARK)
+    if (
+        record.published_at
+        and not marked
+        and is_future(record.published_at, _fetch_time(record), future_tolerance_days)
+    ):
+        record.published_rule = f"{record.published_rule or 'page'}{FUTURE_MARK}"
+        counts["dates/future"] += 1
+
+
+def _fetch_time(record: PortalRecord) -> datetime:
+    try:
+        fetched = datetime.fromisoformat(record.fetched_at) if record.fetched_at else None
+    except ValueError:
+        fetched = None
+    return fetched if fetched is not None and fetched.tzinfo is not None else datetime.now(ICT)
 
 
 _SIGNING_AUTHORITY = re.compile(r"^(?P<authority>TM|KT|Q|TL|TUQ)\.\s*(?P<rest>.+)$")

@@ -83,6 +83,43 @@ def _offset(tz: str) -> timezone:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
 
 
+# `published_rule` of a record whose page shows a date that cannot be (31/02/2025, month 13):
+# `published_at` stays empty, `published_raw` keeps the text.
+IMPOSSIBLE_RULE = "impossible"
+# Appended to `published_rule` when the date lies further ahead of the fetch than the tolerance:
+# the record keeps it, but it is no evidence of how far the portal has published.
+FUTURE_MARK = "+future"
+FUTURE_TOLERANCE_DAYS = 2.0
+
+
+def shows_impossible_date(text: str | None) -> bool:
+    """True when `text` holds a day, month and year in a date's shape whose values no portal date
+    can have: a day the month lacks, a month above 12, a year before 1945 or beyond next year."""
+    if not text:
+        return False
+    clean = _LUNAR.sub(" ", _ZONE.sub(" ", unicodedata.normalize("NFC", text).replace("\u00a0", " ")))
+    return any(_build(found.groupdict(), rule) is None for rule, pattern in _RULES for found in pattern.finditer(clean))
+
+
+def is_future(iso: str, now: datetime, tolerance_days: float = FUTURE_TOLERANCE_DAYS) -> bool:
+    """Whether the ISO date `iso` (+07:00 when it names no zone) lies more than the tolerance after `now`."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ICT)
+    return moment - now > timedelta(days=tolerance_days)
+
+
+def watermark_date(published_at: str | None, published_rule: str | None) -> str | None:
+    """The record's date as evidence of how far its portal has published: None for a date the
+    cleaning marked as lying in the future (see FUTURE_MARK)."""
+    if published_rule and published_rule.endswith(FUTURE_MARK):
+        return None
+    return published_at
+
+
 def parse_vietnamese_date(text: str | None) -> ParsedDate | None:
     """The first date (with its time when shown) in `text`, in +07:00; None when there is none."""
     if not text:

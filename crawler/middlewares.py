@@ -172,6 +172,7 @@ NUMERIC_SETTINGS: dict[str, tuple[float, bool]] = {
     "RECHECK_DAYS": (0, True),
     "INCREMENTAL_STOP_PAGES": (1, True),
     "NEAR_DUPLICATE_THRESHOLD": (0, False),
+    "FUTURE_DATE_TOLERANCE_DAYS": (0, False),
 }
 
 

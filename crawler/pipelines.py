@@ -15,6 +15,7 @@ from scrapy.settings import Settings
 from scrapy.statscollectors import StatsCollector
 
 from crawler import cleaning, similarity
+from crawler.dates import FUTURE_TOLERANCE_DAYS, IMPOSSIBLE_RULE
 from crawler.export import run_id_for
 from crawler.items import PortalRecord
 from crawler.items import record_id as record_id_of
@@ -104,9 +105,25 @@ class ExtractByline(_StepPipeline):
 
 
 class ParseDates(_StepPipeline):
-    """Vietnamese date text into `published_at` (+07:00), raw text kept."""
+    """Vietnamese date text into `published_at` (+07:00), raw text kept; impossible dates left
+    empty and dates beyond FUTURE_DATE_TOLERANCE_DAYS (days after the fetch) marked."""
 
     step = staticmethod(cleaning.parse_dates)
+
+    def __init__(self, stats: StatsCollector, future_tolerance_days: float = FUTURE_TOLERANCE_DAYS) -> None:
+        super().__init__(stats)
+        self.future_tolerance_days = future_tolerance_days
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.stats, crawler.settings.getfloat("FUTURE_DATE_TOLERANCE_DAYS", FUTURE_TOLERANCE_DAYS))
+
+    def process_item(self, item: PortalRecord) -> PortalRecord:
+        counts: Counter[str] = Counter()
+        cleaning.parse_dates(item, counts, self.future_tolerance_days)
+        for key, value in counts.items():
+            self.stats.inc_value(key, value)
+        return item
 
 
 class StructureDocument(_StepPipeline):
@@ -137,14 +154,18 @@ def validation_errors(item: Any) -> list[str]:
         errors.append("missing title")
     if not (record.get("body") or "").strip() and not record.get("attachments") and not record.get("media_only"):
         errors.append("empty body and no attachments")
-    if record.get("published_raw") and not record.get("published_at"):
+    if (
+        record.get("published_raw")
+        and not record.get("published_at")
+        and record.get("published_rule") != IMPOSSIBLE_RULE
+    ):
         errors.append("date shown but not understood")
     return errors
 
 
 class ValidateRecord(_CountingPipeline):
     """Drop records lacking url, title, body (or attachments, or media for a media-only article),
-    or a parsed date when one is shown."""
+    or a parsed date when one is shown (a date that cannot be, "31/02/2025", is kept unparsed)."""
 
     def process_item(self, item: Any) -> Any:
         errors = validation_errors(item)
