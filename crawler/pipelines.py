@@ -220,20 +220,16 @@ class TrackRecords(_CountingPipeline):
     def process_item(self, item: Any) -> Any:
         record = ItemAdapter(item)
         known = self.state.record(record["id"])
-        if self._exported_this_run(record["id"], known) and self._canonical_is_shared(record, known):
+        former = self._former_id(record)
+        if self._canonical_is_shared(record, known, former):
             record["canonical_url"] = canonicalize_url(record["url"])
             record["id"] = record_id_of(record["canonical_url"])
-            known = self.state.record(record["id"])
-            self.stats.inc_value("ids/shared_canonical_in_run")
+            known, former = self.state.record(record["id"]), self._former_id(record)
+            self.stats.inc_value("ids/shared_canonical_seen")
         record_id, content_hash = record["id"], record["content_hash"]
         if self._exported_this_run(record_id, known):
             self.stats.inc_value("dedupe/same_canonical_url")
             raise DuplicateRecord(f"duplicate: same canonical URL as record {record_id}, already exported in this run")
-        # The id the state knows this page's article under, when another: a record exported before
-        # ids came from the platform's article identity. Same article, so its version goes on and
-        # it is never its own duplicate.
-        page = self.state.page(crawl_key(record["url"], record.get("platform")))
-        former = page.record_id if page is not None and page.record_id != record_id else None
         if known is None and former is not None:
             known = self.state.record(former)
             self.stats.inc_value("ids/former_id_continued")
@@ -267,16 +263,26 @@ class TrackRecords(_CountingPipeline):
     def _exported_this_run(self, record_id: str, known: KnownRecord | None) -> bool:
         return record_id in self.state.in_flight or (known is not None and known.last_run == self.run_id)
 
-    def _canonical_is_shared(self, record: ItemAdapter, known: KnownRecord | None) -> bool:
-        """Another page of this run, with other text, gave the same canonical URL: that canonical is
-        shared by many pages, not this article's identity (its id falls back to the page URL)."""
+    def _former_id(self, record: ItemAdapter) -> str | None:
+        """The id the state knows this page's article under, when another: a record exported
+        before ids came from the platform's article identity, or under a canonical since changed.
+        Same article, so its version goes on and it is never its own duplicate."""
+        page = self.state.page(crawl_key(record["url"], record.get("platform")))
+        return page.record_id if page is not None and page.record_id != record["id"] else None
+
+    def _canonical_is_shared(self, record: ItemAdapter, known: KnownRecord | None, former: str | None) -> bool:
+        """The id comes from a canonical URL another page with other text already holds (in this
+        run, or in the state while this page is known under its own id): that canonical is shared
+        by many pages, not this article's identity, and the id falls back to the page URL."""
+        held = self.state.in_flight.get(record["id"])
+        other_hash = held.content_hash if held is not None else known.content_hash if known is not None else None
+        if other_hash is None or other_hash == record["content_hash"]:
+            return False
         if url_key(record["canonical_url"]) == url_key(record["url"]):
             return False
         if cleaning.article_identity(record["url"], record["canonical_url"], record.get("platform", "")):
             return False
-        held = self.state.in_flight.get(record["id"])
-        other_hash = held.content_hash if held is not None else known.content_hash if known is not None else None
-        return other_hash is not None and other_hash != record["content_hash"]
+        return held is not None or (known is not None and known.last_run == self.run_id) or former is not None
 
     def _remember_flag(self, record_id: str, dup_of: str | None) -> None:
         """Which held records are duplicates themselves: one is never the original of another."""

@@ -26,6 +26,22 @@ from tests.test_state import NOTICE, OTHER, Run, article
 ARTICLES = 12
 
 
+class CrawlRun(Run):
+    """A run exporting like the spider's: each page is remembered under its crawl key."""
+
+    def export(self, record: PortalRecord) -> PortalRecord:
+        self.process(record)
+        held = self.state.release(record.id)
+        data = json.loads(json.dumps(record, default=lambda o: o.__dict__))
+        key = crawl_key(record.url, record.platform)
+        fingerprint = held.fingerprint if held is not None else None
+        self.state.register_record(
+            data, portal="p", page_key=key, run_id=self.run_id, headers={}, fingerprint=fingerprint
+        )
+        self.written.append(record)
+        return record
+
+
 @pytest.fixture
 def state(tmp_path: Path) -> Iterator[CrawlState]:
     opened = CrawlState(tmp_path / "crawler.sqlite")
@@ -121,12 +137,12 @@ def test_full_recrawl_never_makes_the_original_a_duplicate_of_its_copy(state: Cr
 def test_a_canonical_shared_by_pages_of_other_text_is_no_identity(state: CrawlState) -> None:
     """Every page naming one canonical ("/gioi-thieu") that no URL rule recognises as shared: the
     second page of other text in the run shows it, and that page is keyed by its own URL."""
-    run = Run(state, "r1")
+    run = CrawlRun(state, "r1")
     base = "http://127.0.0.1:8000"
-    pages = []
-    for path, body in (("/tin/bai-mot.html", NOTICE), ("/tin/bai-hai.html", OTHER)):
+
+    def page(url: str, body: list[str]) -> PortalRecord:
         record = PortalRecord(
-            url=base + path,
+            url=url,
             canonical_url=base + "/gioi-thieu",
             portal="127.0.0.1:8000",
             platform="generic",
@@ -134,7 +150,18 @@ def test_a_canonical_shared_by_pages_of_other_text_is_no_identity(state: CrawlSt
             title="Tiêu đề",
             body="\n\n".join(body),
         )
-        pages.append(run.export(clean_record(record)))
+        return clean_record(record)
+
+    pages = [
+        run.export(page(base + path, body))
+        for path, body in (("/tin/bai-mot.html", NOTICE), ("/tin/bai-hai.html", OTHER))
+    ]
     assert len({p.id for p in pages}) == 2
     assert pages[1].id == record_id(pages[1].url) and pages[1].canonical_url == pages[1].url
-    assert run.stats.values["ids/shared_canonical_in_run"] == 1
+    assert run.stats.values["ids/shared_canonical_seen"] == 1
+    # Next run, the second page alone: the state holds the canonical's id for the first page and
+    # knows this page under its own, so it stays that page's, unchanged (not a version of the first).
+    with pytest.raises(pipelines.UnchangedRecord):
+        CrawlRun(state, "r2").process(page(base + "/tin/bai-hai.html", OTHER))
+    again = CrawlRun(state, "r3", FULL_CRAWL=True).export(page(base + "/tin/bai-hai.html", OTHER))
+    assert (again.id, again.version, again.dup_of) == (pages[1].id, 1, None)
