@@ -165,3 +165,11 @@ def test_a_canonical_shared_by_pages_of_other_text_is_no_identity(state: CrawlSt
         CrawlRun(state, "r2").process(page(base + "/tin/bai-hai.html", OTHER))
     again = CrawlRun(state, "r3", FULL_CRAWL=True).export(page(base + "/tin/bai-hai.html", OTHER))
     assert (again.id, again.version, again.dup_of) == (pages[1].id, 1, None)
+
+
+def test_a_joomla_category_is_not_the_article_of_the_same_number() -> None:
+    article_url = "https://a.gov.vn/index.php?option=com_content&view=article&id=12:bai-viet&catid=5"
+    legacy_url = "https://a.gov.vn/index.php?option=com_content&task=view&id=12"
+    assert article_key(article_url, "joomla") == article_key(legacy_url, "joomla") == "a.gov.vn:joomla:12"
+    assert article_key("https://a.gov.vn/index.php?option=com_content&view=category&id=12", "joomla") is None
+    assert article_key("https://a.gov.vn/index.php?option=com_content&task=category&id=12", "joomla") is None

@@ -58,8 +58,10 @@ def detect(tree: lxml.html.HtmlElement | None, url: str, quick: bool = False) ->
 def article_key(url: str) -> str | None:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
+    # `id` names an article only in an article view: a category or section listing has its own ids.
+    article_view = query.get("view", ["article"])[0] == "article" and query.get("task", ["view"])[0] == "view"
     if query.get("option") == ["com_content"] and "id" in query:
-        return f"{site_key(url)}:joomla:{query['id'][0].split(':')[0]}"
+        return f"{site_key(url)}:joomla:{query['id'][0].split(':')[0]}" if article_view else None
     found = _ALIAS_ID.search(parts.path.removesuffix(".html"))
     return f"{site_key(url)}:joomla:{found.group('id')}" if found else None
 
