@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,7 +22,11 @@ EXIT_UNREACHABLE = 3
 
 
 class UserError(Exception):
-    """An error the user can fix; its message is the one line we print."""
+    """An error the user can fix; its message is the one line we print, `code` the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -85,6 +90,65 @@ def _check_since(value: str | None) -> str | None:
         raise UserError(f"--since must be a date like 2024-01-31, not {value!r}") from None
 
 
+def writable_folder(path: Path, what: str) -> Path:
+    """Create the folder `path` if needed and check that we can write in it: one line when not."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} is a file, not a folder; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UserError(f"cannot write in {what} {path} ({error.strerror or error}); give a writable folder") from None
+    return path
+
+
+# Scrapy settings read with getfloat although their default is a whole number.
+_FLOAT_SETTINGS = frozenset({"DNS_TIMEOUT", "DOWNLOAD_DELAY", "DOWNLOAD_TIMEOUT", "CLOSESPIDER_TIMEOUT"})
+_BOOL_TEXTS = frozenset({"0", "1", "True", "False", "true", "false"})
+
+
+def check_setting_value(name: str, value: str) -> None:
+    """Refuse an `-s NAME=VALUE` that Scrapy would fail on while starting (a traceback in the log
+    and no crawl): the type follows Scrapy's default for NAME; LOG_LEVEL must be a level name."""
+    import logging
+
+    from scrapy.settings import default_settings
+
+    from crawler.middlewares import NUMERIC_SETTINGS
+
+    if name in NUMERIC_SETTINGS:
+        return  # checked with its range by check_numeric_settings
+    if name == "LOG_FILE":
+        writable_folder(Path(value).parent, "LOG_FILE folder")
+        return
+    if name == "LOG_LEVEL":
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise UserError(f"-s LOG_LEVEL takes DEBUG, INFO, WARNING, ERROR or CRITICAL, not {value!r}")
+        return
+    default = getattr(default_settings, name, None)
+    if isinstance(default, bool) or (isinstance(default, int) and name.endswith("_ENABLED")):
+        if value not in _BOOL_TEXTS:
+            raise UserError(f"-s {name} takes True or False (or 1 or 0), not {value!r}")
+    elif isinstance(default, float) or name in _FLOAT_SETTINGS:
+        try:
+            float(value)
+        except ValueError:
+            raise UserError(f"-s {name} takes a number, not {value!r}") from None
+    elif isinstance(default, int):
+        try:
+            int(value)
+        except ValueError:
+            raise UserError(f"-s {name} takes a whole number, not {value!r}") from None
+    elif isinstance(default, dict):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise UserError(f'-s {name} takes a JSON object like {{"key": "value"}}, not {value!r}')
+
+
 def run_crawl(
     target: str,
     out: str | None,
@@ -115,9 +179,11 @@ def run_crawl(
         raise UserError("--max-items must be at least 1")
     resumed = False
     if job:
+        writable_folder(Path(job), "--job folder")
         run_dir, resumed = job_run_dir(Path(job), Path(out) if out else None)
     else:
         run_dir = Path(out) if out else default_run_dir()
+    writable_folder(run_dir, "--out folder" if out else "run folder")
     state_path = _check_state(state)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
@@ -151,7 +217,12 @@ def run_crawl(
         name, sep, value = pair.partition("=")
         if not sep:
             raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
+        check_setting_value(name, value)
         settings.set(name, value, priority="cmdline")
+    if settings.get("FILES_STORE") and "crawler.files.AttachmentFiles" in settings.getdict("ITEM_PIPELINES"):
+        store = str(settings.get("FILES_STORE"))
+        if "://" not in store:  # a local folder (s3:// and the like are Scrapy's FilesPipeline's business)
+            writable_folder(Path(store), "FILES_STORE folder")
     from crawler.frontier import FrontierSettings
     from crawler.middlewares import SettingsError, check_numeric_settings
     from crawler.spiders.portal import SpiderArgumentError
@@ -551,6 +622,8 @@ def cmd_add_portal(args: argparse.Namespace) -> int:
     from crawler.registry import REGISTRY_PATH, RegistryError, add_portal
 
     registry_path = Path(args.registry) if args.registry else REGISTRY_PATH
+    if not registry_path.is_file():
+        raise UserError(f"no registry file at {registry_path}: give an existing portals.toml with --registry")
     start = _check_url(args.url)
     fields: dict[str, Any] = {
         "slug": args.slug,
@@ -570,8 +643,7 @@ def cmd_add_portal(args: argparse.Namespace) -> int:
     except RegistryError as error:
         raise UserError(str(error)) from None
     platform = entry.platform if entry.platform != "unknown" else "generic"
-    fixture_dir = Path(args.fixtures) / platform / entry.slug.replace("-", "_")
-    fixture_dir.mkdir(parents=True, exist_ok=True)
+    fixture_dir = writable_folder(Path(args.fixtures) / platform / entry.slug.replace("-", "_"), "fixtures folder")
     meta = {"url": start, "platform": None, "note": f"{entry.name}: save an article page here as page.html"}
     (fixture_dir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"added '{entry.slug}' ({entry.name}, {entry.platform}) to {registry_path}")
@@ -583,7 +655,24 @@ def cmd_add_portal(args: argparse.Namespace) -> int:
 def cmd_record_fixture(args: argparse.Namespace) -> int:
     from crawler.fixtures import record_fixture
 
-    written = record_fixture(Path(args.fixture_dir))
+    fixture_dir = Path(args.fixture_dir)
+    if not fixture_dir.is_dir():
+        raise UserError(f"no fixture folder {fixture_dir}: give tests/fixtures/<platform>/<case>")
+    missing = [name for name in ("meta.json", "page.html") if not (fixture_dir / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{fixture_dir} lacks {' and '.join(missing)}: save the page as page.html and its URL in meta.json"
+        )
+    try:
+        written = record_fixture(fixture_dir)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{fixture_dir / 'meta.json'} is not valid JSON ({error})") from None
+    except KeyError as error:
+        raise UserError(f'{fixture_dir / "meta.json"} lacks {error}: give the page\'s original URL as "url"') from None
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    except OSError as error:
+        raise UserError(f"cannot write {fixture_dir / 'expected.json'} ({error.strerror or error})") from None
     print(f"wrote {written}: review the diff before committing")
     return 0
 
@@ -681,7 +770,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as error:
-        return _fail(str(error))
+        return _fail(str(error), error.code)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except ImportError as error:
