@@ -17,8 +17,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
+# Exit statuses of `crawler` (the README's table): every non-zero one comes with one line saying why.
+EXIT_OK = 0
+EXIT_ABNORMAL = 1  # the run ended otherwise than by finishing (or a limit the user set); code errors
+EXIT_USAGE = 2  # arguments, settings, folders: what the user gave
+EXIT_UNREACHABLE = 3  # no start URL gave a page
+EXIT_STATE = 4  # the state file is refused, or failed during the run
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM (a --job is paused)
+
+# How a run may end and still be a success: walked to its end, or stopped at a limit the user set
+# (--max-items, Scrapy's CLOSESPIDER_TIMEOUT/ITEMCOUNT/PAGECOUNT). --since ends as "finished".
+NORMAL_FINISH_REASONS = frozenset(
+    {"finished", "max_items", "closespider_timeout", "closespider_itemcount", "closespider_pagecount"}
+)
 
 
 class UserError(Exception):
@@ -226,6 +237,7 @@ def run_crawl(
     from crawler.frontier import FrontierSettings
     from crawler.middlewares import SettingsError, check_numeric_settings
     from crawler.spiders.portal import SpiderArgumentError
+    from crawler.state import StateError
 
     try:
         check_numeric_settings(settings)
@@ -240,14 +252,16 @@ def run_crawl(
         # The same checks in the spider and middlewares (registry settings, `scrapy crawl -s`).
         if isinstance(failure.value, SettingsError | SpiderArgumentError):
             raise UserError(str(failure.value))
+        if isinstance(failure.value, StateError):  # refused when the crawl opened it
+            raise UserError(str(failure.value), EXIT_STATE)
         # Anything else that stopped the crawl from starting: its traceback to the log, one line here.
         log = run_dir / "crawl.log"
         with log.open("a", encoding="utf-8") as handle:
             handle.write(failure.getTraceback())
         raise UserError(f"the crawl could not start ({type(failure.value).__name__}: {failure.value}); see {log}")
     manifest_path = run_dir / "manifest.json"
-    if not manifest_path.exists():
-        raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}")
+    if not manifest_path.exists():  # stopped hard (a second Ctrl-C) or broken before it could say how it ended
+        raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}", EXIT_ABNORMAL)
     return run_dir, json.loads(manifest_path.read_text(encoding="utf-8"))
 
 
@@ -259,7 +273,7 @@ def _check_state(state: str | None) -> Path:
     try:
         CrawlState(path).close()
     except StateError as error:
-        raise UserError(str(error)) from None
+        raise UserError(str(error), EXIT_STATE) from None
     return path
 
 
@@ -277,19 +291,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         job=args.job,
         drop_duplicates=args.drop_duplicates,
     )
-    errors = manifest["errors_by_kind"]
-    fetched = manifest["pages_fetched"]
-    failed_start = start_failure_message(manifest)
-    if failed_start:
-        return _fail(failed_start, EXIT_UNREACHABLE)
-    if fetched == 0 and errors:
-        kinds = ", ".join(sorted(errors))
-        return _fail(
-            f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network", EXIT_UNREACHABLE
-        )
+    code, why = run_outcome(manifest, run_dir, job=bool(args.job))
+    if code == EXIT_UNREACHABLE:
+        return _fail(why or "", code)
     records, incremental = manifest["records"], manifest["incremental"]
     print(
-        f"{manifest['records_written']} records from {fetched} pages → {run_dir / 'records.jsonl'} "
+        f"{manifest['records_written']} records from {manifest['pages_fetched']} pages → {run_dir / 'records.jsonl'} "
         f"(rejects: {sum(manifest['rejects_by_reason'].values())}, manifest: {run_dir / 'manifest.json'})\n"
         f"  {incremental['mode']} crawl: {records['new']} new, {records['updated']} updated, "
         f"{records['exact_duplicates']} exact and {records['near_duplicates']} near duplicates; "
@@ -299,7 +306,47 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     )
     for failure in manifest.get("start_failures", []):
         print(f"  start URL failed: {failure['url']} ({failure['reason']})")
-    return 0
+    return _fail(why, code) if why else code
+
+
+def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> tuple[int, str | None]:
+    """The exit status of a run from its manifest, and the one line saying why when it is not 0.
+
+    The worst cause wins: the state failing (its records may be unknown to the state), an
+    interruption, no start URL reached, an abnormal end, errors in the crawler's own code."""
+    log = run_dir / "crawl.log"
+    state_errors = [error for error in manifest.get("errors", []) if error["kind"] == "state"]
+    if state_errors:
+        count = sum(error["count"] for error in state_errors)
+        return EXIT_STATE, (
+            f"the state file {manifest.get('state', '')} failed during the run ({state_errors[0]['error']}"
+            f"{f', and {count - 1} more' if count > 1 else ''}); the records written are in "
+            f"{run_dir / 'records.jsonl'}, the next run registers them; see {log}"
+        )
+    reason = manifest["finish_reason"]
+    if reason == "shutdown":
+        if job:
+            return EXIT_INTERRUPTED, "paused (Ctrl-C or SIGTERM): run the same command to resume the job"
+        return EXIT_INTERRUPTED, (
+            f"interrupted (Ctrl-C or SIGTERM) after {manifest['records_written']} records; "
+            "run again to crawl the rest (use --job DIR to pause and resume one run)"
+        )
+    failed_start = start_failure_message(manifest)
+    if failed_start:
+        return EXIT_UNREACHABLE, failed_start
+    errors = manifest["errors_by_kind"]
+    if manifest["pages_fetched"] == 0 and errors:
+        kinds = ", ".join(sorted(errors))
+        return EXIT_UNREACHABLE, f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network"
+    if reason not in NORMAL_FINISH_REASONS:
+        return EXIT_ABNORMAL, f"the crawl ended abnormally ({reason}); see {log}"
+    exceptions = {name: count for name, count in manifest.get("spider_exceptions", {}).items() if name != "count"}
+    others = [error for error in manifest.get("errors", []) if error["kind"] == "exception"]
+    if exceptions or others:
+        named = exceptions or {error["error"].split(":")[0]: error["count"] for error in others}
+        listed = ", ".join(f"{name} ×{count}" for name, count in sorted(named.items()))
+        return EXIT_ABNORMAL, f"the crawl met errors in its own code ({listed}); see {log} and please report it"
+    return EXIT_OK, None
 
 
 _NETWORK_FAILURES = frozenset({"dns", "connection_refused", "connection_reset", "timeout"})
@@ -362,7 +409,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  records:  {run_dir / 'records.jsonl'}\n  rejects:  {run_dir / 'rejects.jsonl'}\n"
         f"  manifest: {run_dir / 'manifest.json'}"
     )
-    return 0
+    code, why = run_outcome(manifest, run_dir)
+    return _fail(why, code) if why else code
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:
@@ -381,7 +429,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     try:
         state = CrawlState(path)
     except StateError as error:
-        raise UserError(str(error)) from None
+        raise UserError(str(error), EXIT_STATE) from None
     try:
         if args.action == "reset":
             if not args.portal:

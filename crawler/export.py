@@ -6,7 +6,9 @@ Each line is written whole and flushed, so a killed crawl leaves complete lines 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.dates import ICT
-from crawler.state import cut_partial_line, read_records, state_for
+from crawler.state import StateError, cut_partial_line, read_records, state_for
 
 # Sent by the spider for every page that yields no record: url, kind, reason.
 page_rejected = object()
@@ -111,6 +113,32 @@ def _now() -> str:
     return datetime.now(ICT).isoformat(timespec="seconds")
 
 
+class CaughtErrors(logging.Handler):
+    """The exceptions Scrapy caught and logged during the run (in callbacks, pipelines, signal
+    handlers), so that they reach the manifest's `errors` and the exit status, not only crawl.log.
+    `state` errors are the state file failing (SQLite, StateError); `exception` any other."""
+
+    LIMIT = 20  # distinct errors kept; the rest are counted under the last one's kind
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.found: dict[tuple[str, str], int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.exc_info or record.exc_info[1] is None:
+            return
+        self.add(record.exc_info[1])
+
+    def add(self, error: BaseException) -> None:
+        kind = "state" if isinstance(error, sqlite3.Error | StateError) else "exception"
+        text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        key = (kind, text) if len(self.found) < self.LIMIT else (kind, "more errors; see crawl.log")
+        self.found[key] = self.found.get(key, 0) + 1
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [{"kind": kind, "error": text, "count": count} for (kind, text), count in self.found.items()]
+
+
 def write_json_line(handle: IO[str], data: dict[str, Any]) -> None:
     handle.write(json.dumps(data, ensure_ascii=False, sort_keys=False) + "\n")
     handle.flush()
@@ -130,6 +158,8 @@ class RunWriter:
         self.max_items: int | None = None
         self._records: IO[str] | None = None
         self._rejects: IO[str] | None = None
+        self.errors = CaughtErrors()
+        logging.getLogger().addHandler(self.errors)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -265,6 +295,7 @@ class RunWriter:
             "discovery": _prefixed(stats, "discovery/"),
             "files": _prefixed(stats, "files/"),
             "errors_by_kind": _prefixed(stats, "errors/"),
+            "spider_exceptions": _prefixed(stats, "spider_exceptions/"),
             "links_not_followed": {
                 **_prefixed(stats, "schedule/"),
                 **{f"guard_{k}": v for k, v in _prefixed(stats, "guard/").items()},
@@ -283,15 +314,22 @@ class RunWriter:
             },
             "outputs": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
         }
+        counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
+        try:
+            self.state.finish_run(self.run_id, reason, counts)
+            if not self.crawler.settings.get("JOBDIR") or reason == "finished":
+                self.state.drop_scope(frontier_scope(self.crawler))
+            self.state.close()
+        except (sqlite3.Error, StateError):
+            # Logged to crawl.log, and through self.errors to the manifest and the exit status.
+            logging.getLogger(__name__).error("the state could not record the end of the run", exc_info=True)
+        finally:
+            logging.getLogger().removeHandler(self.errors)
+        manifest["errors"] = self.errors.as_list()
         path = self.run_dir / "manifest.json"
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
-        counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
-        self.state.finish_run(self.run_id, reason, counts)
-        if not self.crawler.settings.get("JOBDIR") or reason == "finished":
-            self.state.drop_scope(frontier_scope(self.crawler))
-        self.state.close()
 
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:

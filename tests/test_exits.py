@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from crawler.demo.site import build_routes, generated_articles, serve
 from crawler.registry import REGISTRY_PATH, parse_registry
 
 
@@ -29,7 +35,169 @@ def one_line_error(result: subprocess.CompletedProcess[str], code: int, message:
     assert result.returncode == code, result.stderr
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
-    assert "Traceback" not in result.stderr and "please report it" not in result.stderr
+    assert "Traceback" not in result.stderr
+    if code == 2:  # the user's to fix, not a bug to report
+        assert "please report it" not in result.stderr and "unexpected error" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    server, base = serve()
+    yield base
+    server.shutdown()
+    server.server_close()
+
+
+def crawl_args(base: str, out: Path, *extra: str) -> list[str]:
+    return ["crawl", f"{base}/vi/tin-tuc-su-kien", "--out", str(out), "--delay", "0", *extra]
+
+
+def patched_cli(patch: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`crawler` in a subprocess after `patch` (Python) ran there: a fault injected into a real crawl."""
+    code = f"import sys\n{patch}\nfrom crawler.cli import main\nsys.exit(main(sys.argv[1:]))"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def manifest_of(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
+# -- item 2: the exit status tells the truth --------------------------------------------------------
+
+
+def test_a_normal_run_exits_0_with_no_errors(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = cli(*crawl_args(site, out, "--state", str(tmp_path / "state.sqlite")))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    manifest = manifest_of(out)
+    assert manifest["finish_reason"] == "finished"
+    assert manifest["errors"] == [] and manifest["spider_exceptions"] == {}
+    limited = cli(*crawl_args(site, tmp_path / "max", "--state", str(tmp_path / "s2.sqlite"), "--max-items", "1"))
+    assert limited.returncode == 0, limited.stderr
+    assert manifest_of(tmp_path / "max")["finish_reason"] == "max_items"
+
+
+def test_ctrl_c_mid_crawl_exits_130_with_manifest_shutdown(tmp_path: Path) -> None:
+    server, base = serve(build_routes(generated_articles(40)), article_delay=0.15)
+    out = tmp_path / "run"
+    state = ["--state", str(tmp_path / "s.sqlite"), "-s", "LOOPBACK_CONCURRENCY=2"]
+    command = [sys.executable, "-m", "crawler.cli", *crawl_args(base, out, *state)]
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        records = out / "records.jsonl"
+        while not (records.exists() and records.read_text(encoding="utf-8").count("\n") >= 1):
+            assert process.poll() is None, "the crawl ended before it wrote a record"
+            assert time.monotonic() < deadline, "no record within 120 s"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert process.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("crawler: interrupted"), stderr
+    manifest = manifest_of(out)
+    assert manifest["finish_reason"] == "shutdown" and 1 <= manifest["records_written"] < 40
+
+
+_BROKEN_STATE = """
+import sqlite3
+from crawler.state import CrawlState
+def broken(self, *args, **kwargs):
+    raise sqlite3.DatabaseError("database disk image is malformed")
+CrawlState.register_record = broken
+"""
+
+
+def test_a_state_that_fails_mid_crawl_reaches_manifest_and_exit_4(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = patched_cli(_BROKEN_STATE, *crawl_args(site, out, "--state", str(tmp_path / "state.sqlite")))
+    one_line_error(result, 4, "failed during the run (DatabaseError: database disk image is malformed")
+    errors = manifest_of(out)["errors"]
+    assert [error["kind"] for error in errors] == ["state"]
+    assert errors[0]["count"] >= 1
+
+
+def test_a_state_missing_a_column_exits_4(site: str, tmp_path: Path) -> None:
+    from crawler.state import CrawlState
+
+    state = tmp_path / "state.sqlite"
+    CrawlState(state).close()
+    with sqlite3.connect(state) as db:
+        db.execute("ALTER TABLE runs DROP COLUMN counts")
+    result = cli(*crawl_args(site, tmp_path / "run", "--state", str(state)))
+    # Refused when opened, or failing when the run ends: either way one line and status 4.
+    one_line_error(result, 4, "state")
+
+
+def test_errors_in_the_crawlers_own_code_exit_1(site: str, tmp_path: Path) -> None:
+    patch = """
+from crawler.spiders.portal import PortalSpider
+def broken(self, page):
+    raise TypeError("a bug in the extraction counters")
+PortalSpider._count_extraction = broken
+"""
+    out = tmp_path / "run"
+    result = patched_cli(patch, *crawl_args(site, out, "--state", str(tmp_path / "state.sqlite")))
+    one_line_error(result, 1, "errors in its own code (TypeError ×")
+    manifest = manifest_of(out)
+    assert manifest["finish_reason"] == "finished" and manifest["spider_exceptions"]["TypeError"] >= 1
+
+
+def test_a_start_error_exits_1(site: str, tmp_path: Path) -> None:
+    patch = """
+from crawler.spiders.portal import PortalSpider
+async def broken(self):
+    raise RuntimeError("cannot read the start URLs")
+    yield
+PortalSpider.start = broken
+"""
+    out = tmp_path / "run"
+    result = patched_cli(patch, *crawl_args(site, out, "--state", str(tmp_path / "state.sqlite")))
+    one_line_error(result, 1, "the crawl ended abnormally (start_error)")
+    assert manifest_of(out)["finish_reason"] == "start_error"
+
+
+def test_an_unreachable_start_exits_3(tmp_path: Path) -> None:
+    result = cli("crawl", "http://127.0.0.1:9/", "--out", str(tmp_path / "run"), "--state", str(tmp_path / "s"))
+    one_line_error(result, 3, "could not reach http://127.0.0.1:9/")
+    assert manifest_of(tmp_path / "run")["finish_reason"] == "start_failed"
+
+
+def test_exit_statuses_from_manifests(tmp_path: Path) -> None:
+    from crawler.cli import run_outcome
+
+    base = {
+        "finish_reason": "finished",
+        "records_written": 3,
+        "pages_fetched": 5,
+        "errors_by_kind": {},
+        "start_urls": ["http://x.vn/"],
+        "start_failures": [],
+        "spider_exceptions": {},
+        "errors": [],
+        "state": "s.sqlite",
+    }
+    assert run_outcome(base, tmp_path) == (0, None)
+    assert run_outcome({**base, "finish_reason": "closespider_timeout"}, tmp_path)[0] == 0
+    assert run_outcome({**base, "finish_reason": "closespider_errorcount"}, tmp_path)[0] == 1
+    assert run_outcome({**base, "finish_reason": "shutdown"}, tmp_path, job=True) == (
+        130,
+        "paused (Ctrl-C or SIGTERM): run the same command to resume the job",
+    )
+    state_error = {"kind": "state", "error": "OperationalError: no such column: x", "count": 2}
+    code, why = run_outcome({**base, "finish_reason": "shutdown", "errors": [state_error]}, tmp_path)
+    assert code == 4 and why is not None and "and 1 more" in why
+    other = {"kind": "exception", "error": "KeyError: 'x'", "count": 1}
+    assert run_outcome({**base, "errors": [other]}, tmp_path) == (
+        1,
+        f"the crawl met errors in its own code (KeyError ×1); see {tmp_path / 'crawl.log'} and please report it",
+    )
 
 
 # -- item 8: user errors are user errors ------------------------------------------------------------
