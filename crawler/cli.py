@@ -174,7 +174,7 @@ def run_crawl(
     drop_duplicates: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
-    from crawler.export import default_run_dir, job_run_dir
+    from crawler.export import RunFolderError, check_new_run_dir, default_run_dir, job_run_dir
     from crawler.registry import load_registry
 
     registry = load_registry()
@@ -189,11 +189,15 @@ def run_crawl(
     if max_items is not None and max_items < 1:
         raise UserError("--max-items must be at least 1")
     resumed = False
-    if job:
-        writable_folder(Path(job), "--job folder")
-        run_dir, resumed = job_run_dir(Path(job), Path(out) if out else None)
-    else:
-        run_dir = Path(out) if out else default_run_dir()
+    try:
+        if job:
+            writable_folder(Path(job), "--job folder")
+            run_dir, resumed = job_run_dir(Path(job), Path(out) if out else None, target=target)
+        else:
+            run_dir = Path(out) if out else default_run_dir()
+            check_new_run_dir(run_dir)
+    except RunFolderError as error:
+        raise UserError(str(error)) from None
     writable_folder(run_dir, "--out folder" if out else "run folder")
     state_path = _check_state(state)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")

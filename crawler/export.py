@@ -40,23 +40,69 @@ def default_run_dir(root: str | Path = "output") -> Path:
     return Path(root) / "runs" / new_run_id()
 
 
-def job_run_dir(job_dir: Path, out: Path | None, root: str | Path = "output") -> tuple[Path, bool]:
+RUN_FILES = ("manifest.json", "records.jsonl", "rejects.jsonl")
+
+
+class RunFolderError(ValueError):
+    """A run folder or job folder that belongs to another run; the message says what to give instead."""
+
+
+def check_new_run_dir(run_dir: Path) -> None:
+    """Refuse a folder that already holds another run's files: a new run there would count the old
+    lines against --max-items and report records it did not write. Refused rather than emptied:
+    the old run's records are nobody's to delete but the user's."""
+    found = [name for name in RUN_FILES if (run_dir / name).exists()]
+    if found:
+        raise RunFolderError(
+            f"{run_dir} already holds a run ({', '.join(found)}); give a new --out folder, or remove that one"
+        )
+
+
+def job_run_dir(
+    job_dir: Path, out: Path | None, root: str | Path = "output", target: str | None = None
+) -> tuple[Path, bool]:
     """A job (JOBDIR) keeps one run folder across pauses: the first start picks it (`out`, or a new
-    one under `root`), resumes reuse it. Returns (folder, whether this is a resume)."""
+    one under `root`) and notes the crawl's `target`, resumes reuse it. Returns (folder, whether this
+    is a resume). A job folder is one crawl: another target, another --out, or a job that already
+    finished is refused (RunFolderError)."""
     marker = job_dir / "run_dir.txt"
+    target_marker = job_dir / "target.txt"
     if marker.exists():
         stored = Path(marker.read_text(encoding="utf-8").strip())
-        if out is None or out.resolve() == stored:
-            return stored, True
+        stored_target = target_marker.read_text(encoding="utf-8").strip() if target_marker.exists() else None
+        if target is not None and stored_target is not None and stored_target != target:
+            raise RunFolderError(
+                f"--job {job_dir} is a crawl of {stored_target}, not of {target}; give another --job folder"
+            )
+        if out is not None and out.resolve() != stored:
+            raise RunFolderError(
+                f"--job {job_dir} writes its run into {stored}; leave out --out (or give that folder) to resume it"
+            )
+        finished = _finish_reason(stored)
+        if finished in ("finished", "max_items"):
+            raise RunFolderError(f"--job {job_dir} already ended ({finished}); give a new --job folder for a new run")
+        return stored, True
     run_dir = out or default_run_dir(root)
+    check_new_run_dir(run_dir)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(str(run_dir.resolve()) + "\n", encoding="utf-8")
+    if target is not None:
+        target_marker.write_text(target + "\n", encoding="utf-8")
     return run_dir, False
+
+
+def _finish_reason(run_dir: Path) -> str | None:
+    """How the run in `run_dir` ended, from its manifest (None without a readable one)."""
+    try:
+        return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("finish_reason")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def run_dir_for(crawler: Crawler) -> Path:
     """The crawl's run folder: RUN_DIR when set (by `crawler crawl`), else the job's folder under
-    JOBDIR, else output/runs/<new run id>; decided once per crawler so every component agrees."""
+    JOBDIR, else output/runs/<new run id>; decided once per crawler so every component agrees.
+    A RUN_DIR that holds another run is refused (RunFolderError), unless this is its job resuming."""
     run_dir = getattr(crawler, "_run_dir", None)
     if run_dir is None:
         configured = crawler.settings.get("RUN_DIR")
@@ -64,6 +110,8 @@ def run_dir_for(crawler: Crawler) -> Path:
         root = crawler.settings.get("OUTPUT_ROOT", "output")
         if configured:
             run_dir = Path(configured)
+            if not job_dir:  # a job's folder is its own to continue; any other run starts a folder
+                check_new_run_dir(run_dir)
         elif job_dir:
             run_dir = job_run_dir(Path(job_dir), None, root)[0]
         else:
@@ -175,10 +223,12 @@ class RunWriter:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         records_path, rejects_path = self.run_dir / "records.jsonl", self.run_dir / "rejects.jsonl"
         # A resumed job (JOBDIR) continues its run folder: whole lines are kept, counts carry on.
+        # Any other run counts only what it writes (`crawler crawl` refuses a folder of another run).
         for path in (records_path, rejects_path):
             cut_partial_line(path)
-        self.records_written = sum(1 for _ in read_records(records_path))
-        self.rejects.update(row.get("reason", "") for row in read_records(rejects_path))
+        if self.crawler.settings.get("JOBDIR"):
+            self.records_written = sum(1 for _ in read_records(records_path))
+            self.rejects.update(row.get("reason", "") for row in read_records(rejects_path))
         self._records = records_path.open("a", encoding="utf-8")
         self._rejects = rejects_path.open("a", encoding="utf-8")
         self.max_items = getattr(spider, "max_items", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -198,6 +199,76 @@ def test_exit_statuses_from_manifests(tmp_path: Path) -> None:
         1,
         f"the crawl met errors in its own code (KeyError ×1); see {tmp_path / 'crawl.log'} and please report it",
     )
+
+
+# -- item 6: run folders are not mixed ----------------------------------------------------------------
+
+
+def test_reusing_out_for_a_new_run_is_refused(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    state = ["--state", str(tmp_path / "state.sqlite")]
+    first = cli(*crawl_args(site, out, *state, "--max-items", "2"))
+    assert first.returncode == 0, first.stderr
+    before = {name: (out / name).read_bytes() for name in ("records.jsonl", "rejects.jsonl", "manifest.json")}
+    again = cli(*crawl_args(site, out, *state, "--max-items", "2", "--full"))
+    one_line_error(again, 2, f"{out} already holds a run (manifest.json, records.jsonl, rejects.jsonl)")
+    assert {name: (out / name).read_bytes() for name in before} == before
+
+
+def test_scrapy_crawl_into_a_folder_of_another_run_is_refused(site: str, tmp_path: Path) -> None:
+    """`scrapy crawl portal -s RUN_DIR=…` keeps the same rule as `crawler crawl --out`."""
+    out = tmp_path / "run"
+    (out).mkdir()
+    (out / "records.jsonl").write_text('{"id": "old"}\n', encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"url={site}/vi/tin-tuc-su-kien",
+            "-s", f"RUN_DIR={out}", "-s", f"STATE_PATH={tmp_path / 'state.sqlite'}", "-s", "DOWNLOAD_DELAY=0",
+        ],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "already holds a run (records.jsonl)" in result.stderr
+    assert (out / "records.jsonl").read_text(encoding="utf-8") == '{"id": "old"}\n'
+    assert not (out / "manifest.json").exists()
+
+
+def test_a_job_folder_is_one_crawl(site: str, tmp_path: Path) -> None:
+    job, out = tmp_path / "job", tmp_path / "run"
+    state = ["--state", str(tmp_path / "state.sqlite"), "--job", str(job)]
+    first = cli(*crawl_args(site, out, *state))
+    assert first.returncode == 0, first.stderr
+    records = (out / "records.jsonl").read_bytes()
+    other_site = cli("crawl", f"{site}/", "--delay", "0", *state)
+    one_line_error(other_site, 2, f"is a crawl of {site}/vi/tin-tuc-su-kien, not of {site}/; give another --job")
+    again = cli(*crawl_args(site, out, *state))
+    one_line_error(again, 2, "already ended (finished); give a new --job folder")
+    assert (out / "records.jsonl").read_bytes() == records
+    elsewhere = cli(*crawl_args(site, tmp_path / "other", "--state", str(tmp_path / "s2"), "--job", str(job)))
+    one_line_error(elsewhere, 2, f"writes its run into {out.resolve()}")
+    assert not (tmp_path / "other").exists()
+
+
+def test_job_run_dir_rules(tmp_path: Path) -> None:
+    from crawler.export import RunFolderError, job_run_dir
+
+    job = tmp_path / "job"
+    first, resumed = job_run_dir(job, tmp_path / "run", target="https://a.vn/")
+    assert (first, resumed) == (tmp_path / "run", False)
+    assert job_run_dir(job, None, target="https://a.vn/") == ((tmp_path / "run").resolve(), True)
+    assert job_run_dir(job, tmp_path / "run", target="https://a.vn/")[1] is True
+    with pytest.raises(RunFolderError, match=re.escape("is a crawl of https://a.vn/, not of https://b.vn/")):
+        job_run_dir(job, None, target="https://b.vn/")
+    with pytest.raises(RunFolderError, match="writes its run into"):
+        job_run_dir(job, tmp_path / "elsewhere", target="https://a.vn/")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text('{"finish_reason": "shutdown"}', encoding="utf-8")
+    assert job_run_dir(job, None, target="https://a.vn/")[1] is True  # a paused job resumes
+    (tmp_path / "run" / "manifest.json").write_text('{"finish_reason": "max_items"}', encoding="utf-8")
+    with pytest.raises(RunFolderError, match=r"already ended \(max_items\)"):
+        job_run_dir(job, None, target="https://a.vn/")
+    with pytest.raises(RunFolderError, match="already holds a run"):
+        job_run_dir(tmp_path / "job2", tmp_path / "run", target="https://a.vn/")
 
 
 # -- item 8: user errors are user errors ------------------------------------------------------------
