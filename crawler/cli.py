@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import sqlite3
 import sys
 import tempfile
 from datetime import date
@@ -256,7 +257,7 @@ def run_crawl(
         # The same checks in the spider and middlewares (registry settings, `scrapy crawl -s`).
         if isinstance(failure.value, SettingsError | SpiderArgumentError):
             raise UserError(str(failure.value))
-        if isinstance(failure.value, StateError):  # refused when the crawl opened it
+        if isinstance(failure.value, StateError | sqlite3.Error):  # refused or failing when the crawl opened it
             raise UserError(str(failure.value), EXIT_STATE)
         # Anything else that stopped the crawl from starting: its traceback to the log, one line here.
         log = run_dir / "crawl.log"

@@ -162,9 +162,11 @@ def _now() -> str:
 
 
 class CaughtErrors(logging.Handler):
-    """The exceptions Scrapy caught and logged during the run (in callbacks, pipelines, signal
-    handlers), so that they reach the manifest's `errors` and the exit status, not only crawl.log.
-    `state` errors are the state file failing (SQLite, StateError); `exception` any other."""
+    """Exceptions Scrapy caught and logged during the run, so that they reach the manifest's
+    `errors` and the exit status, not only crawl.log: `state`, the state file failing (SQLite,
+    StateError) anywhere; `exception`, a bug in a signal handler or an item pipeline. Download
+    failures are the site's doing (rejects and `errors_by_kind`); exceptions in callbacks are
+    Scrapy's `spider_exceptions/*` stats."""
 
     LIMIT = 20  # distinct errors kept; the rest are counted under the last one's kind
 
@@ -175,7 +177,10 @@ class CaughtErrors(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if not record.exc_info or record.exc_info[1] is None:
             return
-        self.add(record.exc_info[1])
+        error = record.exc_info[1]
+        in_our_code = record.name == "scrapy.utils.signal" or hasattr(record, "item")  # signal handler, pipeline
+        if isinstance(error, sqlite3.Error | StateError) or in_our_code:
+            self.add(error)
 
     def add(self, error: BaseException) -> None:
         kind = "state" if isinstance(error, sqlite3.Error | StateError) else "exception"

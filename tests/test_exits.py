@@ -81,7 +81,8 @@ def test_a_normal_run_exits_0_with_no_errors(site: str, tmp_path: Path) -> None:
     assert manifest_of(tmp_path / "max")["finish_reason"] == "max_items"
 
 
-def test_ctrl_c_mid_crawl_exits_130_with_manifest_shutdown(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_mid_crawl_exits_130_with_manifest_shutdown(sent: signal.Signals, tmp_path: Path) -> None:
     server, base = serve(build_routes(generated_articles(40)), article_delay=0.15)
     out = tmp_path / "run"
     state = ["--state", str(tmp_path / "s.sqlite"), "-s", "LOOPBACK_CONCURRENCY=2"]
@@ -94,7 +95,7 @@ def test_ctrl_c_mid_crawl_exits_130_with_manifest_shutdown(tmp_path: Path) -> No
             assert process.poll() is None, "the crawl ended before it wrote a record"
             assert time.monotonic() < deadline, "no record within 120 s"
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sent)
         _, stderr = process.communicate(timeout=120)
     finally:
         server.shutdown()
@@ -148,6 +149,24 @@ PortalSpider._count_extraction = broken
     one_line_error(result, 1, "errors in its own code (TypeError ×")
     manifest = manifest_of(out)
     assert manifest["finish_reason"] == "finished" and manifest["spider_exceptions"]["TypeError"] >= 1
+
+
+def test_a_bug_in_a_pipeline_reaches_manifest_errors_and_exit_1(site: str, tmp_path: Path) -> None:
+    patch = """
+import __main__
+import crawler.settings
+class BrokenPipeline:
+    def process_item(self, item):
+        raise KeyError("a bug in a pipeline")
+__main__.BrokenPipeline = BrokenPipeline
+crawler.settings.ITEM_PIPELINES = {**crawler.settings.ITEM_PIPELINES, "__main__.BrokenPipeline": 50}
+"""
+    out = tmp_path / "run"
+    result = patched_cli(patch, *crawl_args(site, out, "--state", str(tmp_path / "state.sqlite")))
+    one_line_error(result, 1, "errors in its own code (KeyError ×")
+    manifest = manifest_of(out)
+    assert manifest["finish_reason"] == "finished" and manifest["records_written"] == 0
+    assert [(e["kind"], e["error"]) for e in manifest["errors"]] == [("exception", "KeyError: 'a bug in a pipeline'")]
 
 
 def test_a_start_error_exits_1(site: str, tmp_path: Path) -> None:
