@@ -138,7 +138,9 @@ def check_setting_value(name: str, value: str) -> None:
         if value.upper() not in logging.getLevelNamesMapping():
             raise UserError(f"-s LOG_LEVEL takes DEBUG, INFO, WARNING, ERROR or CRITICAL, not {value!r}")
         return
-    default = getattr(default_settings, name, None)
+    from crawler import settings as project_settings
+
+    default = getattr(default_settings, name, getattr(project_settings, name, None))
     if isinstance(default, bool) or (isinstance(default, int) and name.endswith("_ENABLED")):
         if value not in _BOOL_TEXTS:
             raise UserError(f"-s {name} takes True or False (or 1 or 0), not {value!r}")

@@ -323,6 +323,7 @@ def test_out_and_job_on_a_file_or_where_nothing_can_be_written(tmp_path: Path) -
         ("DEPTH_LIMIT=1.5", "-s DEPTH_LIMIT takes a whole number"),
         ("DNS_TIMEOUT=soon", "-s DNS_TIMEOUT takes a number"),
         ("ROBOTSTXT_OBEY=maybe", "-s ROBOTSTXT_OBEY takes True or False"),
+        ("DROP_DUPLICATES=yes", "-s DROP_DUPLICATES takes True or False"),
         ("DEFAULT_REQUEST_HEADERS=Accept", "-s DEFAULT_REQUEST_HEADERS takes a JSON object"),
         ("ITEM_PIPELINES=[1]", "-s ITEM_PIPELINES takes a JSON object"),
         ("FILES_STORE={tmp}/a-file/files", "FILES_STORE folder"),
