@@ -10,18 +10,35 @@ import dataclasses
 import json
 import math
 import os
+import sqlite3
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
+# Exit statuses of `crawler` (the README's table): every non-zero one comes with one line saying why.
+EXIT_OK = 0
+EXIT_ABNORMAL = 1  # the run ended otherwise than by finishing (or a limit the user set); code errors
+EXIT_USAGE = 2  # arguments, settings, folders: what the user gave
+EXIT_UNREACHABLE = 3  # no start URL gave a page
+EXIT_STATE = 4  # the state file is refused, or failed during the run
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM (a --job is paused)
+
+# How a run may end and still be a success: walked to its end, or stopped at a limit the user set
+# (--max-items, Scrapy's CLOSESPIDER_TIMEOUT/ITEMCOUNT/PAGECOUNT). --since ends as "finished".
+NORMAL_FINISH_REASONS = frozenset(
+    {"finished", "max_items", "closespider_timeout", "closespider_itemcount", "closespider_pagecount"}
+)
 
 
 class UserError(Exception):
-    """An error the user can fix; its message is the one line we print."""
+    """An error the user can fix; its message is the one line we print, `code` the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -85,6 +102,67 @@ def _check_since(value: str | None) -> str | None:
         raise UserError(f"--since must be a date like 2024-01-31, not {value!r}") from None
 
 
+def writable_folder(path: Path, what: str) -> Path:
+    """Create the folder `path` if needed and check that we can write in it: one line when not."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} is a file, not a folder; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UserError(f"cannot write in {what} {path} ({error.strerror or error}); give a writable folder") from None
+    return path
+
+
+# Scrapy settings read with getfloat although their default is a whole number.
+_FLOAT_SETTINGS = frozenset({"DNS_TIMEOUT", "DOWNLOAD_DELAY", "DOWNLOAD_TIMEOUT", "CLOSESPIDER_TIMEOUT"})
+_BOOL_TEXTS = frozenset({"0", "1", "True", "False", "true", "false"})
+
+
+def check_setting_value(name: str, value: str) -> None:
+    """Refuse an `-s NAME=VALUE` that Scrapy would fail on while starting (a traceback in the log
+    and no crawl): the type follows Scrapy's default for NAME; LOG_LEVEL must be a level name."""
+    import logging
+
+    from scrapy.settings import default_settings
+
+    from crawler.middlewares import NUMERIC_SETTINGS
+
+    if name in NUMERIC_SETTINGS:
+        return  # checked with its range by check_numeric_settings
+    if name == "LOG_FILE":
+        writable_folder(Path(value).parent, "LOG_FILE folder")
+        return
+    if name == "LOG_LEVEL":
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise UserError(f"-s LOG_LEVEL takes DEBUG, INFO, WARNING, ERROR or CRITICAL, not {value!r}")
+        return
+    from crawler import settings as project_settings
+
+    default = getattr(default_settings, name, getattr(project_settings, name, None))
+    if isinstance(default, bool) or (isinstance(default, int) and name.endswith("_ENABLED")):
+        if value not in _BOOL_TEXTS:
+            raise UserError(f"-s {name} takes True or False (or 1 or 0), not {value!r}")
+    elif isinstance(default, float) or name in _FLOAT_SETTINGS:
+        try:
+            float(value)
+        except ValueError:
+            raise UserError(f"-s {name} takes a number, not {value!r}") from None
+    elif isinstance(default, int):
+        try:
+            int(value)
+        except ValueError:
+            raise UserError(f"-s {name} takes a whole number, not {value!r}") from None
+    elif isinstance(default, dict):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise UserError(f'-s {name} takes a JSON object like {{"key": "value"}}, not {value!r}')
+
+
 def run_crawl(
     target: str,
     out: str | None,
@@ -99,7 +177,7 @@ def run_crawl(
     drop_duplicates: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
-    from crawler.export import default_run_dir, job_run_dir
+    from crawler.export import RunFolderError, check_new_run_dir, default_run_dir, job_run_dir
     from crawler.registry import load_registry
 
     registry = load_registry()
@@ -114,10 +192,16 @@ def run_crawl(
     if max_items is not None and max_items < 1:
         raise UserError("--max-items must be at least 1")
     resumed = False
-    if job:
-        run_dir, resumed = job_run_dir(Path(job), Path(out) if out else None)
-    else:
-        run_dir = Path(out) if out else default_run_dir()
+    try:
+        if job:
+            writable_folder(Path(job), "--job folder")
+            run_dir, resumed = job_run_dir(Path(job), Path(out) if out else None, target=target)
+        else:
+            run_dir = Path(out) if out else default_run_dir()
+            check_new_run_dir(run_dir)
+    except RunFolderError as error:
+        raise UserError(str(error)) from None
+    writable_folder(run_dir, "--out folder" if out else "run folder")
     state_path = _check_state(state)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
@@ -151,10 +235,16 @@ def run_crawl(
         name, sep, value = pair.partition("=")
         if not sep:
             raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
+        check_setting_value(name, value)
         settings.set(name, value, priority="cmdline")
+    if settings.get("FILES_STORE") and "crawler.files.AttachmentFiles" in settings.getdict("ITEM_PIPELINES"):
+        store = str(settings.get("FILES_STORE"))
+        if "://" not in store:  # a local folder (s3:// and the like are Scrapy's FilesPipeline's business)
+            writable_folder(Path(store), "FILES_STORE folder")
     from crawler.frontier import FrontierSettings
     from crawler.middlewares import SettingsError, check_numeric_settings
     from crawler.spiders.portal import SpiderArgumentError
+    from crawler.state import StateError
 
     try:
         check_numeric_settings(settings)
@@ -169,14 +259,16 @@ def run_crawl(
         # The same checks in the spider and middlewares (registry settings, `scrapy crawl -s`).
         if isinstance(failure.value, SettingsError | SpiderArgumentError):
             raise UserError(str(failure.value))
+        if isinstance(failure.value, StateError | sqlite3.Error):  # refused or failing when the crawl opened it
+            raise UserError(str(failure.value), EXIT_STATE)
         # Anything else that stopped the crawl from starting: its traceback to the log, one line here.
         log = run_dir / "crawl.log"
         with log.open("a", encoding="utf-8") as handle:
             handle.write(failure.getTraceback())
         raise UserError(f"the crawl could not start ({type(failure.value).__name__}: {failure.value}); see {log}")
     manifest_path = run_dir / "manifest.json"
-    if not manifest_path.exists():
-        raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}")
+    if not manifest_path.exists():  # stopped hard (a second Ctrl-C) or broken before it could say how it ended
+        raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}", EXIT_ABNORMAL)
     return run_dir, json.loads(manifest_path.read_text(encoding="utf-8"))
 
 
@@ -188,7 +280,7 @@ def _check_state(state: str | None) -> Path:
     try:
         CrawlState(path).close()
     except StateError as error:
-        raise UserError(str(error)) from None
+        raise UserError(str(error), EXIT_STATE) from None
     return path
 
 
@@ -206,19 +298,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         job=args.job,
         drop_duplicates=args.drop_duplicates,
     )
-    errors = manifest["errors_by_kind"]
-    fetched = manifest["pages_fetched"]
-    failed_start = start_failure_message(manifest)
-    if failed_start:
-        return _fail(failed_start, EXIT_UNREACHABLE)
-    if fetched == 0 and errors:
-        kinds = ", ".join(sorted(errors))
-        return _fail(
-            f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network", EXIT_UNREACHABLE
-        )
+    code, why = run_outcome(manifest, run_dir, job=bool(args.job))
+    if code == EXIT_UNREACHABLE:
+        return _fail(why or "", code)
     records, incremental = manifest["records"], manifest["incremental"]
     print(
-        f"{manifest['records_written']} records from {fetched} pages → {run_dir / 'records.jsonl'} "
+        f"{manifest['records_written']} records from {manifest['pages_fetched']} pages → {run_dir / 'records.jsonl'} "
         f"(rejects: {sum(manifest['rejects_by_reason'].values())}, manifest: {run_dir / 'manifest.json'})\n"
         f"  {incremental['mode']} crawl: {records['new']} new, {records['updated']} updated, "
         f"{records['exact_duplicates']} exact and {records['near_duplicates']} near duplicates; "
@@ -228,7 +313,47 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     )
     for failure in manifest.get("start_failures", []):
         print(f"  start URL failed: {failure['url']} ({failure['reason']})")
-    return 0
+    return _fail(why, code) if why else code
+
+
+def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> tuple[int, str | None]:
+    """The exit status of a run from its manifest, and the one line saying why when it is not 0.
+
+    The worst cause wins: the state failing (its records may be unknown to the state), an
+    interruption, no start URL reached, an abnormal end, errors in the crawler's own code."""
+    log = run_dir / "crawl.log"
+    state_errors = [error for error in manifest.get("errors", []) if error["kind"] == "state"]
+    if state_errors:
+        count = sum(error["count"] for error in state_errors)
+        return EXIT_STATE, (
+            f"the state file {manifest.get('state', '')} failed during the run ({state_errors[0]['error']}"
+            f"{f', and {count - 1} more' if count > 1 else ''}); the records written are in "
+            f"{run_dir / 'records.jsonl'}, the next run registers them; see {log}"
+        )
+    reason = manifest["finish_reason"]
+    if reason == "shutdown":
+        if job:
+            return EXIT_INTERRUPTED, "paused (Ctrl-C or SIGTERM): run the same command to resume the job"
+        return EXIT_INTERRUPTED, (
+            f"interrupted (Ctrl-C or SIGTERM) after {manifest['records_written']} records; "
+            "run again to crawl the rest (use --job DIR to pause and resume one run)"
+        )
+    failed_start = start_failure_message(manifest)
+    if failed_start:
+        return EXIT_UNREACHABLE, failed_start
+    errors = manifest["errors_by_kind"]
+    if manifest["pages_fetched"] == 0 and errors:
+        kinds = ", ".join(sorted(errors))
+        return EXIT_UNREACHABLE, f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network"
+    if reason not in NORMAL_FINISH_REASONS:
+        return EXIT_ABNORMAL, f"the crawl ended abnormally ({reason}); see {log}"
+    exceptions = {name: count for name, count in manifest.get("spider_exceptions", {}).items() if name != "count"}
+    others = [error for error in manifest.get("errors", []) if error["kind"] == "exception"]
+    if exceptions or others:
+        named = exceptions or {error["error"].split(":")[0]: error["count"] for error in others}
+        listed = ", ".join(f"{name} ×{count}" for name, count in sorted(named.items()))
+        return EXIT_ABNORMAL, f"the crawl met errors in its own code ({listed}); see {log} and please report it"
+    return EXIT_OK, None
 
 
 _NETWORK_FAILURES = frozenset({"dns", "connection_refused", "connection_reset", "timeout"})
@@ -291,7 +416,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  records:  {run_dir / 'records.jsonl'}\n  rejects:  {run_dir / 'rejects.jsonl'}\n"
         f"  manifest: {run_dir / 'manifest.json'}"
     )
-    return 0
+    code, why = run_outcome(manifest, run_dir)
+    return _fail(why, code) if why else code
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:
@@ -310,7 +436,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     try:
         state = CrawlState(path)
     except StateError as error:
-        raise UserError(str(error)) from None
+        raise UserError(str(error), EXIT_STATE) from None
     try:
         if args.action == "reset":
             if not args.portal:
@@ -551,6 +677,8 @@ def cmd_add_portal(args: argparse.Namespace) -> int:
     from crawler.registry import REGISTRY_PATH, RegistryError, add_portal
 
     registry_path = Path(args.registry) if args.registry else REGISTRY_PATH
+    if not registry_path.is_file():
+        raise UserError(f"no registry file at {registry_path}: give an existing portals.toml with --registry")
     start = _check_url(args.url)
     fields: dict[str, Any] = {
         "slug": args.slug,
@@ -570,8 +698,7 @@ def cmd_add_portal(args: argparse.Namespace) -> int:
     except RegistryError as error:
         raise UserError(str(error)) from None
     platform = entry.platform if entry.platform != "unknown" else "generic"
-    fixture_dir = Path(args.fixtures) / platform / entry.slug.replace("-", "_")
-    fixture_dir.mkdir(parents=True, exist_ok=True)
+    fixture_dir = writable_folder(Path(args.fixtures) / platform / entry.slug.replace("-", "_"), "fixtures folder")
     meta = {"url": start, "platform": None, "note": f"{entry.name}: save an article page here as page.html"}
     (fixture_dir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"added '{entry.slug}' ({entry.name}, {entry.platform}) to {registry_path}")
@@ -583,7 +710,24 @@ def cmd_add_portal(args: argparse.Namespace) -> int:
 def cmd_record_fixture(args: argparse.Namespace) -> int:
     from crawler.fixtures import record_fixture
 
-    written = record_fixture(Path(args.fixture_dir))
+    fixture_dir = Path(args.fixture_dir)
+    if not fixture_dir.is_dir():
+        raise UserError(f"no fixture folder {fixture_dir}: give tests/fixtures/<platform>/<case>")
+    missing = [name for name in ("meta.json", "page.html") if not (fixture_dir / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{fixture_dir} lacks {' and '.join(missing)}: save the page as page.html and its URL in meta.json"
+        )
+    try:
+        written = record_fixture(fixture_dir)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{fixture_dir / 'meta.json'} is not valid JSON ({error})") from None
+    except KeyError as error:
+        raise UserError(f'{fixture_dir / "meta.json"} lacks {error}: give the page\'s original URL as "url"') from None
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    except OSError as error:
+        raise UserError(f"cannot write {fixture_dir / 'expected.json'} ({error.strerror or error})") from None
     print(f"wrote {written}: review the diff before committing")
     return 0
 
@@ -681,7 +825,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as error:
-        return _fail(str(error))
+        return _fail(str(error), error.code)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except ImportError as error:

@@ -6,7 +6,9 @@ Each line is written whole and flushed, so a killed crawl leaves complete lines 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.dates import ICT
-from crawler.state import cut_partial_line, read_records, state_for
+from crawler.state import StateError, cut_partial_line, read_records, state_for
 
 # Sent by the spider for every page that yields no record: url, kind, reason.
 page_rejected = object()
@@ -38,23 +40,69 @@ def default_run_dir(root: str | Path = "output") -> Path:
     return Path(root) / "runs" / new_run_id()
 
 
-def job_run_dir(job_dir: Path, out: Path | None, root: str | Path = "output") -> tuple[Path, bool]:
+RUN_FILES = ("manifest.json", "records.jsonl", "rejects.jsonl")
+
+
+class RunFolderError(ValueError):
+    """A run folder or job folder that belongs to another run; the message says what to give instead."""
+
+
+def check_new_run_dir(run_dir: Path) -> None:
+    """Refuse a folder that already holds another run's files: a new run there would count the old
+    lines against --max-items and report records it did not write. Refused rather than emptied:
+    the old run's records are nobody's to delete but the user's."""
+    found = [name for name in RUN_FILES if (run_dir / name).exists()]
+    if found:
+        raise RunFolderError(
+            f"{run_dir} already holds a run ({', '.join(found)}); give a new --out folder, or remove that one"
+        )
+
+
+def job_run_dir(
+    job_dir: Path, out: Path | None, root: str | Path = "output", target: str | None = None
+) -> tuple[Path, bool]:
     """A job (JOBDIR) keeps one run folder across pauses: the first start picks it (`out`, or a new
-    one under `root`), resumes reuse it. Returns (folder, whether this is a resume)."""
+    one under `root`) and notes the crawl's `target`, resumes reuse it. Returns (folder, whether this
+    is a resume). A job folder is one crawl: another target, another --out, or a job that already
+    finished is refused (RunFolderError)."""
     marker = job_dir / "run_dir.txt"
+    target_marker = job_dir / "target.txt"
     if marker.exists():
         stored = Path(marker.read_text(encoding="utf-8").strip())
-        if out is None or out.resolve() == stored:
-            return stored, True
+        stored_target = target_marker.read_text(encoding="utf-8").strip() if target_marker.exists() else None
+        if target is not None and stored_target is not None and stored_target != target:
+            raise RunFolderError(
+                f"--job {job_dir} is a crawl of {stored_target}, not of {target}; give another --job folder"
+            )
+        if out is not None and out.resolve() != stored:
+            raise RunFolderError(
+                f"--job {job_dir} writes its run into {stored}; leave out --out (or give that folder) to resume it"
+            )
+        finished = _finish_reason(stored)
+        if finished in ("finished", "max_items"):
+            raise RunFolderError(f"--job {job_dir} already ended ({finished}); give a new --job folder for a new run")
+        return stored, True
     run_dir = out or default_run_dir(root)
+    check_new_run_dir(run_dir)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(str(run_dir.resolve()) + "\n", encoding="utf-8")
+    if target is not None:
+        target_marker.write_text(target + "\n", encoding="utf-8")
     return run_dir, False
+
+
+def _finish_reason(run_dir: Path) -> str | None:
+    """How the run in `run_dir` ended, from its manifest (None without a readable one)."""
+    try:
+        return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("finish_reason")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def run_dir_for(crawler: Crawler) -> Path:
     """The crawl's run folder: RUN_DIR when set (by `crawler crawl`), else the job's folder under
-    JOBDIR, else output/runs/<new run id>; decided once per crawler so every component agrees."""
+    JOBDIR, else output/runs/<new run id>; decided once per crawler so every component agrees.
+    A RUN_DIR that holds another run is refused (RunFolderError), unless this is its job resuming."""
     run_dir = getattr(crawler, "_run_dir", None)
     if run_dir is None:
         configured = crawler.settings.get("RUN_DIR")
@@ -62,6 +110,8 @@ def run_dir_for(crawler: Crawler) -> Path:
         root = crawler.settings.get("OUTPUT_ROOT", "output")
         if configured:
             run_dir = Path(configured)
+            if not job_dir:  # a job's folder is its own to continue; any other run starts a folder
+                check_new_run_dir(run_dir)
         elif job_dir:
             run_dir = job_run_dir(Path(job_dir), None, root)[0]
         else:
@@ -111,6 +161,37 @@ def _now() -> str:
     return datetime.now(ICT).isoformat(timespec="seconds")
 
 
+class CaughtErrors(logging.Handler):
+    """Exceptions Scrapy caught and logged during the run, so that they reach the manifest's
+    `errors` and the exit status, not only crawl.log: `state`, the state file failing (SQLite,
+    StateError) anywhere; `exception`, a bug in a signal handler or an item pipeline. Download
+    failures are the site's doing (rejects and `errors_by_kind`); exceptions in callbacks are
+    Scrapy's `spider_exceptions/*` stats."""
+
+    LIMIT = 20  # distinct errors kept; the rest are counted under the last one's kind
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.found: dict[tuple[str, str], int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.exc_info or record.exc_info[1] is None:
+            return
+        error = record.exc_info[1]
+        in_our_code = record.name == "scrapy.utils.signal" or hasattr(record, "item")  # signal handler, pipeline
+        if isinstance(error, sqlite3.Error | StateError) or in_our_code:
+            self.add(error)
+
+    def add(self, error: BaseException) -> None:
+        kind = "state" if isinstance(error, sqlite3.Error | StateError) else "exception"
+        text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        key = (kind, text) if len(self.found) < self.LIMIT else (kind, "more errors; see crawl.log")
+        self.found[key] = self.found.get(key, 0) + 1
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [{"kind": kind, "error": text, "count": count} for (kind, text), count in self.found.items()]
+
+
 def write_json_line(handle: IO[str], data: dict[str, Any]) -> None:
     handle.write(json.dumps(data, ensure_ascii=False, sort_keys=False) + "\n")
     handle.flush()
@@ -130,6 +211,8 @@ class RunWriter:
         self.max_items: int | None = None
         self._records: IO[str] | None = None
         self._rejects: IO[str] | None = None
+        self.errors = CaughtErrors()
+        logging.getLogger().addHandler(self.errors)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -145,10 +228,12 @@ class RunWriter:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         records_path, rejects_path = self.run_dir / "records.jsonl", self.run_dir / "rejects.jsonl"
         # A resumed job (JOBDIR) continues its run folder: whole lines are kept, counts carry on.
+        # Any other run counts only what it writes (`crawler crawl` refuses a folder of another run).
         for path in (records_path, rejects_path):
             cut_partial_line(path)
-        self.records_written = sum(1 for _ in read_records(records_path))
-        self.rejects.update(row.get("reason", "") for row in read_records(rejects_path))
+        if self.crawler.settings.get("JOBDIR"):
+            self.records_written = sum(1 for _ in read_records(records_path))
+            self.rejects.update(row.get("reason", "") for row in read_records(rejects_path))
         self._records = records_path.open("a", encoding="utf-8")
         self._rejects = rejects_path.open("a", encoding="utf-8")
         self.max_items = getattr(spider, "max_items", None)
@@ -265,6 +350,7 @@ class RunWriter:
             "discovery": _prefixed(stats, "discovery/"),
             "files": _prefixed(stats, "files/"),
             "errors_by_kind": _prefixed(stats, "errors/"),
+            "spider_exceptions": _prefixed(stats, "spider_exceptions/"),
             "links_not_followed": {
                 **_prefixed(stats, "schedule/"),
                 **{f"guard_{k}": v for k, v in _prefixed(stats, "guard/").items()},
@@ -283,15 +369,22 @@ class RunWriter:
             },
             "outputs": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
         }
+        counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
+        try:
+            self.state.finish_run(self.run_id, reason, counts)
+            if not self.crawler.settings.get("JOBDIR") or reason == "finished":
+                self.state.drop_scope(frontier_scope(self.crawler))
+            self.state.close()
+        except (sqlite3.Error, StateError):
+            # Logged to crawl.log, and through self.errors to the manifest and the exit status.
+            logging.getLogger(__name__).error("the state could not record the end of the run", exc_info=True)
+        finally:
+            logging.getLogger().removeHandler(self.errors)
+        manifest["errors"] = self.errors.as_list()
         path = self.run_dir / "manifest.json"
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
-        counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
-        self.state.finish_run(self.run_id, reason, counts)
-        if not self.crawler.settings.get("JOBDIR") or reason == "finished":
-            self.state.drop_scope(frontier_scope(self.crawler))
-        self.state.close()
 
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:

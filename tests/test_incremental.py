@@ -268,7 +268,7 @@ def test_pause_and_resume_a_job(tmp_path: Path) -> None:
         _wait_for_lines(tmp_path / "run" / "records.jsonl", 8, process)
         process.send_signal(signal.SIGINT)  # Ctrl-C: Scrapy finishes what is in flight and keeps the queue
         _, stderr = process.communicate(timeout=120)
-        assert process.returncode == 0, stderr
+        assert process.returncode == 130 and "run the same command to resume" in stderr, stderr  # paused
         paused = read_lines(tmp_path / "run" / "records.jsonl")
         assert 8 <= len(paused) < total
         assert (

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import tomli_w
 
 from crawler.items import Province
 from crawler.platforms import KNOWN_PLATFORMS
@@ -189,21 +193,55 @@ def load_registry() -> Registry:
     return parse_registry(REGISTRY_PATH.read_text(encoding="utf-8"), str(REGISTRY_PATH))
 
 
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+CODE_PATTERN = re.compile(r"[0-9]{2}")
+
+
+def _has_control(text: str) -> bool:
+    """Control, format or line-separator characters: they break a table row, a log line or a file name."""
+    return any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in text)
+
+
+def check_new_portal(fields: dict[str, object], registry: Registry) -> None:
+    """Refuse what `parse_registry` accepts but must not come from a command line: a slug that is
+    no plain lower-case name (it names a fixture folder), codes that are no GSO codes, names with
+    control characters."""
+    slug = str(fields.get("slug") or "")
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise RegistryError(
+            f"slug {slug!r} must be lower-case ASCII letters and digits joined by hyphens, e.g. sotttt-dak-lak"
+        )
+    name = str(fields.get("name") or "")
+    if not name.strip() or _has_control(name) or name != name.strip():
+        raise RegistryError(f"name {name!r} must be non-empty text without control characters or outer spaces")
+    code = str(fields.get("code") or "")
+    if not CODE_PATTERN.fullmatch(code):
+        raise RegistryError(f"code {code!r} must be a two-digit GSO province code, e.g. 66 (see `crawler portals`)")
+    legacy = fields.get("legacy_code")
+    if legacy is not None:
+        known = {entry.legacy_code for entry in registry if entry.legacy_code} | {entry.code for entry in registry}
+        if not CODE_PATTERN.fullmatch(str(legacy)) or str(legacy) not in known:
+            raise RegistryError(
+                f"legacy code {legacy!r} must be the two-digit GSO code of a pre-2025 province "
+                "(the `legacy` column of `crawler portals`)"
+            )
+    for key in ("feeds", "sitemaps", "start_urls"):
+        urls = fields.get(key) or []
+        for url in urls if isinstance(urls, list | tuple) else [urls]:
+            if _has_control(str(url)) or " " in str(url):
+                raise RegistryError(f"URL {url!r} has spaces or control characters")
+
+
 def toml_entry(fields: dict[str, object]) -> str:
-    """One `[[portal]]` block in the registry's own style."""
-
-    def value(item: object) -> str:
-        if isinstance(item, (list, tuple)):
-            return "[" + ", ".join(value(v) for v in item) + "]"
-        return '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    lines = ["[[portal]]", *(f"{key} = {value(item)}" for key, item in fields.items() if item not in (None, [], ()))]
-    return "\n".join(lines) + "\n"
+    """One `[[portal]]` block, written by a TOML library (quoting and escapes are its business)."""
+    kept = {key: list(item) if isinstance(item, tuple) else item for key, item in fields.items()}
+    return tomli_w.dumps({"portal": [{key: item for key, item in kept.items() if item not in (None, [])}]})
 
 
 def add_portal(path: Path, fields: dict[str, object]) -> PortalEntry:
-    """Append a portal to the registry file at `path`, checking the whole registry first."""
+    """Append a portal to the registry file at `path`, checking it and the whole registry first."""
     text = path.read_text(encoding="utf-8")
+    check_new_portal(fields, parse_registry(text, str(path)))
     updated = text.rstrip("\n") + "\n\n" + toml_entry(fields)
     entry = parse_registry(updated, str(path)).get(str(fields["slug"]))
     assert entry is not None
