@@ -4,6 +4,7 @@ versions across runs, exact and near duplicates across portals, crash recovery, 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -312,12 +313,16 @@ def test_a_run_still_going_in_another_process_is_not_recovered(tmp_path: Path, s
     try:
         state.start_run("live", "p", run_dir, full=False, bounded=False)
         state.db.execute("UPDATE runs SET pid = ? WHERE run_id = 'live'", (other.pid,))
-        state.commit()
         # Another crawl sharing the state file starts: the live run's half-written line is not touched.
-        assert state.recover_unfinished() == []
+        with CrawlState(state.path) as another:
+            assert another.recover_unfinished() == []
         assert (run_dir / "records.jsonl").read_text(encoding="utf-8").endswith('"content')
+        other.kill()
+        os.waitid(os.P_PID, other.pid, os.WEXITED | os.WNOWAIT)  # dead, not reaped
+        # Killed but not reaped yet (a zombie): dead all the same, its lease not yet expired.
+        with CrawlState(state.path) as another:
+            assert another.recover_unfinished() == ["live"]
     finally:
         other.kill()
         other.wait()
-    assert state.recover_unfinished() == ["live"]
     assert (run_dir / "records.jsonl").read_text(encoding="utf-8") == ""
