@@ -241,6 +241,9 @@ class CrawlState:
         self.path = Path(path)
         self.lease_seconds = float(lease_seconds)
         self.failure: str | None = None
+        # Called once with the message when the file is found deleted or replaced (state_for ends
+        # the crawl with finish reason `state_error`).
+        self.on_failure: Callable[[str], None] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._refuse_foreign_file()
@@ -386,6 +389,8 @@ class CrawlState:
             same = False
         if not same:
             self.failure = f"state file {self.path} was deleted or replaced during the run; run the crawl again"
+            if self.on_failure is not None:
+                self.on_failure(self.failure)
             raise StateError(self.failure)
 
     # -- leases -------------------------------------------------------------------------------
@@ -433,6 +438,11 @@ class CrawlState:
             self._heartbeat = _Heartbeat(self)
 
     def finish_run(self, run_id: str, reason: str, counts: dict[str, Any]) -> None:
+        """Mark the run finished and release its lease (nothing to mark once the file is not ours)."""
+        if self.failure is not None:
+            self._leased.discard(run_id)
+            return
+
         def finish() -> None:
             row = self.db.execute("SELECT portal, bounded FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             self.db.execute(
@@ -775,9 +785,9 @@ class CrawlState:
         """The page gave a record: it is alive."""
         self.db.execute("DELETE FROM dead_pages WHERE key = ?", (key,))
 
-    @_writes
     def drop_scope(self, scope: str) -> None:
-        self.db.execute("DELETE FROM frontier WHERE scope = ?", (scope,))
+        if self.failure is None:
+            self._write(lambda: self.db.execute("DELETE FROM frontier WHERE scope = ?", (scope,)))
 
     # -- reporting and maintenance --------------------------------------------------------------
 
@@ -996,6 +1006,18 @@ def state_for(crawler: Any) -> CrawlState:
             DEFAULT_STATE_PATH.name
         )
         state = CrawlState(path, lease_seconds=crawler.settings.getfloat("STATE_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+        state.on_failure = lambda message: _end_crawl_on_state_error(crawler, message)
         state.recover_unfinished()
         setattr(crawler, "_crawl_state", state)  # noqa: B010 — not a declared Crawler attribute
     return state
+
+
+def _end_crawl_on_state_error(crawler: Any, message: str) -> None:
+    """The state file went away under the crawl: stop it (finish reason `state_error`, the message
+    in the stats as `state/error`), rather than crawl on with nothing remembered."""
+    from scrapy.utils.defer import deferred_from_coro
+
+    crawler.stats.set_value("state/error", message)
+    engine = getattr(crawler, "engine", None)
+    if engine is not None and engine.running:
+        deferred_from_coro(engine.close_spider_async(reason="state_error"))

@@ -326,3 +326,105 @@ def test_a_run_still_going_in_another_process_is_not_recovered(tmp_path: Path, s
         other.kill()
         other.wait()
     assert (run_dir / "records.jsonl").read_text(encoding="utf-8") == ""
+
+
+def _snapshot(path: Path) -> tuple[bytes, str, list[str]]:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = sorted(name for (name,) in db.execute("SELECT name FROM sqlite_master"))
+    finally:
+        db.close()
+    return path.read_bytes(), mode, tables
+
+
+def test_a_database_of_another_application_is_refused_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    from crawler.state import StateError
+
+    other = tmp_path / "app.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    db.execute("INSERT INTO invoices (total) VALUES (12.5)")
+    db.commit()
+    db.close()
+    before = _snapshot(other)
+    with pytest.raises(StateError, match="another application") as refused:
+        CrawlState(other)
+    assert "\n" not in str(refused.value) and "pass another --state PATH" in str(refused.value)
+    assert _snapshot(other) == before and before[1] == "delete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]  # no -wal, no -shm left
+
+
+def test_empty_files_become_states(tmp_path: Path) -> None:
+    import sqlite3
+
+    (tmp_path / "zero.sqlite").touch()
+    sqlite3.connect(tmp_path / "empty.sqlite").execute("PRAGMA user_version = 0").connection.close()
+    for name in ("zero.sqlite", "empty.sqlite"):
+        with CrawlState(tmp_path / name) as state:
+            assert state.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+
+
+def test_a_schema_that_differs_from_its_version_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    from crawler.state import StateError
+
+    path = tmp_path / "state.sqlite"
+    CrawlState(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE records DROP COLUMN content_hash")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match=r"schema version 1 claimed but records\.content_hash missing"):
+        CrawlState(path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="schema version 7, this crawler uses 1"):
+        CrawlState(path)
+
+
+def test_a_state_of_before_leases_gains_the_lease_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "state.sqlite"
+    CrawlState(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE runs DROP COLUMN lease_until")
+    db.execute("ALTER TABLE runs DROP COLUMN holder")
+    db.execute("DROP TABLE dead_pages")
+    db.commit()
+    db.close()
+    with CrawlState(path) as state:
+        columns = {row[1] for row in state.db.execute("PRAGMA table_info(runs)")}
+        assert {"lease_until", "holder"} <= columns
+        assert state.dead_page("x") is None
+
+
+def test_a_state_file_deleted_or_replaced_during_a_run_is_noticed(tmp_path: Path) -> None:
+    from crawler.state import StateError
+
+    for replace_it in (False, True):
+        path = tmp_path / f"state-{replace_it}.sqlite"
+        state = CrawlState(path)
+        noticed: list[str] = []
+        state.on_failure = noticed.append
+        state.start_run("r1", "p", tmp_path, full=False, bounded=False)
+        assert state.claim("r1", "a")
+        for leftover in tmp_path.glob(f"{path.name}*"):
+            leftover.unlink()
+        if replace_it:
+            CrawlState(path).close()  # someone starts a fresh state under the same name
+        with pytest.raises(StateError, match="deleted or replaced during the run"):
+            state.claim("r1", "b")
+        with pytest.raises(StateError):
+            state.settle("r1", "a")
+        assert len(noticed) == 1
+        state.finish_run("r1", "state_error", {})  # nothing to record in a file that is not ours
+        state.close()

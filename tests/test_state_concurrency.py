@@ -177,3 +177,23 @@ def test_crawl_killed_under_another_host_name_is_recovered_by_its_lease(tmp_path
         mirror.close()
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert_recovered(tmp_path / "killed", tmp_path / "rerun", state, total)
+
+
+def test_state_file_deleted_during_a_crawl_ends_it_with_a_state_error(tmp_path: Path) -> None:
+    total = 40
+    mirror = site(total, 6, article_delay=0.1)
+    state = tmp_path / "state.sqlite"
+    out = tmp_path / "run"
+    try:
+        command = crawl_command(mirror, out, state, "-s", "LOOPBACK_CONCURRENCY=2")
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _wait_for_lines(out / "records.jsonl", 4, process)
+        for leftover in tmp_path.glob("state.sqlite*"):
+            leftover.unlink()
+        process.communicate(timeout=120)
+    finally:
+        mirror.close()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["finish_reason"] == "state_error"
+    assert manifest["records_written"] < total
+    assert not state.exists()  # nothing recreated a state that would miss this run's records
