@@ -7,18 +7,36 @@ dead pages (404, 410, not HTML, empty, no article) with when they may be fetched
 During a run it also holds the run's frontier (article keys scheduled, alternative URLs), so no set
 of URLs or hashes grows in memory.
 
-Schema: version 1 still. The `dead_pages` table was added without a version bump because the
-change is purely additive: `CREATE TABLE IF NOT EXISTS` creates it in existing files when they are
-opened, no existing table or column changed, and a crawler that predates it opens a file holding it
-unharmed (it neither reads nor needs the table). A bump would make such a crawler refuse the file
-for nothing.
+Schema: version 1 still. The `dead_pages` table and the `runs.lease_until`/`runs.holder` columns
+were added without a version bump because the changes are purely additive: opening a file creates
+what it lacks (`CREATE TABLE IF NOT EXISTS`, `ALTER TABLE runs ADD COLUMN`), no existing table or
+column changed, and a crawler that predates them opens a file holding them unharmed (it neither
+reads nor needs them). A bump would make such a crawler refuse the file for nothing.
 
-Crash safety: the state learns of a record only after its line is written and flushed to the run's
-records.jsonl, and commits in batches (every few hundred writes or two seconds, and at the end). A
-run killed before its last commit is reconciled when the next run opens the state: the dead run's
+Ours or refused: an existing file is looked at read-only first. A SQLite file with tables but
+without our marker (`meta.schema_version`) belongs to another application and is refused untouched
+(no table added, journal mode not changed); so is a file whose tables or columns differ from what its
+version claims. An empty file is made a new state. The path is checked against the file opened
+(device and inode) at every commit: deleted or replaced during a run, it ends the run (StateError,
+finish reason `state_error`).
+
+Sharing: every write is one short transaction (BEGIN IMMEDIATE … COMMIT, a busy timeout and
+retries), never held open while the crawl fetches, so crawls side by side and `crawler state
+reset` wait milliseconds for each other, not for a batch.
+
+Crash safety: a record's line is written and flushed to the run's records.jsonl, then the state
+learns of it in a transaction committed at once. A process killed between the two leaves a line the
+state does not know; never the reverse. Each running run holds a lease (`runs.lease_until`), renewed
+at commits and by a heartbeat thread every quarter of STATE_LEASE_SECONDS (default 60). A run whose
+lease expired is dead wherever it ran; one from this boot and PID namespace whose process is gone
+or a zombie is dead at once. The next crawl opening the state reconciles it: the dead run's
 records.jsonl is the truth, its truncated last line (if any) is cut off, and the records it holds
 are registered. So the state never knows a record that was not written, a written record is never
-forgotten, and none is written twice.
+forgotten, and none is written twice. A crawl started while a killed run's lease still runs (on
+another host) takes that run for alive: it skips every article the run registered, so only a record
+killed between its line and its commit (one at most) can be written again; the run is reconciled by
+the first crawl that opens the state after its lease ran out. Hosts sharing a state over a network
+file system must keep their clocks within a fraction of the lease.
 """
 
 from __future__ import annotations
