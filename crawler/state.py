@@ -149,6 +149,9 @@ CREATE TABLE IF NOT EXISTS frontier (
 """
 
 
+# Runs leased by states open in this process: never taken for dead by another state object here.
+_LEASED_HERE: set[str] = set()
+
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -362,6 +365,7 @@ class CrawlState:
                     [(_utc_iso(0), run_id) for run_id in leased],
                 )
             )
+        _LEASED_HERE.difference_update(self._leased)
         self.db.close()
         self._open = False
 
@@ -451,6 +455,7 @@ class CrawlState:
             )
         )
         self._leased.add(run_id)
+        _LEASED_HERE.add(run_id)
         self._lease_renewed = time.monotonic()
         if self._heartbeat is None:
             self._heartbeat = _Heartbeat(self)
@@ -459,6 +464,7 @@ class CrawlState:
         """Mark the run finished and release its lease (nothing to mark once the file is not ours)."""
         if self.failure is not None:
             self._leased.discard(run_id)
+            _LEASED_HERE.discard(run_id)
             return
 
         def finish() -> None:
@@ -482,6 +488,7 @@ class CrawlState:
 
         self._write(finish)
         self._leased.discard(run_id)
+        _LEASED_HERE.discard(run_id)
 
     def portal_is_current(self, portal: str) -> bool:
         """A run once walked all the portal's listings to their end, and the last run finished
@@ -509,7 +516,7 @@ class CrawlState:
             "SELECT run_dir, portal, host, pid, lease_until, holder FROM runs WHERE run_id = ? AND finished_at IS NULL",
             (run_id,),
         ).fetchone()
-        if row is None or run_id in self._leased:
+        if row is None or run_id in _LEASED_HERE:
             return False
         run_dir, portal, host, pid, lease_until, holder = row
         if not _run_is_dead(host, pid, lease_until, holder):
@@ -876,7 +883,7 @@ def _write_killed_manifest(run_dir: Path, run_id: str, portal: str, counts: dict
 
 
 def _utc_iso(seconds_from_now: float) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds_from_now)).isoformat(timespec="seconds")
+    return (datetime.now(UTC) + timedelta(seconds=seconds_from_now)).isoformat(timespec="milliseconds")
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,7 +19,7 @@ from crawler import pipelines
 from crawler.cleaning import clean_record
 from crawler.items import Document, ParserInfo, PortalRecord
 from crawler.similarity import fingerprint
-from crawler.state import CrawlState, cut_partial_line
+from crawler.state import CrawlState, _process_holder, _utc_iso, cut_partial_line
 
 # Invented, long enough for near-duplicate comparison (MIN_WORDS); each sentence differs.
 NOTICE = [
@@ -311,8 +313,12 @@ def test_a_run_still_going_in_another_process_is_not_recovered(tmp_path: Path, s
     (run_dir / "records.jsonl").write_text('{"id": "x", "url": "http://h/a", "content', encoding="utf-8")
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        state.start_run("live", "p", run_dir, full=False, bounded=False)
-        state.db.execute("UPDATE runs SET pid = ? WHERE run_id = 'live'", (other.pid,))
+        # Registered by that process (this machine, this PID namespace), its lease good for an hour.
+        state.db.execute(
+            "INSERT INTO runs (run_id, portal, run_dir, host, pid, started_at, lease_until, holder) "
+            "VALUES ('live', 'p', ?, ?, ?, '2026-01-01', ?, ?)",
+            (str(run_dir), socket.gethostname(), other.pid, _utc_iso(3600), _process_holder()),
+        )
         # Another crawl sharing the state file starts: the live run's half-written line is not touched.
         with CrawlState(state.path) as another:
             assert another.recover_unfinished() == []
@@ -428,3 +434,30 @@ def test_a_state_file_deleted_or_replaced_during_a_run_is_noticed(tmp_path: Path
         assert len(noticed) == 1
         state.finish_run("r1", "state_error", {})  # nothing to record in a file that is not ours
         state.close()
+
+
+def test_a_run_elsewhere_is_dead_when_its_lease_expires_and_alive_while_renewed(tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / "far"
+    run_dir.mkdir(parents=True)
+    (run_dir / "records.jsonl").write_text("", encoding="utf-8")
+    path = tmp_path / "state.sqlite"
+    with CrawlState(path) as state:
+        # Another machine (or container): its host name and PID say nothing here, only its lease.
+        state.db.execute(
+            "INSERT INTO runs (run_id, portal, run_dir, host, pid, started_at, lease_until, holder) "
+            "VALUES ('far', 'p', ?, ?, ?, '2026-01-01', ?, 'another-boot/pid:[1]')",
+            (str(run_dir), socket.gethostname(), os.getpid(), _utc_iso(0.5)),
+        )
+        assert state.recover_unfinished() == []
+        time.sleep(0.6)
+        assert state.recover_unfinished() == ["far"]
+
+    # A crawl that writes nothing for a while keeps its lease: the heartbeat renews it.
+    running = CrawlState(path, lease_seconds=0.4)
+    running.start_run("quiet", "p", run_dir, full=False, bounded=False)
+    time.sleep(1.2)
+    lease_until = running.db.execute("SELECT lease_until FROM runs WHERE run_id = 'quiet'").fetchone()[0]
+    assert lease_until > _utc_iso(0)
+    running.finish_run("quiet", "finished", {})
+    assert running.db.execute("SELECT lease_until FROM runs WHERE run_id = 'quiet'").fetchone()[0] is None
+    running.close()

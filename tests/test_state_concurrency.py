@@ -197,3 +197,40 @@ def test_state_file_deleted_during_a_crawl_ends_it_with_a_state_error(tmp_path: 
     assert manifest["finish_reason"] == "state_error"
     assert manifest["records_written"] < total
     assert not state.exists()  # nothing recreated a state that would miss this run's records
+
+
+def test_three_crawls_one_killed_and_rerun_under_another_host_name(sites: list[Mirror], tmp_path: Path) -> None:
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "--uts", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare --uts is not available or not permitted here")
+    state = tmp_path / "state.sqlite"
+    first, second, _ = sites
+    victim = site(40, 7, article_delay=0.1)
+    try:
+        others = [
+            subprocess.Popen(crawl_command(m, tmp_path / name, state), stderr=subprocess.PIPE, text=True)
+            for m, name in ((first, "a"), (second, "b"))
+        ]
+        kill_mid_crawl(
+            crawl_command(victim, tmp_path / "killed", state, "-s", "LOOPBACK_CONCURRENCY=2"),
+            tmp_path / "killed",
+            40,
+        )
+        # Re-run at once, on "another host": the kill is known from the lease holder's process.
+        rerun = [unshare, "--uts", "sh", "-c", 'hostname other-host && exec "$@"', "sh"]
+        rerun += crawl_command(victim, tmp_path / "rerun", state)
+        result = subprocess.run(rerun, capture_output=True, text=True, timeout=300)
+        for process in others:
+            _, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err[-2000:]
+    finally:
+        victim.close()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_complete(tmp_path / "a", len(first.articles))
+    assert_complete(tmp_path / "b", len(second.articles))
+    killed = read_lines(tmp_path / "killed" / "records.jsonl")
+    ids = [r["id"] for r in killed + read_lines(tmp_path / "rerun" / "records.jsonl")]
+    assert len(ids) == len(set(ids)) == 40
+    runs = runs_in(state)
+    assert runs[str((tmp_path / "killed").resolve())] == "killed"
+    assert [runs[str((tmp_path / name).resolve())] for name in ("a", "b", "rerun")] == ["finished"] * 3
