@@ -20,23 +20,26 @@ version claims. An empty file is made a new state. The path is checked against t
 (device and inode) at every commit: deleted or replaced during a run, it ends the run (StateError,
 finish reason `state_error`).
 
-Sharing: every write is one short transaction (BEGIN IMMEDIATE … COMMIT, a busy timeout and
-retries), never held open while the crawl fetches, so crawls side by side and `crawler state
-reset` wait milliseconds for each other, not for a batch.
+Sharing: writes are short transactions (BEGIN IMMEDIATE … COMMIT, a busy timeout and retries). In
+a crawl, the writes of one reactor turn (one response's links, one record) share a transaction that
+is committed on the next turn, before the crawl waits on the network again; outside a crawl each
+write method commits before it returns. No transaction is held open while pages are fetched, so
+crawls side by side and `crawler state reset` wait milliseconds for each other.
 
 Crash safety: a record's line is written and flushed to the run's records.jsonl, then the state
-learns of it in a transaction committed at once. A process killed between the two leaves a line the
-state does not know; never the reverse. Each running run holds a lease (`runs.lease_until`), renewed
-at commits and by a heartbeat thread every quarter of STATE_LEASE_SECONDS (default 60). A run whose
-lease expired is dead wherever it ran; one from this boot and PID namespace whose process is gone
-or a zombie is dead at once. The next crawl opening the state reconciles it: the dead run's
-records.jsonl is the truth, its truncated last line (if any) is cut off, and the records it holds
-are registered. So the state never knows a record that was not written, a written record is never
-forgotten, and none is written twice. A crawl started while a killed run's lease still runs (on
-another host) takes that run for alive: it skips every article the run registered, so only a record
-killed between its line and its commit (one at most) can be written again; the run is reconciled by
-the first crawl that opens the state after its lease ran out. Hosts sharing a state over a network
-file system must keep their clocks within a fraction of the lease.
+learns of it in a transaction committed at the end of that reactor turn. A process killed between
+the two leaves a line the state does not know; never the reverse. Each running run holds a lease
+(`runs.lease_until`), renewed at commits and by a heartbeat thread every quarter of
+STATE_LEASE_SECONDS (default 60). A run whose lease expired is dead wherever it ran; one from this
+boot and PID namespace whose process is gone or a zombie is dead at once. The next crawl opening the
+state reconciles it: the dead run's records.jsonl is the truth, its truncated last line (if any) is
+cut off, and the records it holds are registered. So the state never knows a record that was not
+written, a written record is never forgotten, and none is written twice. A crawl started while a
+killed run's lease still runs (another host or container) takes that run for alive: it skips every
+article the run registered, so only the records written in the instant before the kill (those of the
+last, uncommitted reactor turn) can be written again; the run is reconciled by the first crawl that
+opens the state after its lease ran out. Machines sharing a state must agree on the time within a
+fraction of the lease.
 """
 
 from __future__ import annotations
@@ -246,7 +249,7 @@ class InFlight:
 
 
 def _writes(method: Callable[Concatenate[CrawlState, P], T]) -> Callable[Concatenate[CrawlState, P], T]:
-    """The method's writes are one short transaction of their own, committed before it returns."""
+    """The method's writes are one short transaction (or join the crawl's current turn's, see _write)."""
 
     @functools.wraps(method)
     def wrapper(self: CrawlState, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -265,11 +268,15 @@ class CrawlState:
         # Called once with the message when the file is found deleted or replaced (state_for ends
         # the crawl with finish reason `state_error`).
         self.on_failure: Callable[[str], None] | None = None
+        # Schedules a call once the caller's current work is done (state_for: the reactor's next
+        # turn); None: every write method commits before it returns.
+        self.defer_commit: Callable[[Callable[[], None]], object] | None = None
+        self._batch_open = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._refuse_foreign_file()
-            # Autocommit: every write is its own short BEGIN IMMEDIATE … COMMIT (see _write), so no
-            # transaction, and no write lock, is ever held while the crawl fetches pages.
+            # Autocommit: writes are short BEGIN IMMEDIATE … COMMIT transactions (see _write), so no
+            # transaction, and no write lock, is held while the crawl fetches pages.
             self.db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
             self._prepare()
             stat = self.path.stat()
@@ -355,6 +362,8 @@ class CrawlState:
         recovers it: it will never finish)."""
         if not self._open:
             return
+        if self._batch_open:
+            self._end_batch()
         if self._heartbeat is not None:
             self._heartbeat.stop()
         if self._leased and self.failure is None:
@@ -370,15 +379,34 @@ class CrawlState:
         self._open = False
 
     def commit(self) -> None:
-        """Commit whatever a caller wrote through `db` directly (the state's own writes commit at once)."""
+        """Commit now: the open batch, or whatever a caller wrote through `db` directly."""
+        self._batch_open = False
         if self.db.in_transaction:
+            try:
+                self._check_identity()
+                self._renew_leases_if_due()
+            except StateError:
+                self.db.execute("ROLLBACK")
+                raise
             self.db.execute("COMMIT")
 
+    def _end_batch(self) -> None:
+        """The deferred commit of a batch (the crawl's turn is over); a failure already ended the crawl."""
+        if self._batch_open and self._open:
+            try:
+                self.commit()
+            except StateError:
+                return
+
     def _write(self, work: Callable[[], T], *, check_identity: bool = True) -> T:
-        """Run `work` in one short write transaction: BEGIN IMMEDIATE (waiting for a crawl sharing
-        the file, then retrying), the writes, the lease renewal when due, COMMIT."""
+        """Run `work` in a short write transaction: BEGIN IMMEDIATE (waiting for a crawl sharing the
+        file, then retrying), the writes, the lease renewal when due, COMMIT. With `defer_commit`
+        set (a crawl: the reactor's next turn), writes made in one turn of the crawl share the
+        transaction, committed as soon as the crawl goes back to waiting on the network."""
         if self.failure is not None:
             raise StateError(self.failure)
+        if self._batch_open:
+            return work()
         for attempt in range(_BUSY_RETRIES):
             try:
                 self.db.execute("BEGIN IMMEDIATE")
@@ -391,11 +419,16 @@ class CrawlState:
                 time.sleep(min(0.05 * 2**attempt, 2.0))
         try:
             result = work()
+            if check_identity and self.defer_commit is not None:
+                self._batch_open = True
+                self.defer_commit(self._end_batch)
+                return result
             if check_identity:
                 self._check_identity()
                 self._renew_leases_if_due()
             self.db.execute("COMMIT")
         except BaseException:
+            self._batch_open = False
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
@@ -487,6 +520,8 @@ class CrawlState:
                 )
 
         self._write(finish)
+        if self._batch_open:
+            self.commit()
         self._leased.discard(run_id)
         _LEASED_HERE.discard(run_id)
 
@@ -1033,6 +1068,7 @@ def state_for(crawler: Any) -> CrawlState:
         state = CrawlState(path, lease_seconds=crawler.settings.getfloat("STATE_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
         state.on_failure = lambda message: _end_crawl_on_state_error(crawler, message)
         state.recover_unfinished()
+        state.defer_commit = _next_reactor_turn
         setattr(crawler, "_crawl_state", state)  # noqa: B010 — not a declared Crawler attribute
     return state
 
@@ -1046,3 +1082,9 @@ def _end_crawl_on_state_error(crawler: Any, message: str) -> None:
     engine = getattr(crawler, "engine", None)
     if engine is not None and engine.running:
         deferred_from_coro(engine.close_spider_async(reason="state_error"))
+
+
+def _next_reactor_turn(call: Callable[[], None]) -> object:
+    from twisted.internet import reactor
+
+    return reactor.callLater(0, call)  # type: ignore[attr-defined]
