@@ -299,7 +299,7 @@ class CrawlState:
             header = handle.read(16)
         if not header and not Path(f"{self.path}-wal").exists():
             return  # an empty file: a new state
-        if header != b"SQLite format 3\x00":
+        if header and header != b"SQLite format 3\x00":
             raise sqlite3.DatabaseError("not a SQLite database")
         probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_SECONDS)
         try:
