@@ -7,32 +7,55 @@ dead pages (404, 410, not HTML, empty, no article) with when they may be fetched
 During a run it also holds the run's frontier (article keys scheduled, alternative URLs), so no set
 of URLs or hashes grows in memory.
 
-Schema: version 1 still. The `dead_pages` table was added without a version bump because the
-change is purely additive: `CREATE TABLE IF NOT EXISTS` creates it in existing files when they are
-opened, no existing table or column changed, and a crawler that predates it opens a file holding it
-unharmed (it neither reads nor needs the table). A bump would make such a crawler refuse the file
-for nothing.
+Schema: version 1 still. The `dead_pages` table and the `runs.lease_until`/`runs.holder` columns
+were added without a version bump because the changes are purely additive: opening a file creates
+what it lacks (`CREATE TABLE IF NOT EXISTS`, `ALTER TABLE runs ADD COLUMN`), no existing table or
+column changed, and a crawler that predates them opens a file holding them unharmed (it neither
+reads nor needs them). A bump would make such a crawler refuse the file for nothing.
 
-Crash safety: the state learns of a record only after its line is written and flushed to the run's
-records.jsonl, and commits in batches (every few hundred writes or two seconds, and at the end). A
-run killed before its last commit is reconciled when the next run opens the state: the dead run's
-records.jsonl is the truth, its truncated last line (if any) is cut off, and the records it holds
-are registered. So the state never knows a record that was not written, a written record is never
-forgotten, and none is written twice.
+Ours or refused: an existing file is looked at read-only first. A SQLite file with tables but
+without our marker (`meta.schema_version`) belongs to another application and is refused untouched
+(no table added, journal mode not changed); so is a file whose tables or columns differ from what its
+version claims. An empty file is made a new state. The path is checked against the file opened
+(device and inode) at every commit: deleted or replaced during a run, it ends the run (StateError,
+finish reason `state_error`).
+
+Sharing: writes are short transactions (BEGIN IMMEDIATE … COMMIT, a busy timeout and retries). In
+a crawl, the writes of one reactor turn (one response's links, one record) share a transaction that
+is committed on the next turn, before the crawl waits on the network again; outside a crawl each
+write method commits before it returns. No transaction is held open while pages are fetched, so
+crawls side by side and `crawler state reset` wait milliseconds for each other.
+
+Crash safety: a record's line is written and flushed to the run's records.jsonl, then the state
+learns of it in a transaction committed at the end of that reactor turn. A process killed between
+the two leaves a line the state does not know; never the reverse. Each running run holds a lease
+(`runs.lease_until`), renewed at commits and by a heartbeat thread every quarter of
+STATE_LEASE_SECONDS (default 60). A run whose lease expired is dead wherever it ran; one from this
+boot and PID namespace whose process is gone or a zombie is dead at once. The next crawl opening the
+state reconciles it: the dead run's records.jsonl is the truth, its truncated last line (if any) is
+cut off, and the records it holds are registered. So the state never knows a record that was not
+written, a written record is never forgotten, and none is written twice. A crawl started while a
+killed run's lease still runs (another host or container) takes that run for alive: it skips every
+article the run registered, so only the records written in the instant before the kill (those of the
+last, uncommitted reactor turn) can be written again; the run is reconciled by the first crawl that
+opens the state after its lease ran out. Machines sharing a state must agree on the time within a
+fraction of the lease.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from crawler.dates import ICT
 from crawler.similarity import DEFAULT_THRESHOLD, Fingerprint, fingerprint
@@ -40,9 +63,12 @@ from crawler.urls import url_key
 
 SCHEMA_VERSION = 1
 DEFAULT_STATE_PATH = Path("output") / "state" / "crawler.sqlite"
-# Writes that only matter for the running crawl (frontier rows) are committed in batches.
-_COMMIT_EVERY_WRITES = 500
-_COMMIT_EVERY_SECONDS = 2.0
+# A running crawl renews its runs' lease at least every quarter of this (STATE_LEASE_SECONDS); a run
+# whose lease has expired is dead, whatever host or PID it ran under.
+DEFAULT_LEASE_SECONDS = 60.0
+# Crawls sharing the file wait this long for its write lock per attempt, then retry a few times.
+_BUSY_TIMEOUT_SECONDS = 10.0
+_BUSY_RETRIES = 8
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -126,6 +152,33 @@ CREATE TABLE IF NOT EXISTS frontier (
 """
 
 
+# Runs leased by states open in this process: never taken for dead by another state object here.
+_LEASED_HERE: set[str] = set()
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _columns(db: sqlite3.Connection) -> dict[str, set[str]]:
+    """Every table of a database with its column names."""
+    tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')} for table in tables}
+
+
+def _schema_columns() -> dict[str, set[str]]:
+    """What a version-1 file must hold: the schema's tables and columns, less the parts added
+    additively later (dead_pages, the runs lease columns), which are created when missing."""
+    scratch = sqlite3.connect(":memory:")
+    scratch.executescript(_SCHEMA)
+    tables = _columns(scratch)
+    scratch.close()
+    tables.pop("dead_pages")
+    return tables
+
+
+_REQUIRED_COLUMNS = _schema_columns()
+
+
 class StateError(Exception):
     """The state file cannot be opened or is not ours; the message says what to do."""
 
@@ -195,33 +248,108 @@ class InFlight:
     doc_number: str | None
 
 
+def _writes(method: Callable[Concatenate[CrawlState, P], T]) -> Callable[Concatenate[CrawlState, P], T]:
+    """The method's writes are one short transaction (or join the crawl's current turn's, see _write)."""
+
+    @functools.wraps(method)
+    def wrapper(self: CrawlState, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._write(lambda: method(self, *args, **kwargs))
+
+    return wrapper
+
+
 class CrawlState:
     """The SQLite state of all crawls that share one file."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.path = Path(path)
+        self.lease_seconds = float(lease_seconds)
+        self.failure: str | None = None
+        # Called once with the message when the file is found deleted or replaced (state_for ends
+        # the crawl with finish reason `state_error`).
+        self.on_failure: Callable[[str], None] | None = None
+        # Schedules a call once the caller's current work is done (state_for: the reactor's next
+        # turn); None: every write method commits before it returns.
+        self.defer_commit: Callable[[Callable[[], None]], object] | None = None
+        self._batch_open = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30.0)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
-            self._check_version()
+            self._refuse_foreign_file()
+            # Autocommit: writes are short BEGIN IMMEDIATE … COMMIT transactions (see _write), so no
+            # transaction, and no write lock, is held while the crawl fetches pages.
+            self.db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            self._prepare()
+            stat = self.path.stat()
+            self._identity = (stat.st_dev, stat.st_ino)
         except (sqlite3.DatabaseError, OSError) as error:
             raise StateError(f"cannot use state file {self.path} ({error}); pass another --state PATH") from None
         self._open = True
-        self._pending_writes = 0
-        self._last_commit = time.monotonic()
+        self._leased: set[str] = set()
+        self._lease_renewed = time.monotonic()
+        self._heartbeat: _Heartbeat | None = None
         # Records between the duplicate check and their written line: compared with each other too.
         self.in_flight: dict[str, InFlight] = {}
 
-    def _check_version(self) -> None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            self.db.commit()
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(f"schema version {row[0]}, this crawler uses {SCHEMA_VERSION}")
+    def _refuse_foreign_file(self) -> None:
+        """Look at an existing file read-only before anything is created or its journal mode changed:
+        a SQLite file without our schema marker is another application's, and stays untouched."""
+        if not self.path.exists():
+            return
+        with self.path.open("rb") as handle:
+            header = handle.read(16)
+        if not header and not Path(f"{self.path}-wal").exists():
+            return  # an empty file: a new state
+        if header and header != b"SQLite format 3\x00":
+            raise sqlite3.DatabaseError("not a SQLite database")
+        probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_SECONDS)
+        try:
+            tables = _columns(probe)
+            if not tables:
+                return  # an empty database: initialised as a new state
+            marker = None
+            if "key" in tables.get("meta", set()) and "value" in tables["meta"]:
+                row = probe.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                marker = row[0] if row else None
+            if marker is None:
+                raise sqlite3.DatabaseError("a SQLite database of another application: no crawler schema marker")
+            if marker != str(SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"schema version {marker}, this crawler uses {SCHEMA_VERSION}")
+            missing = [
+                f"{table}.{column}" if table in tables else table
+                for table, columns in _REQUIRED_COLUMNS.items()
+                for column in (columns if table in tables else [""])
+                if table not in tables or column not in tables[table]
+            ]
+            if missing:
+                raise sqlite3.DatabaseError(
+                    f"schema version {marker} claimed but {', '.join(sorted(set(missing))[:5])} missing"
+                )
+        finally:
+            probe.close()
+
+    def _prepare(self) -> None:
+        """WAL, the marker and every table; additive parts (dead_pages, the runs lease columns) are
+        added to files made before them."""
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+
+        def create() -> None:
+            if (
+                _columns(self.db)
+                and self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None
+            ):
+                # Another process filled the file between our look and our lock.
+                raise sqlite3.DatabaseError("a SQLite database of another application: no crawler schema marker")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            run_columns = _columns(self.db)["runs"]
+            for column in ("lease_until", "holder"):
+                if column not in run_columns:
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+
+        self._write(create, check_identity=False)
 
     def __enter__(self) -> CrawlState:
         return self
@@ -230,62 +358,172 @@ class CrawlState:
         self.close()
 
     def close(self) -> None:
-        if self._open:
-            self.db.commit()
-            self.db.close()
-            self._open = False
+        """Close the file; a run this object still leases is released (whoever opens the state next
+        recovers it: it will never finish)."""
+        if not self._open:
+            return
+        if self._batch_open:
+            self._end_batch()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+        if self._leased and self.failure is None:
+            leased = sorted(self._leased)
+            self._write(
+                lambda: self.db.executemany(
+                    "UPDATE runs SET lease_until = ? WHERE run_id = ? AND finished_at IS NULL",
+                    [(_utc_iso(0), run_id) for run_id in leased],
+                )
+            )
+        _LEASED_HERE.difference_update(self._leased)
+        self.db.close()
+        self._open = False
 
     def commit(self) -> None:
-        self.db.commit()
-        self._pending_writes = 0
-        self._last_commit = time.monotonic()
+        """Commit now: the open batch, or whatever a caller wrote through `db` directly."""
+        self._batch_open = False
+        if self.db.in_transaction:
+            try:
+                self._check_identity()
+                self._renew_leases_if_due()
+            except StateError:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
-    def _wrote(self) -> None:
-        """Count a write; commit now and then (a crash loses nothing a recovery cannot rebuild)."""
-        self._pending_writes += 1
-        if self._pending_writes >= _COMMIT_EVERY_WRITES or time.monotonic() - self._last_commit > _COMMIT_EVERY_SECONDS:
-            self.commit()
+    def _end_batch(self) -> None:
+        """The deferred commit of a batch (the crawl's turn is over); a failure already ended the crawl."""
+        if self._batch_open and self._open:
+            try:
+                self.commit()
+            except StateError:
+                return
+
+    def _write(self, work: Callable[[], T], *, check_identity: bool = True) -> T:
+        """Run `work` in a short write transaction: BEGIN IMMEDIATE (waiting for a crawl sharing the
+        file, then retrying), the writes, the lease renewal when due, COMMIT. With `defer_commit`
+        set (a crawl: the reactor's next turn), writes made in one turn of the crawl share the
+        transaction, committed as soon as the crawl goes back to waiting on the network."""
+        if self.failure is not None:
+            raise StateError(self.failure)
+        if self._batch_open:
+            return work()
+        for attempt in range(_BUSY_RETRIES):
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or attempt == _BUSY_RETRIES - 1:
+                    raise StateError(
+                        f"state file {self.path} stayed locked by another process ({error}); retry when it is free"
+                    ) from None
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+        try:
+            result = work()
+            if check_identity and self.defer_commit is not None:
+                self._batch_open = True
+                self.defer_commit(self._end_batch)
+                return result
+            if check_identity:
+                self._check_identity()
+                self._renew_leases_if_due()
+            self.db.execute("COMMIT")
+        except BaseException:
+            self._batch_open = False
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        return result
+
+    def _check_identity(self) -> None:
+        """The path still names the file we opened: deleted or replaced during a run, the state would
+        be written to a file nobody reads again."""
+        try:
+            stat = self.path.stat()
+            same = (stat.st_dev, stat.st_ino) == self._identity
+        except FileNotFoundError:
+            same = False
+        if not same:
+            self.failure = f"state file {self.path} was deleted or replaced during the run; run the crawl again"
+            if self.on_failure is not None:
+                self.on_failure(self.failure)
+            raise StateError(self.failure)
+
+    # -- leases -------------------------------------------------------------------------------
+
+    def _renew_leases_if_due(self) -> None:
+        if self._leased and time.monotonic() - self._lease_renewed >= self.lease_seconds / 4:
+            self._renew_leases()
+
+    def _renew_leases(self) -> None:
+        until = _utc_iso(self.lease_seconds)
+        self.db.executemany(
+            "UPDATE runs SET lease_until = ? WHERE run_id = ? AND finished_at IS NULL",
+            [(until, run_id) for run_id in sorted(self._leased)],
+        )
+        self._lease_renewed = time.monotonic()
 
     # -- runs ---------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, portal: str, run_dir: Path, *, full: bool, bounded: bool) -> None:
-        """Register a run, or a resumed job's run (runs that died were reconciled when the state opened)."""
-        self.db.execute(
-            "INSERT INTO runs (run_id, portal, run_dir, full, bounded, host, pid, started_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET finished_at = NULL, "
-            "finish_reason = NULL, host = excluded.host, pid = excluded.pid",
-            (
-                run_id,
-                portal,
-                str(run_dir.resolve()),
-                int(full),
-                int(bounded),
-                socket.gethostname(),
-                os.getpid(),
-                now_iso(),
-            ),
+        """Register a run, or a resumed job's run (runs that died were reconciled when the state
+        opened), and take its lease: renewed at commits and by a heartbeat thread while it runs."""
+        self._write(
+            lambda: self.db.execute(
+                "INSERT INTO runs (run_id, portal, run_dir, full, bounded, host, pid, started_at, lease_until, holder) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET finished_at = NULL, "
+                "finish_reason = NULL, host = excluded.host, pid = excluded.pid, lease_until = excluded.lease_until, "
+                "holder = excluded.holder",
+                (
+                    run_id,
+                    portal,
+                    str(run_dir.resolve()),
+                    int(full),
+                    int(bounded),
+                    socket.gethostname(),
+                    os.getpid(),
+                    now_iso(),
+                    _utc_iso(self.lease_seconds),
+                    _process_holder(),
+                ),
+            )
         )
-        self.commit()
+        self._leased.add(run_id)
+        _LEASED_HERE.add(run_id)
+        self._lease_renewed = time.monotonic()
+        if self._heartbeat is None:
+            self._heartbeat = _Heartbeat(self)
 
     def finish_run(self, run_id: str, reason: str, counts: dict[str, Any]) -> None:
-        row = self.db.execute("SELECT portal, bounded FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        self.db.execute(
-            "UPDATE runs SET finished_at = ?, finish_reason = ?, counts = ? WHERE run_id = ?",
-            (now_iso(), reason, json.dumps(counts, ensure_ascii=False), run_id),
-        )
-        if row is not None:
-            portal, bounded = row
-            # A portal is "complete" once a run walked all its listings to the end: from then on a
-            # run may stop paging at the first listing page of known articles.
-            complete = reason == "finished" and not bounded
+        """Mark the run finished and release its lease (nothing to mark once the file is not ours)."""
+        if self.failure is not None:
+            self._leased.discard(run_id)
+            _LEASED_HERE.discard(run_id)
+            return
+
+        def finish() -> None:
+            row = self.db.execute("SELECT portal, bounded FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             self.db.execute(
-                "INSERT INTO portals (portal, last_run, last_run_at, last_finish_reason, complete) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (portal) DO UPDATE SET last_run = excluded.last_run, "
-                "last_run_at = excluded.last_run_at, last_finish_reason = excluded.last_finish_reason, "
-                "complete = MAX(portals.complete, excluded.complete)",
-                (portal, run_id, now_iso(), reason, int(complete)),
+                "UPDATE runs SET finished_at = ?, finish_reason = ?, counts = ?, lease_until = NULL WHERE run_id = ?",
+                (now_iso(), reason, json.dumps(counts, ensure_ascii=False), run_id),
             )
-        self.commit()
+            if row is not None:
+                portal, bounded = row
+                # A portal is "complete" once a run walked all its listings to the end: from then on a
+                # run may stop paging at the first listing page of known articles.
+                complete = reason == "finished" and not bounded
+                self.db.execute(
+                    "INSERT INTO portals (portal, last_run, last_run_at, last_finish_reason, complete) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (portal) DO UPDATE SET last_run = excluded.last_run, "
+                    "last_run_at = excluded.last_run_at, last_finish_reason = excluded.last_finish_reason, "
+                    "complete = MAX(portals.complete, excluded.complete)",
+                    (portal, run_id, now_iso(), reason, int(complete)),
+                )
+
+        self._write(finish)
+        if self._batch_open:
+            self.commit()
+        self._leased.discard(run_id)
+        _LEASED_HERE.discard(run_id)
 
     def portal_is_current(self, portal: str) -> bool:
         """A run once walked all the portal's listings to their end, and the last run finished
@@ -297,48 +535,59 @@ class CrawlState:
         return self.db.execute("SELECT 1 FROM runs WHERE portal = ? LIMIT 1", (portal,)).fetchone() is not None
 
     def recover_unfinished(self) -> list[str]:
-        """Reconcile runs that never finished and whose process is gone (killed): their
-        records.jsonl is the truth. Runs still going (another crawl sharing this file) are left alone."""
-        rows = self.db.execute(
-            "SELECT run_id, run_dir, portal, host, pid FROM runs WHERE finished_at IS NULL"
-        ).fetchall()
+        """Reconcile runs that never finished and whose lease expired (killed, on any host): their
+        records.jsonl is the truth. Runs still renewing their lease (another crawl sharing this file)
+        are left alone. Each run is recovered inside one write transaction, so two crawls opening
+        the state at once never recover it twice."""
+        candidates = self.db.execute("SELECT run_id FROM runs WHERE finished_at IS NULL").fetchall()
         recovered = []
-        for run_id, run_dir, portal, host, pid in rows:
-            if _still_running(host, pid):
-                continue
-            records_path = Path(run_dir) / "records.jsonl"
-            for path in (records_path, Path(run_dir) / "rejects.jsonl"):
-                cut_partial_line(path)
-            registered = written = 0
-            for data in read_records(records_path):
-                written += 1
-                known = self.record(data.get("id", ""))
-                if known is None or known.version < int(data.get("version") or 1):
-                    self.register_record(
-                        data,
-                        portal=portal,
-                        page_key=crawl_key(data.get("url", "")),
-                        run_id=run_id,
-                        headers={},
-                        fingerprint=fingerprint(data.get("body") or ""),
-                    )
-                    registered += 1
-            self.db.execute("DELETE FROM frontier WHERE scope = ?", (run_id,))
-            counts = {"records_written": written, "records_registered_on_recovery": registered}
-            self.db.execute(
-                "UPDATE runs SET finished_at = ?, finish_reason = 'killed', counts = ? WHERE run_id = ?",
-                (now_iso(), json.dumps(counts), run_id),
-            )
-            _write_killed_manifest(Path(run_dir), run_id, portal, counts)
-            self.db.execute(
-                "INSERT INTO portals (portal, last_run, last_run_at, last_finish_reason) VALUES (?, ?, ?, 'killed') "
-                "ON CONFLICT (portal) DO UPDATE SET last_run = excluded.last_run, last_run_at = excluded.last_run_at, "
-                "last_finish_reason = 'killed'",
-                (portal, run_id, now_iso()),
-            )
-            recovered.append(run_id)
-        self.commit()
+        for (run_id,) in candidates:
+            if self._write(lambda run_id=run_id: self._recover(run_id)):
+                recovered.append(run_id)
         return recovered
+
+    def _recover(self, run_id: str) -> bool:
+        row = self.db.execute(
+            "SELECT run_dir, portal, host, pid, lease_until, holder FROM runs WHERE run_id = ? AND finished_at IS NULL",
+            (run_id,),
+        ).fetchone()
+        if row is None or run_id in _LEASED_HERE:
+            return False
+        run_dir, portal, host, pid, lease_until, holder = row
+        if not _run_is_dead(host, pid, lease_until, holder):
+            return False
+        records_path = Path(run_dir) / "records.jsonl"
+        for path in (records_path, Path(run_dir) / "rejects.jsonl"):
+            cut_partial_line(path)
+        registered = written = 0
+        for data in read_records(records_path):
+            written += 1
+            known = self.record(data.get("id", ""))
+            if known is None or known.version < int(data.get("version") or 1):
+                self._register(
+                    data,
+                    portal=portal,
+                    page_key=crawl_key(data.get("url", "")),
+                    run_id=run_id,
+                    headers={},
+                    fingerprint=fingerprint(data.get("body") or ""),
+                )
+                registered += 1
+        self.db.execute("DELETE FROM frontier WHERE scope = ?", (run_id,))
+        counts = {"records_written": written, "records_registered_on_recovery": registered}
+        self.db.execute(
+            "UPDATE runs SET finished_at = ?, finish_reason = 'killed', counts = ?, lease_until = NULL "
+            "WHERE run_id = ?",
+            (now_iso(), json.dumps(counts), run_id),
+        )
+        _write_killed_manifest(Path(run_dir), run_id, portal, counts)
+        self.db.execute(
+            "INSERT INTO portals (portal, last_run, last_run_at, last_finish_reason) VALUES (?, ?, ?, 'killed') "
+            "ON CONFLICT (portal) DO UPDATE SET last_run = excluded.last_run, last_run_at = excluded.last_run_at, "
+            "last_finish_reason = 'killed'",
+            (portal, run_id, now_iso()),
+        )
+        return True
 
     # -- pages and records --------------------------------------------------------------------
 
@@ -361,6 +610,7 @@ class CrawlState:
         row = self.db.execute("SELECT record_id FROM content WHERE hash = ?", (content_hash,)).fetchone()
         return row[0] if row else None
 
+    @_writes
     def touch_page(self, key: str, headers: dict[str, str]) -> None:
         """A known page was fetched again (unchanged or 304): remember when, and its validators."""
         self.db.execute(
@@ -368,9 +618,25 @@ class CrawlState:
             "WHERE key = ?",
             (now_iso(), headers.get("etag"), headers.get("last_modified"), key),
         )
-        self._wrote()
 
     def register_record(
+        self,
+        data: dict[str, Any],
+        *,
+        portal: str,
+        page_key: str | None,
+        run_id: str,
+        headers: dict[str, str],
+        fingerprint: Fingerprint | None = None,
+    ) -> None:
+        """Remember an exported record (and the page it came from), committed at once."""
+        self._write(
+            lambda: self._register(
+                data, portal=portal, page_key=page_key, run_id=run_id, headers=headers, fingerprint=fingerprint
+            )
+        )
+
+    def _register(
         self,
         data: dict[str, Any],
         *,
@@ -431,7 +697,6 @@ class CrawlState:
             "newest_published = MAX(COALESCE(portals.newest_published, ''), COALESCE(excluded.newest_published, ''))",
             (portal, published),
         )
-        self._wrote()
 
     def _page_key_of(self, record_id: str) -> str | None:
         row = self.db.execute("SELECT page_key FROM records WHERE id = ?", (record_id,)).fetchone()
@@ -511,15 +776,16 @@ class CrawlState:
 
     # -- frontier (one run's schedule) --------------------------------------------------------
 
+    @_writes
     def claim(self, scope: str, key: str, url: str | None = None) -> bool:
         """Schedule `key` once per run: True the first time, False after."""
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO frontier (scope, key, alternatives) VALUES (?, ?, ?)",
             (scope, key, json.dumps([url]) if url else None),
         )
-        self._wrote()
         return cursor.rowcount == 1
 
+    @_writes
     def add_alternative(self, scope: str, key: str, url: str, limit: int) -> None:
         """Another URL of an article scheduled under `key`, tried if the first one fails."""
         row = self.db.execute("SELECT alternatives FROM frontier WHERE scope = ? AND key = ?", (scope, key)).fetchone()
@@ -531,8 +797,8 @@ class CrawlState:
             self.db.execute(
                 "UPDATE frontier SET alternatives = ? WHERE scope = ? AND key = ?", (json.dumps(urls), scope, key)
             )
-            self._wrote()
 
+    @_writes
     def next_alternative(self, scope: str, key: str) -> str | None:
         """The next untried URL of a failed article; None (and the key released) when there is none."""
         row = self.db.execute("SELECT alternatives FROM frontier WHERE scope = ? AND key = ?", (scope, key)).fetchone()
@@ -540,19 +806,17 @@ class CrawlState:
         if len(urls) < 2:
             # Nothing else to try yet: release the article so a URL of it seen later is fetched.
             self.db.execute("DELETE FROM frontier WHERE scope = ? AND key = ?", (scope, key))
-            self._wrote()
             return None
         url = urls.pop(1)
         self.db.execute(
             "UPDATE frontier SET alternatives = ? WHERE scope = ? AND key = ?", (json.dumps(urls), scope, key)
         )
-        self._wrote()
         return url
 
+    @_writes
     def settle(self, scope: str, key: str) -> None:
         """The article gave its record: its alternative URLs are no longer needed."""
         self.db.execute("UPDATE frontier SET alternatives = NULL WHERE scope = ? AND key = ?", (scope, key))
-        self._wrote()
 
     # -- dead pages ------------------------------------------------------------------------------
 
@@ -563,6 +827,7 @@ class CrawlState:
         ).fetchone()
         return DeadPage(*row) if row else None
 
+    @_writes
     def remember_dead(
         self, key: str, *, portal: str, url: str, reason: str, deaths: int, at: str, retry_at: str, run_id: str
     ) -> None:
@@ -574,16 +839,15 @@ class CrawlState:
             "retry_at = excluded.retry_at, last_run = excluded.last_run",
             (key, portal, url, reason, deaths, at, at, retry_at, run_id),
         )
-        self._wrote()
 
+    @_writes
     def forget_dead(self, key: str) -> None:
         """The page gave a record: it is alive."""
-        if self.db.execute("DELETE FROM dead_pages WHERE key = ?", (key,)).rowcount:
-            self._wrote()
+        self.db.execute("DELETE FROM dead_pages WHERE key = ?", (key,))
 
     def drop_scope(self, scope: str) -> None:
-        self.db.execute("DELETE FROM frontier WHERE scope = ?", (scope,))
-        self.commit()
+        if self.failure is None:
+            self._write(lambda: self.db.execute("DELETE FROM frontier WHERE scope = ?", (scope,)))
 
     # -- reporting and maintenance --------------------------------------------------------------
 
@@ -615,6 +879,7 @@ class CrawlState:
         )
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    @_writes
     def reset_portal(self, portal: str) -> dict[str, int]:
         """Forget everything about one portal: its pages, records, fingerprints, watermark, runs and
         dead pages."""
@@ -626,7 +891,6 @@ class CrawlState:
         self.db.execute("DELETE FROM content WHERE record_id IN (SELECT id FROM records WHERE portal = ?)", (portal,))
         for table in ("records", "pages", "runs", "portals", "dead_pages"):
             removed[table] = self.db.execute(f"DELETE FROM {table} WHERE portal = ?", (portal,)).rowcount
-        self.commit()
         return removed
 
     def integrity(self) -> str:
@@ -653,10 +917,40 @@ def _write_killed_manifest(run_dir: Path, run_id: str, portal: str, counts: dict
     tmp.replace(path)
 
 
-def _still_running(host: str, pid: int) -> bool:
-    """Whether the process of an unfinished run is alive (a run on another machine is assumed alive)."""
-    if host != socket.gethostname():
+def _utc_iso(seconds_from_now: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds_from_now)).isoformat(timespec="milliseconds")
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def _process_holder() -> str:
+    """This machine boot and PID namespace: a PID means the same process only where both match
+    (a host name does not tell containers or UTS namespaces apart)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        namespace = str(Path("/proc/self/ns/pid").readlink())
+    except OSError:
+        return ""
+    return f"{boot}/{namespace}"
+
+
+def _run_is_dead(host: str, pid: int, lease_until: str | None, holder: str | None) -> bool:
+    """An unfinished run is dead once its lease expired; sooner when it ran in this boot and PID
+    namespace and its process is gone or a zombie. Runs from before leases: by host and PID."""
+    if lease_until is None:
+        return not _still_running(host, pid)
+    if holder and holder == _process_holder() and not _process_alive(pid):
         return True
+    try:
+        return datetime.fromisoformat(lease_until) <= datetime.now(UTC)
+    except ValueError:
+        return True
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process of this PID namespace runs (a zombie, killed but not reaped, does not)."""
     if pid == os.getpid():
         return False  # this process opens the state afresh: a run it registered earlier is over
     try:
@@ -665,7 +959,51 @@ def _still_running(host: str, pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+class _Heartbeat:
+    """Renews the leases of a state's running runs every quarter lease from a thread of its own (its
+    own connection), so a crawl waiting on slow pages without writing keeps its runs alive."""
+
+    def __init__(self, state: CrawlState) -> None:
+        self.state = state
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="state-lease", daemon=True)
+        self.thread.start()
+
+    def _beat(self) -> None:
+        db = sqlite3.connect(self.state.path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        try:
+            while not self.stopped.wait(self.state.lease_seconds / 4):
+                leased = sorted(self.state._leased)
+                if not leased or self.state.failure is not None:
+                    continue
+                until = _utc_iso(self.state.lease_seconds)
+                try:
+                    db.executemany(
+                        "UPDATE runs SET lease_until = ? WHERE run_id = ? AND finished_at IS NULL",
+                        [(until, run_id) for run_id in leased],
+                    )
+                except sqlite3.Error:
+                    continue  # locked for long or gone: the next beat tries again, commits renew too
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+
+def _still_running(host: str, pid: int) -> bool:
+    """Whether the process of an unfinished run is alive (a run on another machine is assumed alive)."""
+    if host != socket.gethostname():
+        return True
+    return _process_alive(pid)
 
 
 def crawl_key(url: str, platform: str | None = None) -> str:
@@ -727,7 +1065,26 @@ def state_for(crawler: Any) -> CrawlState:
         path = crawler.settings.get("STATE_PATH") or Path(crawler.settings.get("OUTPUT_ROOT", "output")) / "state" / (
             DEFAULT_STATE_PATH.name
         )
-        state = CrawlState(path)
+        state = CrawlState(path, lease_seconds=crawler.settings.getfloat("STATE_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+        state.on_failure = lambda message: _end_crawl_on_state_error(crawler, message)
         state.recover_unfinished()
+        state.defer_commit = _next_reactor_turn
         setattr(crawler, "_crawl_state", state)  # noqa: B010 — not a declared Crawler attribute
     return state
+
+
+def _end_crawl_on_state_error(crawler: Any, message: str) -> None:
+    """The state file went away under the crawl: stop it (finish reason `state_error`, the message
+    in the stats as `state/error`), rather than crawl on with nothing remembered."""
+    from scrapy.utils.defer import deferred_from_coro
+
+    crawler.stats.set_value("state/error", message)
+    engine = getattr(crawler, "engine", None)
+    if engine is not None and engine.running:
+        deferred_from_coro(engine.close_spider_async(reason="state_error"))
+
+
+def _next_reactor_turn(call: Callable[[], None]) -> object:
+    from twisted.internet import reactor
+
+    return reactor.callLater(0, call)  # type: ignore[attr-defined]

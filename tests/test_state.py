@@ -4,6 +4,9 @@ versions across runs, exact and near duplicates across portals, crash recovery, 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,7 +19,7 @@ from crawler import pipelines
 from crawler.cleaning import clean_record
 from crawler.items import Document, ParserInfo, PortalRecord
 from crawler.similarity import fingerprint
-from crawler.state import CrawlState, cut_partial_line
+from crawler.state import CrawlState, _process_holder, _utc_iso, cut_partial_line
 
 # Invented, long enough for near-duplicate comparison (MIN_WORDS); each sentence differs.
 NOTICE = [
@@ -310,14 +313,151 @@ def test_a_run_still_going_in_another_process_is_not_recovered(tmp_path: Path, s
     (run_dir / "records.jsonl").write_text('{"id": "x", "url": "http://h/a", "content', encoding="utf-8")
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        state.start_run("live", "p", run_dir, full=False, bounded=False)
-        state.db.execute("UPDATE runs SET pid = ? WHERE run_id = 'live'", (other.pid,))
-        state.commit()
+        # Registered by that process (this machine, this PID namespace), its lease good for an hour.
+        state.db.execute(
+            "INSERT INTO runs (run_id, portal, run_dir, host, pid, started_at, lease_until, holder) "
+            "VALUES ('live', 'p', ?, ?, ?, '2026-01-01', ?, ?)",
+            (str(run_dir), socket.gethostname(), other.pid, _utc_iso(3600), _process_holder()),
+        )
         # Another crawl sharing the state file starts: the live run's half-written line is not touched.
-        assert state.recover_unfinished() == []
+        with CrawlState(state.path) as another:
+            assert another.recover_unfinished() == []
         assert (run_dir / "records.jsonl").read_text(encoding="utf-8").endswith('"content')
+        other.kill()
+        os.waitid(os.P_PID, other.pid, os.WEXITED | os.WNOWAIT)  # dead, not reaped
+        # Killed but not reaped yet (a zombie): dead all the same, its lease not yet expired.
+        with CrawlState(state.path) as another:
+            assert another.recover_unfinished() == ["live"]
     finally:
         other.kill()
         other.wait()
-    assert state.recover_unfinished() == ["live"]
     assert (run_dir / "records.jsonl").read_text(encoding="utf-8") == ""
+
+
+def _snapshot(path: Path) -> tuple[bytes, str, list[str]]:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = sorted(name for (name,) in db.execute("SELECT name FROM sqlite_master"))
+    finally:
+        db.close()
+    return path.read_bytes(), mode, tables
+
+
+def test_a_database_of_another_application_is_refused_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    from crawler.state import StateError
+
+    other = tmp_path / "app.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    db.execute("INSERT INTO invoices (total) VALUES (12.5)")
+    db.commit()
+    db.close()
+    before = _snapshot(other)
+    with pytest.raises(StateError, match="another application") as refused:
+        CrawlState(other)
+    assert "\n" not in str(refused.value) and "pass another --state PATH" in str(refused.value)
+    assert _snapshot(other) == before and before[1] == "delete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]  # no -wal, no -shm left
+
+
+def test_empty_files_become_states(tmp_path: Path) -> None:
+    import sqlite3
+
+    (tmp_path / "zero.sqlite").touch()
+    sqlite3.connect(tmp_path / "empty.sqlite").execute("PRAGMA user_version = 0").connection.close()
+    for name in ("zero.sqlite", "empty.sqlite"):
+        with CrawlState(tmp_path / name) as state:
+            assert state.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+
+
+def test_a_schema_that_differs_from_its_version_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    from crawler.state import StateError
+
+    path = tmp_path / "state.sqlite"
+    CrawlState(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE records DROP COLUMN content_hash")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match=r"schema version 1 claimed but records\.content_hash missing"):
+        CrawlState(path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="schema version 7, this crawler uses 1"):
+        CrawlState(path)
+
+
+def test_a_state_of_before_leases_gains_the_lease_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "state.sqlite"
+    CrawlState(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE runs DROP COLUMN lease_until")
+    db.execute("ALTER TABLE runs DROP COLUMN holder")
+    db.execute("DROP TABLE dead_pages")
+    db.commit()
+    db.close()
+    with CrawlState(path) as state:
+        columns = {row[1] for row in state.db.execute("PRAGMA table_info(runs)")}
+        assert {"lease_until", "holder"} <= columns
+        assert state.dead_page("x") is None
+
+
+def test_a_state_file_deleted_or_replaced_during_a_run_is_noticed(tmp_path: Path) -> None:
+    from crawler.state import StateError
+
+    for replace_it in (False, True):
+        path = tmp_path / f"state-{replace_it}.sqlite"
+        state = CrawlState(path)
+        noticed: list[str] = []
+        state.on_failure = noticed.append
+        state.start_run("r1", "p", tmp_path, full=False, bounded=False)
+        assert state.claim("r1", "a")
+        for leftover in tmp_path.glob(f"{path.name}*"):
+            leftover.unlink()
+        if replace_it:
+            CrawlState(path).close()  # someone starts a fresh state under the same name
+        with pytest.raises(StateError, match="deleted or replaced during the run"):
+            state.claim("r1", "b")
+        with pytest.raises(StateError):
+            state.settle("r1", "a")
+        assert len(noticed) == 1
+        state.finish_run("r1", "state_error", {})  # nothing to record in a file that is not ours
+        state.close()
+
+
+def test_a_run_elsewhere_is_dead_when_its_lease_expires_and_alive_while_renewed(tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / "far"
+    run_dir.mkdir(parents=True)
+    (run_dir / "records.jsonl").write_text("", encoding="utf-8")
+    path = tmp_path / "state.sqlite"
+    with CrawlState(path) as state:
+        # Another machine (or container): its host name and PID say nothing here, only its lease.
+        state.db.execute(
+            "INSERT INTO runs (run_id, portal, run_dir, host, pid, started_at, lease_until, holder) "
+            "VALUES ('far', 'p', ?, ?, ?, '2026-01-01', ?, 'another-boot/pid:[1]')",
+            (str(run_dir), socket.gethostname(), os.getpid(), _utc_iso(0.5)),
+        )
+        assert state.recover_unfinished() == []
+        time.sleep(0.6)
+        assert state.recover_unfinished() == ["far"]
+
+    # A crawl that writes nothing for a while keeps its lease: the heartbeat renews it.
+    running = CrawlState(path, lease_seconds=0.4)
+    running.start_run("quiet", "p", run_dir, full=False, bounded=False)
+    time.sleep(1.2)
+    lease_until = running.db.execute("SELECT lease_until FROM runs WHERE run_id = 'quiet'").fetchone()[0]
+    assert lease_until > _utc_iso(0)
+    running.finish_run("quiet", "finished", {})
+    assert running.db.execute("SELECT lease_until FROM runs WHERE run_id = 'quiet'").fetchone()[0] is None
+    running.close()
