@@ -331,6 +331,12 @@ def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> t
             f"{run_dir / 'records.jsonl'}, the next run registers them; see {log}"
         )
     reason = manifest["finish_reason"]
+    if reason == "state_error":  # the state file was deleted or replaced under the run
+        return EXIT_STATE, (
+            f"the state file {manifest.get('state', '')} went away during the run "
+            f"({manifest.get('state_error') or 'deleted or replaced'}); the records written are in "
+            f"{run_dir / 'records.jsonl'}; see {log}"
+        )
     if reason == "shutdown":
         if job:
             return EXIT_INTERRUPTED, "paused (Ctrl-C or SIGTERM): run the same command to resume the job"

@@ -311,6 +311,7 @@ class RunWriter:
             "started_at": self.started_at,
             "finished_at": _now(),
             "finish_reason": reason,
+            "state_error": stats.get("state/error"),
             "portals": sorted(self.portals) or [getattr(spider, "portal_name", "")],
             "start_urls": start_urls,
             "start_failures": list(getattr(spider, "start_failures", [])),
@@ -365,7 +366,7 @@ class RunWriter:
             "cleaning": {
                 key: value
                 for key, value in sorted(stats.items())
-                if key.split("/")[0] in {"boilerplate", "captions", "byline", "source", "dates", "normalize", "decode"}
+                if key.split("/")[0] in _CLEANING_STATS
             },
             "outputs": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
         }
@@ -385,6 +386,10 @@ class RunWriter:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
+
+
+# Stat namespaces of the cleaning and identity steps, shown in the manifest's `cleaning` block.
+_CLEANING_STATS = frozenset({"boilerplate", "captions", "byline", "source", "dates", "normalize", "decode", "ids"})
 
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -159,6 +159,7 @@ NUMERIC_SETTINGS: dict[str, tuple[float, bool]] = {
     "RETRY_BACKOFF_BASE": (0, False),
     "RETRY_BACKOFF_MAX": (0, False),
     "RETRY_TIMES": (0, True),
+    "STATE_LEASE_SECONDS": (1, False),
     "DOWNLOAD_MAXSIZE": (0, True),
     "DOWNLOAD_WARNSIZE": (0, True),
     "URLLENGTH_LIMIT": (0, True),

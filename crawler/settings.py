@@ -56,6 +56,9 @@ REDIRECT_MAX_TIMES = 10
 # OUTPUT_ROOT/state/crawler.sqlite. The spider schedules each page once through the state's
 # frontier, so Scrapy's in-memory request-fingerprint set is not needed.
 STATE_PATH = None
+# A running crawl renews its lease on the state this often (a quarter of it); a run whose lease
+# expired is dead, whatever host it ran on, and the next run recovers what it wrote.
+STATE_LEASE_SECONDS = 60
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 FULL_CRAWL = False  # --full: fetch and write everything as if the state were empty (it is still updated)
 RECHECK_DAYS = 7  # known articles published (or first seen) this recently are fetched again

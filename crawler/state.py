@@ -57,7 +57,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from crawler.dates import ICT
+from crawler.dates import ICT, watermark_date
 from crawler.similarity import DEFAULT_THRESHOLD, Fingerprint, fingerprint
 from crawler.urls import url_key
 
@@ -650,6 +650,9 @@ class CrawlState:
         now = now_iso()
         record_id = data["id"]
         page_key = page_key or self._page_key_of(record_id) or data.get("canonical_url") or data["url"]
+        # A date in the future (beyond the cleaning's tolerance) is kept on the record, but it is no
+        # evidence of the portal's progress nor of the page's age (it would stay "young" for ever).
+        published = watermark_date(data.get("published_at"), data.get("published_rule"))
         self.db.execute(
             "INSERT INTO pages (key, portal, url, record_id, published_at, etag, last_modified, first_seen, "
             "last_fetched) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
@@ -660,7 +663,7 @@ class CrawlState:
                 portal,
                 data["url"],
                 record_id,
-                data.get("published_at"),
+                published,
                 headers.get("etag"),
                 headers.get("last_modified"),
                 now,
@@ -691,7 +694,6 @@ class CrawlState:
         self.db.execute("INSERT OR IGNORE INTO content VALUES (?, ?)", (data["content_hash"], record_id))
         if fingerprint is not None and not data.get("dup_of"):
             self._store_fingerprint(record_id, portal, _document_number(data), fingerprint)
-        published = data.get("published_at")
         self.db.execute(
             "INSERT INTO portals (portal, newest_published) VALUES (?, ?) ON CONFLICT (portal) DO UPDATE SET "
             "newest_published = MAX(COALESCE(portals.newest_published, ''), COALESCE(excluded.newest_published, ''))",

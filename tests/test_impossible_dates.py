@@ -103,3 +103,9 @@ def test_crawl_keeps_articles_with_impossible_and_future_dates(
     assert early["published_at"] and early["published_rule"].endswith("+future")
     assert manifest["cleaning"]["dates/impossible"] == 1 and manifest["cleaning"]["dates/future"] == 1
     assert "InvalidRecord" not in manifest["rejects_by_reason"]
+    # The future date is no watermark of the portal: its newest published date is a real one.
+    from crawler.state import CrawlState
+
+    with CrawlState(tmp_path / "state.sqlite") as state:
+        newest = state.db.execute("SELECT MAX(newest_published) FROM portals").fetchone()[0]
+    assert newest is not None and newest[:10] <= date.today().isoformat(), newest
