@@ -195,7 +195,7 @@ def test_state_file_deleted_during_a_crawl_ends_it_with_a_state_error(tmp_path: 
         mirror.close()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["finish_reason"] == "state_error"
-    assert process.returncode == 4 and "went away during the run" in stderr, stderr
+    assert process.returncode == 4 and "deleted or replaced" in stderr, stderr
     assert manifest["records_written"] < total
     assert not state.exists()  # nothing recreated a state that would miss this run's records
 
