@@ -53,26 +53,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"crawler: {message} (see `{self.prog} --help`)\n")
 
 
-def seconds(text: str) -> float:
-    """An argparse type: a finite number of seconds, zero or more (refuses inf, nan, negative)."""
+def _finite_seconds(text: str, *, zero: bool) -> float:
+    """A finite number of seconds from an option's text (never inf, nan or negative; 0 if `zero`)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, 0 or more")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        bound = "0 or more" if zero else "more than 0"
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, {bound}")
     return value
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, zero or more (refuses inf, nan, negative)."""
+    return _finite_seconds(text, zero=True)
 
 
 def positive_seconds(text: str) -> float:
     """An argparse type: a finite number of seconds, more than 0 (a wait that can end)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, more than 0")
-    return value
+    return _finite_seconds(text, zero=False)
 
 
 def positive_int(text: str) -> int:
