@@ -447,11 +447,17 @@ def cmd_state(args: argparse.Namespace) -> int:
         if args.action == "reset":
             if not args.portal:
                 raise UserError("say which portal to forget: crawler state reset <portal>")
+            from crawler.boundary import alias_site
+
+            for name in dict.fromkeys((args.portal, alias_site(args.portal) if "." in args.portal else args.portal)):
+                running = state.live_runs(name)
+                if running:
+                    raise UserError(
+                        f"'{name}' is being crawled now (run {running[0]}): reset it once that crawl has ended"
+                    )
             removed = state.reset_portal(args.portal)
             if not any(removed.values()) and not args.portal.isascii():
                 # The state names hosts in their ASCII (IDNA) form: hà-nội.vn is xn--h-ni-0na4517b.vn.
-                from crawler.boundary import alias_site
-
                 removed = state.reset_portal(alias_site(args.portal))
             if not any(removed.values()):
                 raise UserError(f"the state holds nothing for '{args.portal}' (see `crawler state`)")
@@ -834,6 +840,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), error.code)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:  # `crawler state | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except ImportError as error:
         return _fail(f"a dependency is missing ({error}); reinstall with: pip install -e .", 1)
     except Exception as error:

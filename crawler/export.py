@@ -234,6 +234,12 @@ class RunWriter:
         if self.crawler.settings.get("JOBDIR"):
             self.records_written = sum(1 for _ in read_records(records_path))
             self.rejects.update(row.get("reason", "") for row in read_records(rejects_path))
+            if self.state.finish_reason(run_id_for(self.crawler)) == "killed":
+                # Killed, not paused: Scrapy's on-disk queue of the job is not to be trusted, so
+                # the job's schedule is forgotten and every link decided again (the state still
+                # holds what was recorded: the resumed run catches up on the rest).
+                self.state.drop_scope(frontier_scope(self.crawler))
+                self.crawler.stats.set_value("state/job_resumed_after_kill", 1)
         self._records = records_path.open("a", encoding="utf-8")
         self._rejects = rejects_path.open("a", encoding="utf-8")
         self.max_items = getattr(spider, "max_items", None)

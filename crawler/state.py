@@ -847,6 +847,19 @@ class CrawlState:
         """The page gave a record: it is alive."""
         self.db.execute("DELETE FROM dead_pages WHERE key = ?", (key,))
 
+    def finish_reason(self, run_id: str) -> str | None:
+        """How a run ended (`killed` when a later open recovered it), None while it runs or unknown."""
+        row = self.db.execute("SELECT finish_reason FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
+
+    def live_runs(self, portal: str) -> list[str]:
+        """Unfinished runs of `portal` that still hold their lease (a crawl going on now)."""
+        rows = self.db.execute(
+            "SELECT run_id, host, pid, lease_until, holder FROM runs WHERE portal = ? AND finished_at IS NULL",
+            (portal,),
+        ).fetchall()
+        return [run_id for run_id, host, pid, lease, holder in rows if not _run_is_dead(host, pid, lease, holder)]
+
     def drop_scope(self, scope: str) -> None:
         if self.failure is None:
             self._write(lambda: self.db.execute("DELETE FROM frontier WHERE scope = ?", (scope,)))

@@ -235,3 +235,46 @@ def test_three_crawls_one_killed_and_rerun_under_another_host_name(sites: list[M
     runs = runs_in(state)
     assert runs[str((tmp_path / "killed").resolve())] == "killed"
     assert [runs[str((tmp_path / name).resolve())] for name in ("a", "b", "rerun")] == ["finished"] * 3
+
+
+def test_a_job_killed_with_kill_9_resumes_to_every_article(tmp_path: Path) -> None:
+    """Scrapy's on-disk queue of a killed job is not to be trusted: the resumed job decides every
+    link again and, with what the state recorded, ends with every article exactly once."""
+    total = 40
+    mirror = site(total, 7, article_delay=0.1)
+    state, out, job = tmp_path / "state.sqlite", tmp_path / "run", tmp_path / "job"
+    try:
+        command = crawl_command(mirror, out, state, "--job", str(job), "-s", "LOOPBACK_CONCURRENCY=2")
+        kill_mid_crawl(command, out, total)
+        resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        mirror.close()
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    ids = [record["id"] for record in read_lines(out / "records.jsonl")]
+    assert len(ids) == total and len(set(ids)) == total
+
+
+def test_a_portal_being_crawled_is_not_reset(tmp_path: Path) -> None:
+    mirror = site(40, 8, article_delay=0.1)
+    state, out = tmp_path / "state.sqlite", tmp_path / "run"
+    try:
+        process = subprocess.Popen(
+            crawl_command(mirror, out, state, "-s", "LOOPBACK_CONCURRENCY=2"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_lines(out / "records.jsonl", 3, process)
+        portal = mirror.base.split("://", 1)[1].rstrip("/")
+        reset = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "state", "reset", portal, "--state", str(state)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        process.wait(timeout=300)
+    finally:
+        mirror.close()
+    assert reset.returncode == 2 and "is being crawled now" in reset.stderr, reset.stderr
+    assert process.returncode == 0
+    with CrawlState(state) as opened:
+        assert opened.finish_reason(json.loads((out / "manifest.json").read_text())["run_id"]) == "finished"
