@@ -262,6 +262,7 @@ class RunWriter:
         if self.max_items is not None and self.records_written >= self.max_items:
             self.crawler.stats.inc_value("export/over_max_items")
             return
+        self.crawler.stats.inc_value(f"export/{self._written_as(data)}")
         write_json_line(self._records, data)
         self.records_written += 1
         self.portals.add(data.get("portal", ""))
@@ -269,6 +270,14 @@ class RunWriter:
         self._register(data, response, held)
         if self.max_items is not None and self.records_written >= self.max_items:
             _schedule_coro(self.crawler.engine.close_spider_async(reason="max_items"))
+
+    def _written_as(self, data: dict[str, Any]) -> str:
+        """What a record about to be written is to the state: `new`, `updated` or
+        `unchanged_rewritten` (summaries count what was written, not what the pipelines passed)."""
+        known = self.state.record(data["id"])
+        if known is None:  # or known under its former id: its version goes on
+            return "new" if int(data.get("version") or 1) <= 1 else "updated"
+        return "updated" if known.content_hash != data.get("content_hash") else "unchanged_rewritten"
 
     def _register(self, data: dict[str, Any], response: Any, held: Any) -> None:
         self.state.register_record(
@@ -330,9 +339,9 @@ class RunWriter:
             "records_written": self.records_written,
             "rejects_by_reason": dict(sorted(self.rejects.items())),
             "records": {
-                "new": stats.get("state/new", 0),
-                "updated": stats.get("state/updated", 0),
-                "unchanged_rewritten": stats.get("state/unchanged_rewritten", 0),
+                "new": stats.get("export/new", 0),
+                "updated": stats.get("export/updated", 0),
+                "unchanged_rewritten": stats.get("export/unchanged_rewritten", 0),
                 "unchanged_not_written": stats.get("state/unchanged", 0),
                 "exact_duplicates": stats.get("dedupe/exact", 0),
                 "near_duplicates": stats.get("dedupe/near", 0),

@@ -154,6 +154,11 @@ def test_since_and_max_items(site: str, tmp_path: Path) -> None:
     result = crawl(f"{site}/vi/tin-tuc-su-kien", "--out", str(limited), "--max-items", "2")
     assert result.returncode == 0, result.stderr
     assert len((limited / "records.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+    # The summary counts what was written, not what the pipelines passed before the limit.
+    manifest = json.loads((limited / "manifest.json").read_text(encoding="utf-8"))
+    counted = manifest["records"]
+    assert counted["new"] + counted["updated"] + counted["unchanged_rewritten"] == 2, counted
+    assert "2 records" in result.stdout and " 2 new" in result.stdout, result.stdout
 
 
 def test_article_whose_first_url_is_broken_comes_from_another_url(tmp_path: Path) -> None:
