@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,14 @@ platform = "unknown"
 status = "active"
 start_urls = ["https://quangngai.gov.vn/"]
 """
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    """The bundled demo portal served on 127.0.0.1 for one test module (its base URL)."""
+    from crawler.demo.site import serve
+
+    server, base = serve()
+    yield base
+    server.shutdown()
+    server.server_close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -17,14 +16,6 @@ import pytest
 
 from crawler.demo.site import Route, build_routes, load_articles, serve
 from crawler.schema import shipped_schema
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    server, base = serve()
-    yield base
-    server.shutdown()
-    server.server_close()
 
 
 def crawl(*args: str) -> subprocess.CompletedProcess[str]:

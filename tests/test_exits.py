@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,14 +38,6 @@ def one_line_error(result: subprocess.CompletedProcess[str], code: int, message:
     assert "Traceback" not in result.stderr
     if code == 2:  # the user's to fix, not a bug to report
         assert "please report it" not in result.stderr and "unexpected error" not in result.stderr
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    server, base = serve()
-    yield base
-    server.shutdown()
-    server.server_close()
 
 
 def crawl_args(base: str, out: Path, *extra: str) -> list[str]:
