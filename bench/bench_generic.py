@@ -8,7 +8,7 @@ article fixture in tests/fixtures (our Vietnamese portal templates; expected bod
 expected.json). Each page's bytes are decoded once with `crawler.decoding.decode_html(raw, None)`
 and the same text goes to both contenders:
 
-- ours: `crawler.cli.extract_record(html, url)["body"]`, parse and cleaning exactly as a crawl or
+- ours: `crawler.extract.extract_record(html, url)["body"]`, parse and cleaning exactly as a crawl or
   `crawler extract` runs them; no record, an empty body or an exception is an empty output;
 - trafilatura: `trafilatura.extract(html, url=url)` with its default options (plain text, comments
   and tables included, precision/recall balanced); None, "" or an exception is an empty output.
@@ -36,8 +36,8 @@ from pathlib import Path
 
 import trafilatura
 
-from crawler.cli import extract_record
 from crawler.decoding import decode_html
+from crawler.extract import extract_record
 
 _spec = importlib.util.spec_from_file_location("scoring", Path(__file__).with_name("scoring.py"))
 assert _spec and _spec.loader

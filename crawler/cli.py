@@ -6,7 +6,6 @@ Every error a user can meet prints one line saying what to do and exits non-zero
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -175,10 +174,12 @@ def run_crawl(
     full: bool = False,
     job: str | None = None,
     drop_duplicates: bool = False,
+    exports: list[str] | None = None,
+    feeds: list[str] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
-    from crawler.export import RunFolderError, check_new_run_dir, default_run_dir, job_run_dir
     from crawler.registry import load_registry
+    from crawler.runs import RunFolderError, check_new_run_dir, default_run_dir, job_run_dir
 
     registry = load_registry()
     spider_args: dict[str, Any] = {}
@@ -209,36 +210,45 @@ def run_crawl(
 
     settings = get_project_settings()
     run_dir.mkdir(parents=True, exist_ok=True)
-    settings.set("RUN_DIR", str(run_dir), priority="cmdline")
-    settings.set("LOG_FILE", str(run_dir / "crawl.log"), priority="cmdline")
+    # The options are spider arguments, as `scrapy crawl portal -a …` and Scrapyd give them: the
+    # spider turns them into the settings the components read (SPIDER_ARGUMENT_SETTINGS).
+    spider_args.update(
+        since=since,
+        max_items=max_items,
+        delay=delay,
+        state=str(state_path),
+        full=full,
+        drop_duplicates=drop_duplicates,
+        attachments=download_attachments,
+        log_file=str(run_dir / "crawl.log"),
+        export=list(exports or []),
+    )
+    if out:
+        spider_args["out"] = str(run_dir)
+    else:
+        settings.set("RUN_DIR", str(run_dir), priority="cmdline")
+    settings.set("LOG_FILE", str(run_dir / "crawl.log"), priority="cmdline")  # from the first line on
     settings.set("LOG_FILE_APPEND", resumed, priority="cmdline")  # a resumed job continues its log
-    if since:
-        settings.set("CRAWL_SINCE", since, priority="cmdline")
-        spider_args["since"] = since
-    if max_items:
-        spider_args["max_items"] = max_items
-    if delay is not None:
-        settings.set("DOWNLOAD_DELAY", delay, priority="cmdline")
-    settings.set("STATE_PATH", str(state_path), priority="cmdline")
-    settings.set("FULL_CRAWL", full, priority="cmdline")
-    if drop_duplicates:
-        settings.set("DROP_DUPLICATES", True, priority="cmdline")
     if job:
         settings.set("JOBDIR", job, priority="cmdline")
-    if download_attachments:
-        files_root = run_dir / "files" if out else Path(settings.get("OUTPUT_ROOT", "output")) / "files"
-        settings.set("FILES_STORE", str(files_root.resolve()), priority="cmdline")
-        pipelines = dict(settings.getdict("ITEM_PIPELINES"))
-        pipelines["crawler.files.AttachmentFiles"] = 850
-        settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
+    if feeds:
+        from scrapy.exceptions import UsageError
+        from scrapy.utils.conf import feed_process_params_from_cli
+
+        try:
+            settings.set("FEEDS", feed_process_params_from_cli(settings, feeds), priority="cmdline")
+        except UsageError as error:  # Scrapy's own message: an unknown format
+            raise UserError(f"-o {' '.join(feeds)}: {error}") from None
     for pair in extra_settings or []:
         name, sep, value = pair.partition("=")
         if not sep:
             raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
         check_setting_value(name, value)
         settings.set(name, value, priority="cmdline")
-    if settings.get("FILES_STORE") and "crawler.files.AttachmentFiles" in settings.getdict("ITEM_PIPELINES"):
-        store = str(settings.get("FILES_STORE"))
+    if download_attachments or settings.getbool("DOWNLOAD_ATTACHMENTS"):
+        store = str(
+            settings.get("FILES_STORE") or (run_dir / "files" if out else Path(settings["OUTPUT_ROOT"]) / "files")
+        )
         if "://" not in store:  # a local folder (s3:// and the like are Scrapy's FilesPipeline's business)
             writable_folder(Path(store), "FILES_STORE folder")
     from crawler.frontier import FrontierSettings
@@ -297,6 +307,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         full=args.full,
         job=args.job,
         drop_duplicates=args.drop_duplicates,
+        exports=args.export,
+        feeds=args.output,
     )
     code, why = run_outcome(manifest, run_dir, job=bool(args.job))
     if code == EXIT_UNREACHABLE:
@@ -327,8 +339,8 @@ def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> t
         count = sum(error["count"] for error in state_errors)
         return EXIT_STATE, (
             f"the state file {manifest.get('state', '')} failed during the run ({state_errors[0]['error']}"
-            f"{f', and {count - 1} more' if count > 1 else ''}); the records written are in "
-            f"{run_dir / 'records.jsonl'}, the next run registers them; see {log}"
+            f"{f', and {count - 1} more' if count > 1 else ''}); records it could not take were not written "
+            f"(the next run fetches them), those it took are in {run_dir / 'records.jsonl'}; see {log}"
         )
     reason = manifest["finish_reason"]
     if reason == "state_error":  # the state file was deleted or replaced under the run
@@ -406,7 +418,7 @@ def start_failure_message(manifest: dict[str, Any]) -> str | None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from crawler.demo.site import serve
-    from crawler.export import default_run_dir
+    from crawler.runs import default_run_dir
 
     server, base = serve()
     run_dir = Path(args.out) if args.out else default_run_dir()
@@ -507,22 +519,6 @@ def cmd_portals(args: argparse.Namespace) -> int:
     return 0
 
 
-def extract_record(html: str, url: str, platform: str | None = None) -> dict[str, Any] | None:
-    """Parse and clean one page exactly as a crawl would; None when the page holds no article."""
-    return _extract(html, url, platform)[0]
-
-
-def _extract(html: str, url: str, platform: str | None) -> tuple[dict[str, Any] | None, str | None]:
-    """(the cleaned record or None, why there is none)."""
-    from crawler.cleaning import clean_record
-    from crawler.platforms import parse_page
-
-    page = parse_page(html, url, platform)
-    if page.record is None:
-        return None, page.reason
-    return dataclasses.asdict(clean_record(page.record)), None
-
-
 def cmd_extract(args: argparse.Namespace) -> int:
     source = args.source
     if "://" in source:
@@ -535,7 +531,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
         html = decode_html(path.read_bytes(), None)[0]
         url = args.url or path.resolve().as_uri()
-    record, reason = _extract(html, args.url or url, args.platform)
+    from crawler.extract import extract_with_reason
+
+    record, reason = extract_with_reason(html, args.url or url, args.platform)
     if record is None:
         why = reason or "a listing or empty page?"
         return _fail(f"no article found on {source} ({why}); try `crawler detect`", 1)
@@ -769,6 +767,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crawl.add_argument(
         "--drop-duplicates", action="store_true", help="write duplicates to rejects.jsonl instead of records.jsonl"
+    )
+    crawl.add_argument(
+        "--export",
+        action="append",
+        metavar="DEST",
+        help="at the end, also export this run's records to DEST (x.jsonl, x.csv, x.parquet, x.sqlite, "
+        "postgresql://…; repeatable)",
+    )
+    crawl.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        metavar="FILE",
+        help="a Scrapy feed of the records, as `scrapy crawl -o` (FILE:format to choose the format; repeatable)",
     )
     crawl.set_defaults(func=cmd_crawl)
 

@@ -1,13 +1,15 @@
-"""The run folder: records.jsonl, rejects.jsonl and manifest.json, written as the crawl goes.
+"""The run folder: records.jsonl, rejects.jsonl, manifest.json and crawl.log, written as the crawl goes.
 
-Each line is written whole and flushed, so a killed crawl leaves complete lines only.
+records.jsonl is a view of the state: the line of each record the state accepted (StoreRecord
+commits it first), in order. Each line is written whole and flushed, so a killed crawl leaves
+complete lines only, and the next crawl opening the state appends any line the process did not
+live to write. The writer decides nothing about the state: it writes what it is told and reports.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 from collections import Counter
 from datetime import datetime
@@ -18,143 +20,11 @@ from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from scrapy.utils.defer import deferred_from_coro
 
 from crawler.dates import ICT
+from crawler.items import record_line
+from crawler.runs import frontier_scope, page_rejected, run_dir_for, run_id_for
 from crawler.state import StateError, cut_partial_line, read_records, state_for
-
-# Sent by the spider for every page that yields no record: url, kind, reason.
-page_rejected = object()
-
-
-def _schedule_coro(coro: Any) -> None:
-    """Run a Scrapy coroutine from a synchronous signal handler."""
-    deferred_from_coro(coro)
-
-
-def new_run_id() -> str:
-    return datetime.now(ICT).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
-
-
-def default_run_dir(root: str | Path = "output") -> Path:
-    return Path(root) / "runs" / new_run_id()
-
-
-RUN_FILES = ("manifest.json", "records.jsonl", "rejects.jsonl")
-
-
-class RunFolderError(ValueError):
-    """A run folder or job folder that belongs to another run; the message says what to give instead."""
-
-
-def check_new_run_dir(run_dir: Path) -> None:
-    """Refuse a folder that already holds another run's files: a new run there would count the old
-    lines against --max-items and report records it did not write. Refused rather than emptied:
-    the old run's records are nobody's to delete but the user's."""
-    found = [name for name in RUN_FILES if (run_dir / name).exists()]
-    if found:
-        raise RunFolderError(
-            f"{run_dir} already holds a run ({', '.join(found)}); give a new --out folder, or remove that one"
-        )
-
-
-def job_run_dir(
-    job_dir: Path, out: Path | None, root: str | Path = "output", target: str | None = None
-) -> tuple[Path, bool]:
-    """A job (JOBDIR) keeps one run folder across pauses: the first start picks it (`out`, or a new
-    one under `root`) and notes the crawl's `target`, resumes reuse it. Returns (folder, whether this
-    is a resume). A job folder is one crawl: another target, another --out, or a job that already
-    finished is refused (RunFolderError)."""
-    marker = job_dir / "run_dir.txt"
-    target_marker = job_dir / "target.txt"
-    if marker.exists():
-        stored = Path(marker.read_text(encoding="utf-8").strip())
-        stored_target = target_marker.read_text(encoding="utf-8").strip() if target_marker.exists() else None
-        if target is not None and stored_target is not None and stored_target != target:
-            raise RunFolderError(
-                f"--job {job_dir} is a crawl of {stored_target}, not of {target}; give another --job folder"
-            )
-        if out is not None and out.resolve() != stored:
-            raise RunFolderError(
-                f"--job {job_dir} writes its run into {stored}; leave out --out (or give that folder) to resume it"
-            )
-        finished = _finish_reason(stored)
-        if finished in ("finished", "max_items"):
-            raise RunFolderError(f"--job {job_dir} already ended ({finished}); give a new --job folder for a new run")
-        return stored, True
-    run_dir = out or default_run_dir(root)
-    check_new_run_dir(run_dir)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(str(run_dir.resolve()) + "\n", encoding="utf-8")
-    if target is not None:
-        target_marker.write_text(target + "\n", encoding="utf-8")
-    return run_dir, False
-
-
-def _finish_reason(run_dir: Path) -> str | None:
-    """How the run in `run_dir` ended, from its manifest (None without a readable one)."""
-    try:
-        return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("finish_reason")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def run_dir_for(crawler: Crawler) -> Path:
-    """The crawl's run folder: RUN_DIR when set (by `crawler crawl`), else the job's folder under
-    JOBDIR, else output/runs/<new run id>; decided once per crawler so every component agrees.
-    A RUN_DIR that holds another run is refused (RunFolderError), unless this is its job resuming."""
-    run_dir = getattr(crawler, "_run_dir", None)
-    if run_dir is None:
-        configured = crawler.settings.get("RUN_DIR")
-        job_dir = crawler.settings.get("JOBDIR")
-        root = crawler.settings.get("OUTPUT_ROOT", "output")
-        if configured:
-            run_dir = Path(configured)
-            if not job_dir:  # a job's folder is its own to continue; any other run starts a folder
-                check_new_run_dir(run_dir)
-        elif job_dir:
-            run_dir = job_run_dir(Path(job_dir), None, root)[0]
-        else:
-            run_dir = default_run_dir(root)
-        setattr(crawler, "_run_dir", run_dir)  # noqa: B010 — not a declared Crawler attribute
-    return run_dir
-
-
-def run_id_for(crawler: Crawler) -> str:
-    """The run's id in the state: new for every run (two runs into one --out folder are two runs),
-    kept across pause and resume of a job (JOBDIR)."""
-    run_id = getattr(crawler, "_run_id", None)
-    if run_id is None:
-        job_dir = crawler.settings.get("JOBDIR")
-        marker = Path(job_dir) / "run_id.txt" if job_dir else None
-        if marker is not None and marker.exists():
-            run_id = marker.read_text(encoding="utf-8").strip()
-        else:
-            run_id = new_run_id() if crawler.settings.get("RUN_DIR") else run_dir_for(crawler).name
-            if marker is not None:
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.write_text(run_id + "\n", encoding="utf-8")
-        setattr(crawler, "_run_id", run_id)  # noqa: B010 — not a declared Crawler attribute
-    return run_id
-
-
-def frontier_scope(crawler: Crawler) -> str:
-    """Whose schedule the state's frontier rows belong to: the job (JOBDIR, kept across a pause) or
-    this run alone."""
-    job_dir = crawler.settings.get("JOBDIR")
-    return f"job:{Path(job_dir).resolve()}" if job_dir else run_id_for(crawler)
-
-
-def response_validators(response: Any) -> dict[str, str]:
-    """ETag and Last-Modified of a response, for the next run's conditional GET."""
-    if response is None:
-        return {}
-    found = {}
-    for header, name in ((b"ETag", "etag"), (b"Last-Modified", "last_modified")):
-        value = response.headers.get(header)
-        if value:
-            found[name] = value.decode("latin-1")
-    return found
 
 
 def _now() -> str:
@@ -193,12 +63,12 @@ class CaughtErrors(logging.Handler):
 
 
 def write_json_line(handle: IO[str], data: dict[str, Any]) -> None:
-    handle.write(json.dumps(data, ensure_ascii=False, sort_keys=False) + "\n")
+    handle.write(json.dumps(data, ensure_ascii=False) + "\n")
     handle.flush()
 
 
 class RunWriter:
-    """Write the run's records, rejects and manifest; stop the crawl once max_items are written."""
+    """Write the run's records, rejects, manifest and log into its run folder."""
 
     def __init__(self, crawler: Crawler, run_dir: Path) -> None:
         self.crawler = crawler
@@ -208,11 +78,11 @@ class RunWriter:
         self.records_written = 0
         self.rejects: Counter[str] = Counter()
         self.portals: set[str] = set()
-        self.max_items: int | None = None
         self._records: IO[str] | None = None
         self._rejects: IO[str] | None = None
         self.errors = CaughtErrors()
         logging.getLogger().addHandler(self.errors)
+        self.log = _run_log(crawler, run_dir)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -222,7 +92,15 @@ class RunWriter:
         crawler.signals.connect(writer.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(writer.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(writer.page_rejected, signal=page_rejected)
+        crawler.signals.connect(writer.engine_stopped, signal=signals.engine_stopped)
         return writer
+
+    def engine_stopped(self) -> None:
+        """The run's own log ends with Scrapy's last lines (spider closed, the stats dump)."""
+        if self.log is not None:
+            logging.getLogger().removeHandler(self.log)
+            self.log.close()
+            self.log = None
 
     def spider_opened(self, spider: Spider) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -242,65 +120,26 @@ class RunWriter:
                 self.crawler.stats.set_value("state/job_resumed_after_kill", 1)
         self._records = records_path.open("a", encoding="utf-8")
         self._rejects = rejects_path.open("a", encoding="utf-8")
-        self.max_items = getattr(spider, "max_items", None)
         self.spider = spider
         self.portal = getattr(spider, "state_portal", "") or getattr(spider, "portal_name", "")
-        bounded = bool(getattr(spider, "since", None) or self.max_items)
+        settings = self.crawler.settings
+        bounded = bool(settings.get("CRAWL_SINCE") or settings.getint("MAX_ITEMS"))
         self.run_id = run_id_for(self.crawler)
         self.state.start_run(
-            self.run_id,
-            self.portal,
-            self.run_dir,
-            full=self.crawler.settings.getbool("FULL_CRAWL"),
-            bounded=bounded,
+            self.run_id, self.portal, self.run_dir, full=settings.getbool("FULL_CRAWL"), bounded=bounded
         )
 
     def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
+        """A record the state accepted (StoreRecord is the last pipeline): its line, as stored."""
         assert self._records is not None
         data = ItemAdapter(item).asdict()
-        held = self.state.release(data["id"])
-        if self.max_items is not None and self.records_written >= self.max_items:
-            self.crawler.stats.inc_value("export/over_max_items")
-            return
-        self.crawler.stats.inc_value(f"export/{self._written_as(data)}")
-        write_json_line(self._records, data)
+        self._records.write(record_line(data) + "\n")
+        self._records.flush()
         self.records_written += 1
         self.portals.add(data.get("portal", ""))
-        # Only now, with the line on disk, does the state learn of the record (see crawler.state).
-        self._register(data, response, held)
-        if self.max_items is not None and self.records_written >= self.max_items:
-            _schedule_coro(self.crawler.engine.close_spider_async(reason="max_items"))
-
-    def _written_as(self, data: dict[str, Any]) -> str:
-        """What a record about to be written is to the state: `new`, `updated` or
-        `unchanged_rewritten` (summaries count what was written, not what the pipelines passed)."""
-        known = self.state.record(data["id"])
-        if known is None:  # or known under its former id: its version goes on
-            return "new" if int(data.get("version") or 1) <= 1 else "updated"
-        return "updated" if known.content_hash != data.get("content_hash") else "unchanged_rewritten"
-
-    def _register(self, data: dict[str, Any], response: Any, held: Any) -> None:
-        self.state.register_record(
-            data,
-            portal=self.portal,
-            page_key=getattr(response, "meta", {}).get("key") if response is not None else None,
-            run_id=self.run_id,
-            headers=response_validators(response),
-            fingerprint=held.fingerprint if held is not None else None,
-        )
 
     def item_dropped(self, item: Any, response: Any, exception: DropItem, spider: Spider) -> None:
-        from crawler.pipelines import DroppedDuplicate, UnchangedRecord
-
-        data = ItemAdapter(item).asdict()
-        # Only TrackRecords' own duplicate drop comes after it holds the record; another drop of
-        # the same id (same URL twice) must not release the first one's hold.
-        held = self.state.release(data.get("id", "")) if isinstance(exception, DroppedDuplicate) else None
-        if isinstance(exception, UnchangedRecord) and response is not None and response.meta.get("key"):
-            self.state.touch_page(response.meta["key"], response_validators(response))
-        elif isinstance(exception, DroppedDuplicate):
-            self._register(data, response, held)  # known from now on, so not fetched again
-        self._reject(data.get("url", ""), "record", type(exception).__name__, str(exception))
+        self._reject(ItemAdapter(item).get("url", ""), "record", type(exception).__name__, str(exception))
 
     def page_rejected(self, url: str, kind: str, reason: str) -> None:
         self._reject(url, "page", kind, reason)
@@ -331,8 +170,11 @@ class RunWriter:
             "start_urls": start_urls,
             "start_failures": list(getattr(spider, "start_failures", [])),
             "arguments": {
-                "since": spider.since.isoformat() if getattr(spider, "since", None) else None,
-                "max_items": getattr(spider, "max_items", None),
+                "since": self.crawler.settings.get("CRAWL_SINCE") or None,
+                "max_items": self.crawler.settings.getint("MAX_ITEMS") or None,
+                "full": self.crawler.settings.getbool("FULL_CRAWL"),
+                "drop_duplicates": self.crawler.settings.getbool("DROP_DUPLICATES"),
+                "download_attachments": self.crawler.settings.getbool("DOWNLOAD_ATTACHMENTS"),
             },
             "pages_fetched": stats.get("downloader/response_count", 0),
             "pages_by_kind": _prefixed(stats, "pages/"),
@@ -378,11 +220,7 @@ class RunWriter:
                 "fallbacks": _prefixed(stats, "extract/fallback/"),
                 "markup_repairs": _prefixed(stats, "extract/repair/"),
             },
-            "cleaning": {
-                key: value
-                for key, value in sorted(stats.items())
-                if key.split("/")[0] in _CLEANING_STATS
-            },
+            "cleaning": {key: value for key, value in sorted(stats.items()) if key.split("/")[0] in _CLEANING_STATS},
             "outputs": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
         }
         counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
@@ -401,6 +239,29 @@ class RunWriter:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
+
+
+def _run_log(crawler: Crawler, run_dir: Path) -> logging.Handler | None:
+    """The run folder's crawl.log, whatever else the log goes to (`scrapy crawl` logs to the
+    terminal; `crawler crawl` sets LOG_FILE to this very file, which then needs no second handler)."""
+    path = run_dir / "crawl.log"
+    log_file = crawler.settings.get("LOG_FILE")
+    if log_file and Path(log_file).resolve() == path.resolve():
+        return None
+    from scrapy.utils.log import get_scrapy_root_handler
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    root = get_scrapy_root_handler()
+    if root is not None and root.formatter is not None:
+        handler.setFormatter(root.formatter)
+    else:
+        handler.setFormatter(
+            logging.Formatter(crawler.settings.get("LOG_FORMAT"), crawler.settings.get("LOG_DATEFORMAT"))
+        )
+    handler.setLevel(crawler.settings.get("LOG_LEVEL", "INFO"))
+    logging.getLogger().addHandler(handler)
+    return handler
 
 
 # Stat namespaces of the cleaning and identity steps, shown in the manifest's `cleaning` block.

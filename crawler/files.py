@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from itemadapter import ItemAdapter
 from scrapy import Request
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.pipelines.files import FilesPipeline
 
@@ -32,7 +33,14 @@ def _extension(url: str) -> str:
 
 
 class AttachmentFiles(FilesPipeline):
-    """Download a record's attachments; identical content is stored once."""
+    """Download a record's attachments; identical content is stored once. In every crawl's
+    pipelines, on only with DOWNLOAD_ATTACHMENTS (`--download-attachments`, `-a attachments=true`)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Any:
+        if not crawler.settings.getbool("DOWNLOAD_ATTACHMENTS"):
+            raise NotConfigured
+        return super().from_crawler(crawler)
 
     def get_media_requests(self, item: Any, info: Any) -> list[Request]:
         attachments = ItemAdapter(item).get("attachments") or []

@@ -22,8 +22,8 @@ def load_meta(fixture_dir: Path) -> dict[str, Any]:
 
 def fixture_record(fixture_dir: Path) -> dict[str, Any]:
     """The cleaned record the current code produces for a fixture page."""
-    from crawler.cli import extract_record
     from crawler.decoding import decode_html
+    from crawler.extract import extract_record
 
     meta = load_meta(fixture_dir)
     html = decode_html((fixture_dir / "page.html").read_bytes(), None)[0]

@@ -460,8 +460,10 @@ class Frontier:
             self.state.forget_dead(key)
         elif outcome.status == "alive":
             self.state.forget_dead(key)  # back from the dead: a later death starts the back-off anew
-        elif outcome.status == "dead" and role not in NEVER_DEAD_ROLES and not (
-            outcome.reason in ARTICLE_ONLY_DEATHS and role != "article"
+        elif (
+            outcome.status == "dead"
+            and role not in NEVER_DEAD_ROLES
+            and not (outcome.reason in ARTICLE_ONLY_DEATHS and role != "article")
         ):
             self._remember_dead(key, url, outcome.reason or "dead")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from crawler.urls import url_key
 
@@ -164,6 +166,32 @@ class PortalRecord:
     dup_similarity: float | None = None
     fetched_at: str = ""
     http_status: int = 200
+
+
+@dataclass
+class RecordContext:
+    """What the crawl knows of a record beyond the record itself, for the state: the key its page
+    is scheduled under, the page's ETag/Last-Modified, and the body's fingerprint once TrackRecords
+    has taken it. Carried on the item as an attribute, never exported."""
+
+    page_key: str | None = None
+    validators: dict[str, str] = field(default_factory=dict)
+    fingerprint: Any = None
+
+
+def record_context(item: Any) -> RecordContext:
+    """The item's context (attached by the spider), or a new one attached now."""
+    context = getattr(item, "_context", None)
+    if context is None:
+        context = RecordContext()
+        if not isinstance(item, dict):
+            item._context = context
+    return context
+
+
+def record_line(data: dict[str, Any]) -> str:
+    """A record's JSON line (no newline), as the state keeps it and every JSON Lines output writes it."""
+    return json.dumps(data, ensure_ascii=False)
 
 
 def record_id(url: str, identity: str | None = None) -> str:

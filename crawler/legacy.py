@@ -419,6 +419,8 @@ _INLINE_TAGS = frozenset(
 )
 # Attributes whose values are text a record may show (alt text, titles, meta descriptions).
 _TEXT_ATTRIBUTE = re.compile(r"""\s(?:alt|title|content)\s*=\s*(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)')""", re.I)
+
+
 def _html_blocks(page: str) -> list[list[tuple[int, int]]]:
     """Spans of `page` grouped by paragraph: the text between block-level tags, and each text attribute."""
     blocks: list[list[tuple[int, int]]] = [[]]

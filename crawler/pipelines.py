@@ -13,26 +13,41 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.settings import Settings
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler import cleaning, similarity
 from crawler.dates import FUTURE_TOLERANCE_DAYS, IMPOSSIBLE_RULE
-from crawler.export import run_id_for
-from crawler.items import PortalRecord
+from crawler.items import PortalRecord, record_context
 from crawler.items import record_id as record_id_of
+from crawler.runs import run_id_for
 from crawler.similarity import DEFAULT_THRESHOLD
-from crawler.state import CrawlState, InFlight, KnownRecord, crawl_key, state_for
+from crawler.state import CrawlState, KnownRecord, crawl_key, state_for
 from crawler.urls import canonicalize_url, url_key
 
 
-class InvalidRecord(DropItem):
+class _Drop(DropItem):
+    """A drop logged at the class's level: expected drops are not warnings (crawler.logformat
+    logs the URL and the reason, never the whole record)."""
+
+    level = "INFO"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, log_level=self.level)
+
+
+class InvalidRecord(_Drop):
     """A required field is missing or malformed."""
 
+    level = "WARNING"
 
-class OlderThanSince(DropItem):
+
+class OlderThanSince(_Drop):
     """The record was published before the crawl's `since` date."""
 
+    level = "DEBUG"
 
-class DuplicateRecord(DropItem):
+
+class DuplicateRecord(_Drop):
     """The record was already exported in this run (same canonical URL)."""
 
 
@@ -40,8 +55,15 @@ class DroppedDuplicate(DuplicateRecord):
     """The record repeats another one's text and DROP_DUPLICATES asks for duplicates to be dropped."""
 
 
-class UnchangedRecord(DropItem):
+class UnchangedRecord(_Drop):
     """A re-checked article whose text has not changed since the state last saw it."""
+
+    level = "DEBUG"
+
+
+class OverMaxItems(_Drop):
+    """The run already wrote MAX_ITEMS records (the crawl is closing): not stored, so the next run
+    fetches it."""
 
 
 class _CountingPipeline:
@@ -186,7 +208,7 @@ class FilterSince:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        since = crawler.settings.get("CRAWL_SINCE")
+        since = crawler.settings.get("CRAWL_SINCE")  # also the spider argument `since`
         if not since:
             raise NotConfigured
         return cls(date.fromisoformat(since), crawler.stats)
@@ -201,17 +223,16 @@ class FilterSince:
 
 class TrackRecords(_CountingPipeline):
     """Place each record against everything the state has seen, on every portal and in every run:
-    new or a new version of a known article (unchanged ones are not written again), and whether its
-    text repeats an earlier record exactly or nearly (`dup_of`, `dup_kind`)."""
+    new or a new version of a known article (an unchanged one is dropped, its page marked as
+    fetched), and whether its text repeats an earlier record exactly or nearly (`dup_of`,
+    `dup_kind`). Records of this run are in the state already (StoreRecord), so they count too."""
 
     def __init__(self, stats: StatsCollector, state: CrawlState, settings: Settings, run_id: str) -> None:
         super().__init__(stats)
         self.state = state
         self.full = settings.getbool("FULL_CRAWL")
-        self.drop_duplicates = settings.getbool("DROP_DUPLICATES")
         self.threshold = settings.getfloat("NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD)
         self.run_id = run_id
-        self._flagged: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -226,26 +247,22 @@ class TrackRecords(_CountingPipeline):
             record["id"] = record_id_of(record["canonical_url"])
             known, former = self.state.record(record["id"]), self._former_id(record)
             self.stats.inc_value("ids/shared_canonical_seen")
-        record_id, content_hash = record["id"], record["content_hash"]
-        if self._exported_this_run(record_id, known):
+        record_id = record["id"]
+        if known is not None and known.last_run == self.run_id:
             self.stats.inc_value("dedupe/same_canonical_url")
             raise DuplicateRecord(f"duplicate: same canonical URL as record {record_id}, already exported in this run")
         if known is None and former is not None:
             known = self.state.record(former)
             self.stats.inc_value("ids/former_id_continued")
-        self._place_version(record, known)
+        self._place_version(item, record, known)
         fingerprint = similarity.fingerprint(record.get("body") or "")
+        record_context(item).fingerprint = fingerprint
         document = record.get("document")
         doc_number = getattr(document, "number", None) if document is not None else None
         self._flag_duplicate(record, fingerprint, doc_number, former)
-        self.state.hold(record_id, InFlight(content_hash, fingerprint, doc_number))
-        self._remember_flag(record_id, record.get("dup_of"))
-        if record.get("dup_of") and self.drop_duplicates:
-            self.stats.inc_value(f"dedupe/dropped_{record['dup_kind']}")
-            raise DroppedDuplicate(f"duplicate ({record['dup_kind']}) of record {record['dup_of']}")
         return item
 
-    def _place_version(self, record: ItemAdapter, known: KnownRecord | None) -> None:
+    def _place_version(self, item: Any, record: ItemAdapter, known: KnownRecord | None) -> None:
         if known is None:
             record["version"] = 1
             self.stats.inc_value("state/new")
@@ -258,10 +275,10 @@ class TrackRecords(_CountingPipeline):
             self.stats.inc_value("state/unchanged_rewritten")
         else:
             self.stats.inc_value("state/unchanged")
+            context = record_context(item)
+            if context.page_key:
+                self.state.touch_page(context.page_key, context.validators)
             raise UnchangedRecord(f"unchanged since version {known.version} (run {known.last_run})")
-
-    def _exported_this_run(self, record_id: str, known: KnownRecord | None) -> bool:
-        return record_id in self.state.in_flight or (known is not None and known.last_run == self.run_id)
 
     def _former_id(self, record: ItemAdapter) -> str | None:
         """The id the state knows this page's article under, when another: a record exported
@@ -274,22 +291,13 @@ class TrackRecords(_CountingPipeline):
         """The id comes from a canonical URL another page with other text already holds (in this
         run, or in the state while this page is known under its own id): that canonical is shared
         by many pages, not this article's identity, and the id falls back to the page URL."""
-        held = self.state.in_flight.get(record["id"])
-        other_hash = held.content_hash if held is not None else known.content_hash if known is not None else None
-        if other_hash is None or other_hash == record["content_hash"]:
+        if known is None or known.content_hash == record["content_hash"]:
             return False
         if url_key(record["canonical_url"]) == url_key(record["url"]):
             return False
         if cleaning.article_identity(record["url"], record["canonical_url"], record.get("platform", "")):
             return False
-        return held is not None or (known is not None and known.last_run == self.run_id) or former is not None
-
-    def _remember_flag(self, record_id: str, dup_of: str | None) -> None:
-        """Which held records are duplicates themselves: one is never the original of another."""
-        if dup_of:
-            self._flagged[record_id] = dup_of
-        if len(self._flagged) > 2 * len(self.state.in_flight) + 256:
-            self._flagged = {k: v for k, v in self._flagged.items() if k in self.state.in_flight}
+        return known.last_run == self.run_id or former is not None
 
     def _flag_duplicate(
         self, record: ItemAdapter, fingerprint: similarity.Fingerprint | None, doc: str | None, former: str | None
@@ -304,14 +312,68 @@ class TrackRecords(_CountingPipeline):
             match = self.state.nearest(fingerprint, exclude=record_id, doc_number=doc, threshold=self.threshold)
             if match is not None and match.record_id not in same_article:
                 self._mark(record, match.record_id, "near", match.similarity)
-                return
-        concurrent = self.state.in_flight_duplicate(record_id, content_hash, fingerprint, doc, self.threshold)
-        # A held record flagged as a duplicate points to an earlier one (this record, or one the
-        # state lookups above already weighed): it is never an original to point to.
-        if concurrent is not None and concurrent[0] not in same_article and concurrent[0] not in self._flagged:
-            self._mark(record, *concurrent)
 
     def _mark(self, record: ItemAdapter, first: str, kind: str, score: float | None) -> None:
         record["dup_of"], record["dup_kind"] = first, kind
         record["dup_similarity"] = round(score, 3) if score is not None else 1.0
         self.stats.inc_value(f"dedupe/{kind}")
+
+
+class StoreRecord(_CountingPipeline):
+    """Accept each record into the state (its page known, its version, duplicate links and JSON
+    line, one committed transaction) before any output sees it: the run folder, Scrapy feeds and
+    exports are views of what the state accepted. At MAX_ITEMS records the crawl closes and later
+    records are dropped unstored, so every output holds the same records. With DROP_DUPLICATES a
+    duplicate is remembered (its page is not fetched again) but dropped from the outputs."""
+
+    def __init__(self, crawler: Crawler, state: CrawlState, run_id: str) -> None:
+        super().__init__(crawler.stats)
+        self.crawler = crawler
+        self.state = state
+        self.run_id = run_id
+        self.drop_duplicates = crawler.settings.getbool("DROP_DUPLICATES")
+        self.max_items = crawler.settings.getint("MAX_ITEMS") or None
+        # A resumed job (JOBDIR) goes on counting what it stored before its pause.
+        self.stored = state.run_record_count(run_id) if crawler.settings.get("JOBDIR") else 0
+        self.portal = ""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler, state_for(crawler), run_id_for(crawler))
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.portal = getattr(spider, "state_portal", "") or getattr(spider, "portal_name", "")
+
+    def process_item(self, item: Any) -> Any:
+        if self.max_items is not None and self.stored >= self.max_items:
+            self.stats.inc_value("export/over_max_items")
+            raise OverMaxItems(f"over max_items={self.max_items}: not stored, the next run fetches it")
+        data = ItemAdapter(item).asdict()
+        context = record_context(item)
+        dropped = bool(data.get("dup_of")) and self.drop_duplicates
+        written_as = self._written_as(data)
+        self.state.store_record(
+            data,
+            portal=self.portal,
+            page_key=context.page_key,
+            run_id=self.run_id,
+            headers=context.validators,
+            fingerprint=context.fingerprint,
+            output=not dropped,
+        )
+        if dropped:
+            self.stats.inc_value(f"dedupe/dropped_{data['dup_kind']}")
+            raise DroppedDuplicate(f"duplicate ({data['dup_kind']}) of record {data['dup_of']}")
+        self.stats.inc_value(f"export/{written_as}")
+        self.stored += 1
+        if self.max_items is not None and self.stored >= self.max_items:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_items"))
+        return item
+
+    def _written_as(self, data: dict[str, Any]) -> str:
+        """What the record is to the state: `new`, `updated` or `unchanged_rewritten` (--full)."""
+        known = self.state.record(data["id"])
+        if known is None:  # or known under its former id: its version goes on
+            return "new" if int(data.get("version") or 1) <= 1 else "updated"
+        return "updated" if known.content_hash != data.get("content_hash") else "unchanged_rewritten"

@@ -96,9 +96,11 @@ ITEM_PIPELINES = {
     "crawler.pipelines.StructureDocument": 720,
     "crawler.pipelines.CollectDocumentRefs": 740,
     "crawler.pipelines.Finalize": 800,
+    "crawler.files.AttachmentFiles": 850,  # on with DOWNLOAD_ATTACHMENTS
     "crawler.pipelines.ValidateRecord": 900,
     "crawler.pipelines.FilterSince": 950,
     "crawler.pipelines.TrackRecords": 1000,
+    "crawler.pipelines.StoreRecord": 1100,  # last: what passes it is in the state, then in every output
 }
 
 EXTENSIONS = {
@@ -106,7 +108,14 @@ EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
 
-# Where the run writes (set by `crawler crawl`; a bare `scrapy crawl` gets output/runs/<run-id>).
+# The crawl's options, each also a spider argument (crawler.spiders.portal.SPIDER_ARGUMENT_SETTINGS):
+# `scrapy crawl portal -a url=… -a since=2025-01-01 -a max_items=50` is `crawler crawl … --since …`.
+CRAWL_SINCE = None  # since: records (and listing/sitemap/feed entries) published before it are skipped
+MAX_ITEMS = None  # max_items: the run stores and writes at most this many records, in every output
+DOWNLOAD_ATTACHMENTS = False  # attachments: store attachment files (FILES_STORE, default OUTPUT_ROOT/files)
+EXPORTS: list[str] = []  # export: at the end of the run, its records also go to these (crawler.sinks)
+
+# Where the run writes (out; a bare `scrapy crawl` gets output/runs/<run-id>).
 RUN_DIR = None
 OUTPUT_ROOT = "output"
 

@@ -26,20 +26,23 @@ is committed on the next turn, before the crawl waits on the network again; outs
 write method commits before it returns. No transaction is held open while pages are fetched, so
 crawls side by side and `crawler state reset` wait milliseconds for each other.
 
-Crash safety: a record's line is written and flushed to the run's records.jsonl, then the state
-learns of it in a transaction committed at the end of that reactor turn. A process killed between
-the two leaves a line the state does not know; never the reverse. Each running run holds a lease
-(`runs.lease_until`), renewed at commits and by a heartbeat thread every quarter of
-STATE_LEASE_SECONDS (default 60). A run whose lease expired is dead wherever it ran; one from this
-boot and PID namespace whose process is gone or a zombie is dead at once. The next crawl opening the
-state reconciles it: the dead run's records.jsonl is the truth, its truncated last line (if any) is
-cut off, and the records it holds are registered. So the state never knows a record that was not
-written, a written record is never forgotten, and none is written twice. A crawl started while a
-killed run's lease still runs (another host or container) takes that run for alive: it skips every
-article the run registered, so only the records written in the instant before the kill (those of the
-last, uncommitted reactor turn) can be written again; the run is reconciled by the first crawl that
-opens the state after its lease ran out. Machines sharing a state must agree on the time within a
-fraction of the lease.
+The source of truth: an accepted record is stored (its page known, its version, duplicate links
+and its JSON line in `record_versions`, with `run_records` saying which run wrote it) in one
+transaction committed before any output sees it. The run's records.jsonl, Scrapy feeds and
+`crawler export` are views of that.
+
+Crash safety: the state commits a record, then the run's records.jsonl gets its line. A process
+killed between the two leaves a record the state holds and the file lacks; never the reverse. Each
+running run holds a lease (`runs.lease_until`), renewed at commits and by a heartbeat thread every
+quarter of STATE_LEASE_SECONDS (default 60). A run whose lease expired is dead wherever it ran; one
+from this boot and PID namespace whose process is gone or a zombie is dead at once. The next crawl
+opening the state reconciles it: its truncated last line (if any) is cut off and the lines the
+state holds for it and the file lacks are appended (a file written by an older crawler, which wrote
+the line first, has its unknown lines registered instead). So no output misses a record the state
+accepted, and none is written twice. A crawl started while a killed run's lease still runs (another
+host or container) takes that run for alive and skips every article it stored; the run's file is
+completed by the first crawl that opens the state after its lease ran out. Machines sharing a state
+must agree on the time within a fraction of the lease.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ import socket
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,7 +62,9 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from crawler.dates import ICT, watermark_date
+from crawler.items import record_line
 from crawler.similarity import DEFAULT_THRESHOLD, Fingerprint, fingerprint
+from crawler.sinks import StoredRecord
 from crawler.urls import url_key
 
 SCHEMA_VERSION = 1
@@ -149,7 +155,26 @@ CREATE TABLE IF NOT EXISTS frontier (
     alternatives TEXT,
     PRIMARY KEY (scope, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS record_versions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    portal TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (record_id, version)
+);
+CREATE INDEX IF NOT EXISTS record_versions_portal ON record_versions (portal);
+CREATE TABLE IF NOT EXISTS run_records (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 """
+
+# Parts added to version 1 after files were made with it: created when missing, never required.
+_ADDITIVE_TABLES = ("dead_pages", "record_versions", "run_records")
+_ADDITIVE_COLUMNS = {"runs": ("lease_until", "holder"), "records": ("seq",)}
 
 
 # Runs leased by states open in this process: never taken for dead by another state object here.
@@ -172,7 +197,8 @@ def _schema_columns() -> dict[str, set[str]]:
     scratch.executescript(_SCHEMA)
     tables = _columns(scratch)
     scratch.close()
-    tables.pop("dead_pages")
+    for table in _ADDITIVE_TABLES:
+        tables.pop(table)
     return tables
 
 
@@ -239,15 +265,6 @@ class NearMatch:
     similarity: float
 
 
-@dataclass(frozen=True)
-class InFlight:
-    """A record that passed the pipelines but is not written yet (a handful at any time)."""
-
-    content_hash: str
-    fingerprint: Fingerprint | None
-    doc_number: str | None
-
-
 def _writes(method: Callable[Concatenate[CrawlState, P], T]) -> Callable[Concatenate[CrawlState, P], T]:
     """The method's writes are one short transaction (or join the crawl's current turn's, see _write)."""
 
@@ -287,8 +304,6 @@ class CrawlState:
         self._leased: set[str] = set()
         self._lease_renewed = time.monotonic()
         self._heartbeat: _Heartbeat | None = None
-        # Records between the duplicate check and their written line: compared with each other too.
-        self.in_flight: dict[str, InFlight] = {}
 
     def _refuse_foreign_file(self) -> None:
         """Look at an existing file read-only before anything is created or its journal mode changed:
@@ -344,10 +359,14 @@ class CrawlState:
                 if statement.strip():
                     self.db.execute(statement)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            run_columns = _columns(self.db)["runs"]
-            for column in ("lease_until", "holder"):
-                if column not in run_columns:
-                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('state_id', ?)", (str(uuid.uuid4()),))
+            columns = _columns(self.db)
+            for table, added in _ADDITIVE_COLUMNS.items():
+                for column in added:
+                    if column not in columns[table]:
+                        kind = "INTEGER" if column == "seq" else "TEXT"
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self.db.execute("CREATE INDEX IF NOT EXISTS records_seq ON records (seq)")
 
         self._write(create, check_identity=False)
 
@@ -560,10 +579,14 @@ class CrawlState:
         for path in (records_path, Path(run_dir) / "rejects.jsonl"):
             cut_partial_line(path)
         registered = written = 0
+        in_file: set[tuple[str, int]] = set()
         for data in read_records(records_path):
             written += 1
+            version = int(data.get("version") or 1)
+            in_file.add((data.get("id", ""), version))
             known = self.record(data.get("id", ""))
-            if known is None or known.version < int(data.get("version") or 1):
+            if known is None or known.version < version:
+                # A line the state never learnt of (a run of a crawler that wrote the file first).
                 self._register(
                     data,
                     portal=portal,
@@ -572,9 +595,15 @@ class CrawlState:
                     headers={},
                     fingerprint=fingerprint(data.get("body") or ""),
                 )
+                self._keep_version(data["id"], version, portal, run_id, record_line(data))
                 registered += 1
+        completed = self._complete_run_file(run_id, records_path, in_file)
         self.db.execute("DELETE FROM frontier WHERE scope = ?", (run_id,))
-        counts = {"records_written": written, "records_registered_on_recovery": registered}
+        counts = {
+            "records_written": written + completed,
+            "records_registered_on_recovery": registered,
+            "lines_completed_from_state": completed,
+        }
         self.db.execute(
             "UPDATE runs SET finished_at = ?, finish_reason = 'killed', counts = ?, lease_until = NULL "
             "WHERE run_id = ?",
@@ -588,6 +617,25 @@ class CrawlState:
             (portal, run_id, now_iso()),
         )
         return True
+
+    def _complete_run_file(self, run_id: str, records_path: Path, in_file: set[tuple[str, int]]) -> int:
+        """Append to a dead run's records.jsonl the records the state accepted for it whose line the
+        process did not live to write (the state commits first). Nothing when the folder is gone
+        (the run ran on another machine); `crawler export --run` still has them."""
+        if not records_path.parent.is_dir():
+            return 0
+        rows = self.db.execute(
+            "SELECT v.record_id, v.version, v.data FROM run_records rr JOIN record_versions v ON v.seq = rr.seq "
+            "WHERE rr.run_id = ? ORDER BY rr.seq",
+            (run_id,),
+        ).fetchall()
+        missing = [data for record_id, version, data in rows if (record_id, version) not in in_file]
+        if missing:
+            with records_path.open("a", encoding="utf-8") as handle:
+                handle.writelines(line + "\n" for line in missing)
+                handle.flush()
+                os.fsync(handle.fileno())
+        return len(missing)
 
     # -- pages and records --------------------------------------------------------------------
 
@@ -619,7 +667,7 @@ class CrawlState:
             (now_iso(), headers.get("etag"), headers.get("last_modified"), key),
         )
 
-    def register_record(
+    def store_record(
         self,
         data: dict[str, Any],
         *,
@@ -628,13 +676,94 @@ class CrawlState:
         run_id: str,
         headers: dict[str, str],
         fingerprint: Fingerprint | None = None,
-    ) -> None:
-        """Remember an exported record (and the page it came from), committed at once."""
-        self._write(
-            lambda: self._register(
+        output: bool = True,
+    ) -> str:
+        """Accept a record: its page becomes known, its version and duplicate links are kept and,
+        when it is `output` (not a dropped duplicate), its JSON line is kept as what this run wrote.
+        One transaction, committed before this returns: the run's files are written after it, and
+        a process killed in between has its files completed from here. Returns the JSON line."""
+        line = record_line(data)
+
+        def store() -> None:
+            self._register(
                 data, portal=portal, page_key=page_key, run_id=run_id, headers=headers, fingerprint=fingerprint
             )
-        )
+            if output:
+                self._keep_version(data["id"], int(data.get("version") or 1), portal, run_id, line)
+
+        self._write(store)
+        self.commit()
+        return line
+
+    def _keep_version(self, record_id: str, version: int, portal: str, run_id: str, line: str) -> int:
+        """Keep the JSON line of one version of a record, as written by `run_id`. A version written
+        again (--full) replaces its line and takes a new `seq`, so exports that resume after a
+        `seq` see it; runs that wrote it before keep pointing to it."""
+        old = self.db.execute(
+            "SELECT seq FROM record_versions WHERE record_id = ? AND version = ?", (record_id, version)
+        ).fetchone()
+        if old is not None:
+            self.db.execute("DELETE FROM record_versions WHERE seq = ?", (old[0],))
+        seq = self.db.execute(
+            "INSERT INTO record_versions (record_id, version, portal, run_id, data) VALUES (?, ?, ?, ?, ?) "
+            "RETURNING seq",
+            (record_id, version, portal, run_id, line),
+        ).fetchone()[0]
+        if old is not None:
+            self.db.execute("UPDATE run_records SET seq = ? WHERE seq = ?", (seq, old[0]))
+        self.db.execute("INSERT OR IGNORE INTO run_records (run_id, seq) VALUES (?, ?)", (run_id, seq))
+        self.db.execute("UPDATE records SET seq = ? WHERE id = ? AND version <= ?", (seq, record_id, version))
+        return int(seq)
+
+    @property
+    def state_id(self) -> str:
+        """This state's identity (kept in the file), so a resumable export knows its source."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'state_id'").fetchone()
+        return str(row[0]) if row else str(self.path.resolve())
+
+    def run_record_count(self, run_id: str) -> int:
+        """How many records the run has written (a resumed job goes on counting toward max_items)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM run_records WHERE run_id = ?", (run_id,)).fetchone()[0])
+
+    def iter_records(
+        self,
+        *,
+        portal: str | None = None,
+        since: str | None = None,
+        run_id: str | None = None,
+        after_seq: int | None = None,
+        batch_size: int = 2000,
+    ) -> Iterator[list[StoredRecord]]:
+        """The records as the state committed them, in batches in `seq` order: the current version
+        of each record, or with `run_id` the versions that run wrote. `since` (YYYY-MM-DD) keeps
+        records published on or after it and undated ones, as a crawl's --since does. Each batch is
+        its own query (keyset on seq): no read transaction is held while a sink writes."""
+        if run_id is not None:
+            query = (
+                "SELECT v.seq, v.data FROM run_records rr JOIN record_versions v ON v.seq = rr.seq "
+                "WHERE rr.run_id = ? AND rr.seq > ?"
+            )
+            params: list[Any] = [run_id]
+            published = "json_extract(v.data, '$.published_at')"
+        else:
+            query = "SELECT v.seq, v.data FROM record_versions v JOIN records r ON r.seq = v.seq WHERE v.seq > ?"
+            params = []
+            published = "r.published_at"
+        if portal is not None:
+            query += " AND v.portal = ?"
+        if since is not None:
+            query += f" AND ({published} IS NULL OR substr({published}, 1, 10) >= ?)"
+        query += " ORDER BY v.seq LIMIT ?"
+        last = after_seq or 0
+        while True:
+            rows = self.db.execute(
+                query,
+                [*params, last, *([portal] if portal is not None else []), *([since] if since else []), batch_size],
+            ).fetchall()
+            if not rows:
+                return
+            yield [StoredRecord(seq, data) for seq, data in rows]
+            last = rows[-1][0]
 
     def _register(
         self,
@@ -752,29 +881,6 @@ class CrawlState:
             if similarity >= threshold and (best is None or similarity > best.similarity):
                 best = NearMatch(record_id, similarity)
         return best
-
-    def hold(self, record_id: str, held: InFlight) -> None:
-        self.in_flight[record_id] = held
-
-    def release(self, record_id: str) -> InFlight | None:
-        return self.in_flight.pop(record_id, None)
-
-    def in_flight_duplicate(
-        self, record_id: str, content_hash: str, fp: Fingerprint | None, doc_number: str | None, threshold: float
-    ) -> tuple[str, str, float | None] | None:
-        """(record id, "exact" | "near", similarity) of an in-flight record this one duplicates."""
-        for other_id, held in self.in_flight.items():
-            if other_id == record_id:
-                continue
-            if held.content_hash == content_hash:
-                return other_id, "exact", None
-            if fp is not None and held.fingerprint is not None:
-                if doc_number and held.doc_number and doc_number != held.doc_number:
-                    continue
-                similarity = fp.similarity(held.fingerprint)
-                if similarity >= threshold:
-                    return other_id, "near", similarity
-        return None
 
     # -- frontier (one run's schedule) --------------------------------------------------------
 
@@ -904,7 +1010,10 @@ class CrawlState:
         ).fetchall():
             self._delete_fingerprint(rid, blob)
         self.db.execute("DELETE FROM content WHERE record_id IN (SELECT id FROM records WHERE portal = ?)", (portal,))
-        for table in ("records", "pages", "runs", "portals", "dead_pages"):
+        self.db.execute(
+            "DELETE FROM run_records WHERE seq IN (SELECT seq FROM record_versions WHERE portal = ?)", (portal,)
+        )
+        for table in ("records", "record_versions", "pages", "runs", "portals", "dead_pages"):
             removed[table] = self.db.execute(f"DELETE FROM {table} WHERE portal = ?", (portal,)).rowcount
         return removed
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import extract_record
+from crawler.extract import extract_record
 from crawler.platforms.base import clean_byline, looks_like_byline, parse_html
 from crawler.platforms.meta import cms_authors
 

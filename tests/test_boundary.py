@@ -427,7 +427,7 @@ def test_attachments_only_fetched_on_the_boundary_over_http(tmp_path: Path) -> N
     from crawler.files import AttachmentFiles
     from crawler.items import ParserInfo, PortalRecord
 
-    crawler = get_crawler(settings_dict={"FILES_STORE": str(tmp_path / "files")})
+    crawler = get_crawler(settings_dict={"FILES_STORE": str(tmp_path / "files"), "DOWNLOAD_ATTACHMENTS": True})
     crawler.spider = SimpleNamespace(boundary=Boundary(["http://127.0.0.1:8000/"]))  # type: ignore[assignment]
     crawler.stats.open_spider()
     pipeline = AttachmentFiles.from_crawler(crawler)
@@ -572,7 +572,7 @@ def test_crawl_never_leaves_the_boundary(other_server: tuple[Any, str], tmp_path
         "javascript:void(0)",
         f"{elsewhere}/ngoai",
     ]
-    home = "".join(f"<a href=\"{href}\">liên kết {n}</a> " for n, href in enumerate(home_links))
+    home = "".join(f'<a href="{href}">liên kết {n}</a> ' for n, href in enumerate(home_links))
     redirect = lambda to: Route(302, b"", headers=(("Location", to),))  # noqa: E731
     routes = {
         "/": Route(200, f"<html><body><ul><li>{home}</li></ul></body></html>".encode()),
@@ -884,7 +884,7 @@ def test_a_page_off_the_boundary_never_gives_a_record(tmp_path: Path) -> None:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import MemoryStatsCollector
 
-    from crawler.export import page_rejected
+    from crawler.runs import page_rejected
     from crawler.spiders.portal import PortalSpider
 
     crawler = Crawler(PortalSpider, {"STATE_PATH": str(tmp_path / "s.sqlite")})

@@ -116,7 +116,7 @@ def test_state_shows_watermarks_and_reset_forgets_one_portal(tmp_path: Path) -> 
     with CrawlState(path) as state:
         for portal, published in (("kon-tum", "2024-06-02T16:20:00+07:00"), ("quang-ngai", None)):
             state.start_run(f"run-{portal}", portal, tmp_path / portal, full=False, bounded=False)
-            state.register_record(
+            state.store_record(
                 {
                     "id": f"id-{portal}",
                     "url": f"https://{portal}.gov.vn/a",

@@ -11,8 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from crawler.cli import extract_record
 from crawler.decoding import decode_html
+from crawler.extract import extract_record
 from crawler.platforms import KNOWN_PLATFORMS, PARSERS, parse_page
 from crawler.registry import load_registry
 from crawler.schema import shipped_schema

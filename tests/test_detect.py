@@ -50,7 +50,7 @@ def test_fixture_is_detected_as_its_platform(fixture_dir: Path) -> None:
 
 
 def test_vnexpress_record() -> None:
-    from crawler.cli import extract_record
+    from crawler.extract import extract_record
 
     local = "newspapers/vnexpress_article_4954454.html"
     html = need_shared("realpages", local).read_text(encoding="utf-8")

@@ -8,8 +8,8 @@ import lxml.html
 import pytest
 
 from crawler import cleaning
-from crawler.cli import extract_record
 from crawler.documents import find_document_numbers, parse_document_number, type_from_title
+from crawler.extract import extract_record
 from crawler.items import Document, ParserInfo, PortalRecord, Signer
 from crawler.platforms.base import block_text
 from crawler.platforms.meta import is_metadata_row, read_document_fields

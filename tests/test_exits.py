@@ -47,9 +47,7 @@ def crawl_args(base: str, out: Path, *extra: str) -> list[str]:
 def patched_cli(patch: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`crawler` in a subprocess after `patch` (Python) ran there: a fault injected into a real crawl."""
     code = f"import sys\n{patch}\nfrom crawler.cli import main\nsys.exit(main(sys.argv[1:]))"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False
-    )
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False)
 
 
 def manifest_of(out: Path) -> dict:
@@ -103,7 +101,7 @@ import sqlite3
 from crawler.state import CrawlState
 def broken(self, *args, **kwargs):
     raise sqlite3.DatabaseError("database disk image is malformed")
-CrawlState.register_record = broken
+CrawlState.store_record = broken
 """
 
 
@@ -260,7 +258,7 @@ def test_a_job_folder_is_one_crawl(site: str, tmp_path: Path) -> None:
 
 
 def test_job_run_dir_rules(tmp_path: Path) -> None:
-    from crawler.export import RunFolderError, job_run_dir
+    from crawler.runs import RunFolderError, job_run_dir
 
     job = tmp_path / "job"
     first, resumed = job_run_dir(job, tmp_path / "run", target="https://a.vn/")
@@ -301,9 +299,7 @@ def test_out_and_job_on_a_file_or_where_nothing_can_be_written(tmp_path: Path) -
     if os.geteuid() != 0:  # root writes into a read-only folder all the same
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        one_line_error(
-            cli("crawl", "http://127.0.0.1:9/", "--out", str(locked / "run"), *state), 2, "cannot write in"
-        )
+        one_line_error(cli("crawl", "http://127.0.0.1:9/", "--out", str(locked / "run"), *state), 2, "cannot write in")
 
 
 @pytest.mark.parametrize(

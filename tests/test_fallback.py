@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import extract_record
 from crawler.demo.site import Route
+from crawler.extract import extract_record
 from crawler.items import ParserInfo, PortalRecord
 from crawler.platforms import generic, liferay, parse_page, sanity, wordpress
 from crawler.platforms.base import parse_html

@@ -84,7 +84,7 @@ def frontier(
 
 def record(state: CrawlState, url: str, run_id: str, published: str, etag: str | None = None) -> None:
     """An earlier run's record of the article at `url`."""
-    state.register_record(
+    state.store_record(
         {"id": f"id-{url}", "url": url, "content_hash": url.rjust(64, "0")[-64:], "published_at": published},
         portal="portal.test",
         page_key=liferay_id(url),

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from crawler.cli import extract_record
+from crawler.extract import extract_record
 from crawler.pipelines import validation_errors
 from crawler.platforms import generic, parse_page
 from crawler.platforms.base import MAX_HTML_CHARS, clean_byline, parse_html, read_markup, unescape_entities
@@ -99,9 +99,8 @@ def test_trafilatura_path_gets_a_tree_without_comments(monkeypatch: pytest.Monke
     monkeypatch.setattr(generic, "_holds_the_article", lambda found, whole_page=False: False)
     first, rest = SENTENCES[0][:60], SENTENCES[0][60:]
     items = ["Rà soát quỹ đất công tại từng xã trong tỉnh.", "Công khai quy hoạch sử dụng đất tại trụ sở xã."]
-    text = (
-        f"<p>{first}<!-- x -->{rest}</p><ul>{''.join(f'<li>{i}</li>' for i in items)}</ul>"
-        + "".join(f"<p>{s}</p>" for s in SENTENCES[1:])
+    text = f"<p>{first}<!-- x -->{rest}</p><ul>{''.join(f'<li>{i}</li>' for i in items)}</ul>" + "".join(
+        f"<p>{s}</p>" for s in SENTENCES[1:]
     )
     tree = parse_html(page(f'<article><div class="noi-dung">{text}</div></article>'))
     assert tree is not None

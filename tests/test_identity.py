@@ -4,10 +4,9 @@ article id, scoped by site), whichever category URL the crawl reached it through
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from crawler import pipelines
 from crawler.cleaning import clean_record, finalize
 from crawler.demo.site import CATEGORIES, generated_articles, listing_path
-from crawler.items import ParserInfo, PortalRecord, record_id
+from crawler.items import ParserInfo, PortalRecord, record_context, record_id
 from crawler.platforms import article_key
 from crawler.state import CrawlState, crawl_key
 from crawler.urls import url_key
@@ -31,12 +30,14 @@ class CrawlRun(Run):
 
     def export(self, record: PortalRecord) -> PortalRecord:
         self.process(record)
-        held = self.state.release(record.id)
-        data = json.loads(json.dumps(record, default=lambda o: o.__dict__))
         key = crawl_key(record.url, record.platform)
-        fingerprint = held.fingerprint if held is not None else None
-        self.state.register_record(
-            data, portal="p", page_key=key, run_id=self.run_id, headers={}, fingerprint=fingerprint
+        self.state.store_record(
+            asdict(record),
+            portal="p",
+            page_key=key,
+            run_id=self.run_id,
+            headers={},
+            fingerprint=record_context(record).fingerprint,
         )
         self.written.append(record)
         return record
@@ -110,9 +111,9 @@ def test_a_record_known_under_its_former_url_id_goes_on_under_the_platform_id(st
     current = article(path, NOTICE)
     former = replace(current, id=record_id(current.url))
     assert former.id != current.id
-    data = json.loads(json.dumps(former, default=lambda o: o.__dict__))
+    data = asdict(former)
     page_key = crawl_key(current.url, "liferay")
-    state.register_record(data, portal="p", page_key=page_key, run_id="r0", headers={})
+    state.store_record(data, portal="p", page_key=page_key, run_id="r0", headers={})
 
     with pytest.raises(pipelines.UnchangedRecord):
         Run(state, "r1").process(article(path, NOTICE))

@@ -305,7 +305,7 @@ def test_a_sitemap_date_reopens_an_article_seen_earlier_in_the_run(tmp_path: Pat
     crawler = Crawler(PortalSpider, {"STATE_PATH": str(tmp_path / "state.sqlite")})
     crawler.stats = MemoryStatsCollector(crawler)
     spider = PortalSpider.from_crawler(crawler, url=f"{base}/")
-    spider.crawl_state.register_record(
+    spider.crawl_state.store_record(
         {"id": "a", "url": url, "content_hash": "0" * 64, "published_at": "2020-01-01T08:00:00+07:00"},
         portal=spider.state_portal,
         page_key=crawl_key(url),

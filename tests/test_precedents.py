@@ -8,7 +8,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler.cli import extract_record
+from crawler.extract import extract_record
 from crawler.fixtures import load_meta
 from crawler.text import paragraphs
 

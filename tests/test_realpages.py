@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.cli import extract_record
+from crawler.extract import extract_record
 from crawler.platforms import detect, parse_page
 from crawler.text import paragraphs
 

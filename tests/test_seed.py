@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import extract_record
+from crawler.extract import extract_record
 from crawler.text import normalize_text, paragraphs
 
 from .conftest import FIXTURES, need_shared

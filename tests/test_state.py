@@ -3,13 +3,12 @@ versions across runs, exact and near duplicates across portals, crash recovery, 
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from scrapy.settings import Settings
 
 from crawler import pipelines
 from crawler.cleaning import clean_record
-from crawler.items import Document, ParserInfo, PortalRecord
+from crawler.items import Document, ParserInfo, PortalRecord, record_context, record_line
 from crawler.similarity import fingerprint
 from crawler.state import CrawlState, _process_holder, _utc_iso, cut_partial_line
 
@@ -69,7 +68,7 @@ def article(path: str, body: list[str], title: str = "Triển khai dịch vụ c
 
 
 class Run:
-    """One run's TrackRecords pipeline, exporting like RunWriter does (register after the line)."""
+    """One run's TrackRecords pipeline, storing what it passes as StoreRecord does."""
 
     def __init__(self, state: CrawlState, run_id: str, **settings) -> None:
         self.state, self.run_id, self.stats = state, run_id, FakeStats()
@@ -81,10 +80,13 @@ class Run:
 
     def export(self, record: PortalRecord) -> PortalRecord:
         self.process(record)
-        held = self.state.release(record.id)
-        data = json.loads(json.dumps(record, default=lambda o: o.__dict__))
-        self.state.register_record(
-            data, portal="p", page_key=None, run_id=self.run_id, headers={}, fingerprint=held.fingerprint
+        self.state.store_record(
+            asdict(record),
+            portal="p",
+            page_key=None,
+            run_id=self.run_id,
+            headers={},
+            fingerprint=record_context(record).fingerprint,
         )
         self.written.append(record)
         return record
@@ -108,11 +110,7 @@ def test_new_records_are_version_one_and_not_duplicates(state: CrawlState) -> No
 def test_same_canonical_url_twice_in_one_run_is_dropped(state: CrawlState) -> None:
     run = Run(state, "r1")
     record = article("/a", NOTICE)
-    run.process(record)  # in flight: not written yet
-    with pytest.raises(pipelines.DuplicateRecord, match="same canonical URL"):
-        run.process(replace(record))
-    state.release(record.id)
-    run.export(record)
+    run.export(record)  # stored before anything else is placed
     with pytest.raises(pipelines.DuplicateRecord, match="already exported in this run"):
         run.process(replace(record))
     # Spellings of one page are one record id: http/https, www., trailing slash, tracking parameters.
@@ -159,7 +157,6 @@ def test_unchanged_article_is_not_written_again_and_an_edit_is_a_new_version(sta
     second_run = Run(state, "r2")
     with pytest.raises(pipelines.UnchangedRecord, match="unchanged since version 1"):
         second_run.process(article("/a", NOTICE))
-    state.release(first.id)
     edited = second_run.export(article("/a", [*NOTICE, "Cập nhật: bổ sung danh sách thủ tục."]))
     assert (edited.id, edited.version, edited.dup_of) == (first.id, 2, None)  # not a duplicate of itself
     assert edited.updated_at == edited.fetched_at
@@ -172,21 +169,6 @@ def test_full_crawl_rewrites_unchanged_records_with_their_version(state: CrawlSt
     assert (again.version, again.dup_of) == (1, None)
 
 
-def test_drop_duplicates_setting_drops_with_a_reason(state: CrawlState) -> None:
-    run = Run(state, "r1", DROP_DUPLICATES=True)
-    first = run.export(article("/a", NOTICE))
-    with pytest.raises(pipelines.DroppedDuplicate, match=f"duplicate \\(exact\\) of record {first.id}"):
-        run.process(article("/b", NOTICE))
-    assert run.stats.values["dedupe/dropped_exact"] == 1
-
-
-def test_concurrent_duplicates_are_caught_before_either_is_written(state: CrawlState) -> None:
-    run = Run(state, "r1")
-    run.process(article("/a", NOTICE))
-    second = run.process(article("/b", NOTICE))
-    assert second.dup_kind == "exact"
-
-
 def test_frontier_schedules_once_and_keeps_alternatives(state: CrawlState) -> None:
     assert state.claim("run", "k", "http://h/a")
     assert not state.claim("run", "k", "http://h/b")
@@ -197,15 +179,15 @@ def test_frontier_schedules_once_and_keeps_alternatives(state: CrawlState) -> No
     assert state.claim("other-run", "k")  # frontiers are per run (or per job)
 
 
-def test_killed_run_is_reconciled_from_its_output(tmp_path: Path, state: CrawlState) -> None:
+def test_a_killed_run_of_an_older_crawler_is_reconciled_from_its_output(tmp_path: Path, state: CrawlState) -> None:
     run_dir = tmp_path / "runs" / "r1"
     run_dir.mkdir(parents=True)
     state.start_run("r1", "p", run_dir, full=False, bounded=False)
     written = Run(state, "r1")
     record = written.process(article("/a", NOTICE))
-    state.release(record.id)
-    line = json.dumps(json.loads(json.dumps(record, default=lambda o: o.__dict__)), ensure_ascii=False)
-    # Killed after the line was flushed but before the state committed, in the middle of the next line.
+    line = record_line(asdict(record))
+    # An older crawler wrote the line first: killed after the line was flushed but before the state
+    # committed, in the middle of the next line.
     (run_dir / "records.jsonl").write_text(line + "\n" + line[:40], encoding="utf-8")
     state.close()
 
@@ -231,7 +213,7 @@ def test_cut_partial_line(tmp_path: Path) -> None:
 def test_reset_forgets_one_portal_only(state: CrawlState) -> None:
     run = Run(state, "r1")
     run.export(article("/a", NOTICE))
-    state.register_record(
+    state.store_record(
         {"id": "other", "url": "http://x/1", "content_hash": "0" * 64, "portal": "q"},
         portal="q",
         page_key="x/1",

@@ -255,11 +255,12 @@ def test_a_job_killed_with_kill_9_resumes_to_every_article(tmp_path: Path) -> No
 
 
 def test_a_portal_being_crawled_is_not_reset(tmp_path: Path) -> None:
-    mirror = site(40, 8, article_delay=0.1)
+    mirror = site(40, 8, article_delay=0.5)
     state, out = tmp_path / "state.sqlite", tmp_path / "run"
     try:
         process = subprocess.Popen(
-            crawl_command(mirror, out, state, "-s", "LOOPBACK_CONCURRENCY=2"),
+            # Two at a time (Scrapy ignores the per-host limit without a delay): a crawl of 10 s or so.
+            crawl_command(mirror, out, state, "-s", "LOOPBACK_CONCURRENCY=2", "-s", "CONCURRENT_REQUESTS=2"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

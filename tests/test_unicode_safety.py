@@ -13,8 +13,8 @@ from html import escape
 
 import pytest
 
-from crawler.cli import extract_record
 from crawler.decoding import decode_html
+from crawler.extract import extract_record
 from crawler.text import detect_language, normalize_text, paragraphs
 
 URL = "https://example.org/news/2024/delegation-visit-report-1234.html"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lxml.html
 
-from crawler.cli import extract_record
+from crawler.extract import extract_record
 from crawler.fixtures import load_meta
 from crawler.pipelines import validation_errors
 from crawler.platforms import article_key, detect

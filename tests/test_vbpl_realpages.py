@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crawler.cli import extract_record
+from crawler.extract import extract_record
 from crawler.platforms import article_key, detect
 from crawler.text import paragraphs
 

@@ -93,9 +93,7 @@ _DATE_START = re.compile(
 )
 # What may stand between the word introducing a date and the date: a weekday, commas, spaces.
 _DATE_FILLER = re.compile(r"(?:[\s,:]|\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?|thứ\s+\w+|chủ\s+nhật)*$", re.I)
-_MONTH_BEFORE = re.compile(
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*$|\btháng\s*$", re.I
-)
+_MONTH_BEFORE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*$|\btháng\s*$", re.I)
 _SOURCE_LABEL = re.compile(r"^\(?\s*(?:Nguồn(?:\s*tin)?\s*:|Theo\s)", re.I)
 
 

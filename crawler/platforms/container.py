@@ -297,9 +297,7 @@ def _discount(el: lxml.html.HtmlElement, root: lxml.html.HtmlElement, sizes: Mea
         node = node.getparent()
 
 
-def _rest_is_teasers(
-    node: lxml.html.HtmlElement, best: lxml.html.HtmlElement, children: list, sizes: Measure
-) -> bool:
+def _rest_is_teasers(node: lxml.html.HtmlElement, best: lxml.html.HtmlElement, children: list, sizes: Measure) -> bool:
     """The prose beside the biggest child is a column of teasers (several short blocks under
     links), not part of the article such as its lead."""
     blocks = sizes.blocks.get(node, 0) - sizes.blocks.get(best, 0)

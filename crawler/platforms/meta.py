@@ -420,7 +420,7 @@ _UI_WORDS = frozenset("view archive posts post all more profile articles website
 
 
 def _author_name_verdict(name: str, page: _Page, *, typed_person: bool = False) -> str:
-    """"name" for a person's (or a desk's) name; "account" for a login, a placeholder account
+    """ "name" for a person's (or a desk's) name; "account" for a login, a placeholder account
     ("admin") or (unless JSON-LD types it a Person) the site's own name; "other" for anything else
     (an address, a link, a date, a sentence, a button's text)."""
     words = name.split()

@@ -41,6 +41,8 @@ _BODY_SELECTORS = (
     "#news-bodyhtml",
 )
 _VISIBLE_DATE = ("span.date", ".date-time", ".time-detail", ".publish-date", "time")
+
+
 def _article_object(tree: lxml.html.HtmlElement) -> dict[str, Any] | None:
     return next((obj for obj in json_ld_objects(tree) if json_ld_types(obj) & ARTICLE_TYPES), None)
 

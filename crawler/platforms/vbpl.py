@@ -370,10 +370,7 @@ def _diagram_lines(diagram: lxml.html.HtmlElement) -> list[str]:
     for block in select(diagram, "div.luocdo"):
         heading = first(block, ".title", ".titleht")
         names = [
-            _line(link)
-            for item in select(block, ".content li")
-            for link in item.iterchildren("a")
-            if block_text(link)
+            _line(link) for item in select(block, ".content li") for link in item.iterchildren("a") if block_text(link)
         ]
         if not names:
             continue

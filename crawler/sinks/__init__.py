@@ -1,7 +1,8 @@
 """Outputs fed from the state (`crawler export DEST`, `crawler crawl --export DEST`).
 
 The state holds every accepted record as the JSON line the run wrote (`crawler.state`); a sink is
-one view of those lines in another format or system. The exporter reads the state in batches of
+one view of those lines in another format or system. The exporter reads the state
+(`CrawlState.iter_records`, identified by `CrawlState.state_id`) in batches of
 `StoredRecord`s in acceptance order (`seq` only grows) and hands each batch to the sink, so memory
 stays flat whatever the number of records. DEST chooses the sink: `x.jsonl`, `x.csv`, `x.parquet`,
 `x.sqlite` or a `postgresql://` URL.

@@ -3,7 +3,10 @@
     scrapy crawl portal -a portal=<slug>      # a registry portal
     scrapy crawl portal -a url=<start URL>    # any site (platform detected per page)
 
-Optional: -a since=YYYY-MM-DD, -a max_items=N. It stays on the start host, follows listings and
+Every option of `crawler crawl` is a spider argument, turned into the setting the components read
+(SPIDER_ARGUMENT_SETTINGS), so `scrapy crawl`, Scrapyd and `crawler crawl` run the same crawl:
+since, max_items, full, state, out (the run folder), log_file, attachments, drop_duplicates,
+delay and export (destinations, comma-separated). It stays on the start host, follows listings and
 their pagination to article pages, fetches each article once (also when it is linked from another
 category or as a print view), and reports every page that yields no record with a reason.
 """
@@ -15,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,12 +30,13 @@ from crawler.boundary import Boundary, BoundaryRefusal
 from crawler.dates import parse_vietnamese_date
 from crawler.decoding import decode_html
 from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, robots_sitemaps
-from crawler.export import frontier_scope, page_rejected, response_validators, run_id_for
 from crawler.frontier import Decision, Frontier, FrontierSettings, Outcome, plan_paging
+from crawler.items import record_context
 from crawler.middlewares import download_failure_kind, failure_detail
 from crawler.platforms import article_key, parse_page
 from crawler.platforms.page import ParsedPage
 from crawler.registry import PortalEntry, load_registry
+from crawler.runs import frontier_scope, page_rejected, response_validators, run_id_for
 from crawler.state import CrawlState, state_for
 from crawler.urls import site_key, url_key, url_too_long
 
@@ -47,6 +52,66 @@ def _is_loopback(host: str | None) -> bool:
 
 class SpiderArgumentError(ValueError):
     """A spider argument a user typed is wrong; the message says what to do."""
+
+
+# Spider argument → the setting every component reads. Given on the command line (`-a name=value`,
+# Scrapyd's schedule.json, `crawler crawl`'s options), they take the command line's priority.
+SPIDER_ARGUMENT_SETTINGS = {
+    "since": "CRAWL_SINCE",
+    "max_items": "MAX_ITEMS",
+    "full": "FULL_CRAWL",
+    "state": "STATE_PATH",
+    "out": "RUN_DIR",
+    "log_file": "LOG_FILE",
+    "attachments": "DOWNLOAD_ATTACHMENTS",
+    "drop_duplicates": "DROP_DUPLICATES",
+    "delay": "DOWNLOAD_DELAY",
+    "export": "EXPORTS",
+}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _flag(name: str, value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text not in _TRUE | _FALSE:
+        raise SpiderArgumentError(f"{name} takes true or false (or 1 or 0), not {value!r}")
+    return text in _TRUE
+
+
+def argument_settings(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The settings the spider arguments stand for, checked (SpiderArgumentError with one line)."""
+    found: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if value is None or name not in SPIDER_ARGUMENT_SETTINGS:
+            continue
+        setting = SPIDER_ARGUMENT_SETTINGS[name]
+        if name == "since":
+            try:
+                value = date.fromisoformat(str(value)).isoformat() if value != "" else None
+            except ValueError:
+                raise SpiderArgumentError(f"since must be YYYY-MM-DD, not {value!r}") from None
+        elif name == "max_items":
+            try:
+                value = int(value) if value != "" else None
+            except ValueError:
+                raise SpiderArgumentError(f"max_items must be a whole number, not {value!r}") from None
+            if value is not None and value < 1:
+                raise SpiderArgumentError(f"max_items must be at least 1, not {value!r}")
+        elif name in ("full", "attachments", "drop_duplicates"):
+            value = value if isinstance(value, bool) else _flag(name, value)
+        elif name == "delay":
+            try:
+                value = float(value)
+            except ValueError:
+                raise SpiderArgumentError(f"delay must be a number of seconds, not {value!r}") from None
+        elif name == "export":
+            value = (
+                [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else list(value)
+            )
+        if value is not None:
+            found[setting] = value
+    return found
 
 
 def _stat_key(reason: str) -> str:
@@ -70,15 +135,10 @@ def failure_kind(failure: Failure) -> str:
 class PortalSpider(scrapy.Spider):
     name = "portal"
 
-    def __init__(
-        self,
-        portal: str | None = None,
-        url: str | None = None,
-        since: str | None = None,
-        max_items: str | int | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, portal: str | None = None, url: str | None = None, **kwargs: Any) -> None:
+        options = {name: kwargs.pop(name) for name in list(kwargs) if name in SPIDER_ARGUMENT_SETTINGS}
         super().__init__(**kwargs)
+        self.argument_settings = argument_settings(options)
         self.entry: PortalEntry | None = None
         if portal:
             self.entry = load_registry().get(portal)
@@ -96,16 +156,9 @@ class PortalSpider(scrapy.Spider):
             raise SpiderArgumentError("give -a portal=<slug> or -a url=<start URL>")
         self.portal_name = self.entry.slug if self.entry else site_key(self.start_urls[0])
         self.boundary = Boundary(self.start_urls, (self.entry.domain, *self.entry.aliases) if self.entry else ())
-        try:
-            self.since = date.fromisoformat(since) if since else None
-        except ValueError:
-            raise SpiderArgumentError(f"since must be YYYY-MM-DD, not {since!r}") from None
-        try:
-            self.max_items = int(max_items) if max_items not in (None, "") else None
-        except ValueError:
-            raise SpiderArgumentError(f"max_items must be a whole number, not {max_items!r}") from None
-        if self.max_items is not None and self.max_items < 1:
-            raise SpiderArgumentError(f"max_items must be at least 1, not {max_items!r}")
+        since = self.argument_settings.get("CRAWL_SINCE")
+        self.since: date | None = date.fromisoformat(since) if since else None
+        self.max_items: int | None = self.argument_settings.get("MAX_ITEMS")
         # Start URLs that gave nothing to crawl, {url, reason}: the manifest's `start_failures`.
         self.start_failures: list[dict[str, str]] = []
         self.state_portal = self.entry.slug if self.entry else site_key(self.start_urls[0])
@@ -120,6 +173,9 @@ class PortalSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        for name, value in spider.argument_settings.items():
+            crawler.settings.set(name, value, priority="cmdline")
+        spider.apply_option_settings(crawler.settings)
         if spider.entry is not None:
             # Portal quirks from the registry (legacy TLS, longer timeouts …); the command line still wins.
             for name, value in spider.entry.settings:
@@ -134,6 +190,22 @@ class PortalSpider(scrapy.Spider):
             crawler.settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", concurrency, priority="spider")
         spider.bind_state(state_for(crawler), frontier_scope(crawler), run_id_for(crawler))
         return spider
+
+    def apply_option_settings(self, settings: Any) -> None:
+        """Read the crawl's options from the settings, whoever set them (spider arguments, `-s`,
+        Scrapyd), and fill in what follows from them."""
+        since = settings.get("CRAWL_SINCE")
+        try:
+            self.since = date.fromisoformat(str(since)) if since else None
+        except ValueError:
+            raise SpiderArgumentError(f"CRAWL_SINCE must be YYYY-MM-DD, not {since!r}") from None
+        self.max_items = settings.getint("MAX_ITEMS") or None
+        if settings.getbool("DOWNLOAD_ATTACHMENTS") and not settings.get("FILES_STORE"):
+            # Beside the run when its folder was chosen, else one store shared by runs (files are
+            # named by their hash, so a file found again is stored once).
+            out = self.argument_settings.get("RUN_DIR")
+            store = Path(out) / "files" if out else Path(settings.get("OUTPUT_ROOT", "output")) / "files"
+            settings.set("FILES_STORE", str(store.resolve()), priority="spider")
 
     def bind_state(self, crawl_state: CrawlState, scope: str, run_id: str) -> None:
         """Use the persistent state: the run's frontier, and what earlier runs already recorded."""
@@ -379,6 +451,9 @@ class PortalSpider(scrapy.Spider):
             record.http_status = response.status
             if self.entry is not None:
                 record.portal = self.entry.slug
+            context = record_context(record)
+            context.page_key = response.meta.get("key")
+            context.validators = response_validators(response)
             yield record
             for url in page.links:
                 request = self._request(url, role="article", nav_depth=response.meta.get("nav_depth", 0))
