@@ -6,6 +6,8 @@ import csv
 import dataclasses
 import json
 import sqlite3
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,8 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.demo.records import generated_records, record_line
-from crawler.items import PortalRecord
+from crawler.cli import main
+from crawler.demo.records import generated_records
+from crawler.items import PortalRecord, record_line
 from crawler.sinks import Selection, SinkError, StoredRecord, export_state, open_sink
 from crawler.sinks.csvfile import CsvSink
 from crawler.sinks.jsonl import JsonlSink
@@ -464,3 +467,86 @@ def test_memory_does_not_grow_with_the_number_of_records(tmp_path: Path, name: s
     small = _peak_bytes(tmp_path, name, 2_000)
     large = _peak_bytes(tmp_path, name, 20_000)
     assert large / small < 2, f"{name}: peak {small} bytes for 2k records, {large} for 20k"
+
+
+# --- `crawler export` against a real state ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crawled(site: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A crawl of the demo portal: its run folder and its state file."""
+    folder = tmp_path_factory.mktemp("crawled")
+    run_dir, state = folder / "run", folder / "state.sqlite"
+    command = [sys.executable, "-m", "crawler.cli", "crawl", f"{site}/", "--out", str(run_dir), "--state", str(state)]
+    result = subprocess.run([*command, "--delay", "0"], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    return run_dir, state
+
+
+def _export(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["export", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_crawler_export_writes_every_format_from_the_state(
+    crawled: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir, state = crawled
+    lines = (run_dir / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 5
+    for name in ("out.jsonl", "out.csv", "out.parquet", "out.sqlite"):
+        code, out, err = _export(capsys, str(tmp_path / name), "--state", str(state), "--batch-size", "2")
+        assert (code, err) == (0, "")
+        assert out.startswith(f"{len(lines)} records → {tmp_path / name} in ")
+    assert sorted((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()) == sorted(lines)
+    assert len(_csv_rows(tmp_path / "out.csv", "utf-8")) == len(lines)
+    assert pq.read_table(tmp_path / "out.parquet").num_rows == len(lines)
+    seed = json.loads(need_shared("seed", "expected.json").read_text(encoding="utf-8"))
+    assert seed["title"] in _search(tmp_path / "out.sqlite", "hoi nghi so ket")
+    # Again into the same SQLite file: nothing new since, nothing duplicated.
+    code, out, _ = _export(capsys, str(tmp_path / "out.sqlite"), "--state", str(state))
+    assert (code, out.split(" → ")[0]) == (0, "0 records")
+    with sqlite3.connect(tmp_path / "out.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM records").fetchone() == (len(lines),)
+
+
+def test_crawler_export_selects_by_run_portal_and_date(
+    crawled: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir, state = crawled
+    records = [json.loads(line) for line in (run_dir / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    code, out, _ = _export(capsys, str(tmp_path / "run.jsonl"), "--state", str(state), "--run", manifest["run_id"])
+    assert code == 0 and out.startswith(f"{len(records)} records")
+    portal = records[0]["portal"]
+    code, out, _ = _export(capsys, str(tmp_path / "portal.jsonl"), "--state", str(state), "--portal", portal)
+    assert code == 0 and out.startswith(f"{len(records)} records")
+    code, out, _ = _export(capsys, str(tmp_path / "none.csv"), "--state", str(state), "--portal", "no-such-portal")
+    assert code == 0 and out.startswith("0 records")
+    since = "2024-04-01"
+    recent = [r["id"] for r in records if r["published_at"] is None or r["published_at"][:10] >= since]
+    assert 0 < len(recent) < len(records)
+    code, out, _ = _export(capsys, str(tmp_path / "recent.jsonl"), "--state", str(state), "--since", since)
+    assert code == 0
+    exported = [json.loads(line)["id"] for line in (tmp_path / "recent.jsonl").read_text("utf-8").splitlines()]
+    assert sorted(exported) == sorted(recent)
+
+
+def test_crawler_export_errors_are_one_line(
+    crawled: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, state = crawled
+    cases = [
+        ((str(tmp_path / "out.csv"), "--state", str(tmp_path / "missing.sqlite")), 4, "no state file"),
+        ((str(tmp_path / "out.xlsx"), "--state", str(state)), 2, "cannot tell which format"),
+        ((str(tmp_path / "out.csv"), "--state", str(state), "--since", "2024-31-12"), 2, "--since must be a date"),
+        ((str(state), "--state", str(state)), 2, "another SQLite database"),
+        ((str(tmp_path / "out.csv"), "--state", str(state), "--batch-size", "0"), 2, "must be at least 1"),
+    ]
+    for args, expected_code, message in cases:
+        code, out, err = _export(capsys, *args)
+        assert code == expected_code, args
+        assert err.startswith("crawler: ") and message in err and err.count("\n") == 1, err
+        assert out == ""
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

@@ -9,7 +9,6 @@ order of `PortalRecord`, and `stored_batches` wraps their JSON lines as the stat
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from crawler.demo.site import _SYLLABLES
+from crawler.items import record_line
 from crawler.sinks import StoredRecord
 
 _PROVINCES = (
@@ -138,11 +138,6 @@ def generated_records(count: int, *, seed: int = 11) -> Iterator[dict[str, Any]]
     rng = random.Random(seed)
     for n in range(count):
         yield generated_record(n, rng)
-
-
-def record_line(record: dict[str, Any]) -> str:
-    """The JSON line the run writes and the state keeps for a record."""
-    return json.dumps(record, ensure_ascii=False)
 
 
 def stored_batches(records: Iterator[dict[str, Any]], batch_size: int = 2000) -> Iterator[list[StoredRecord]]:
