@@ -31,7 +31,7 @@ from crawler.sinks.files import TemporaryTarget, record_fields
 TIMESTAMP_FIELDS = ("published_at", "updated_at", "fetched_at")
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 TEXT_SUFFIX = "_text"
-ROW_GROUP_BYTES = 64 * 1024 * 1024  # of Arrow data before compression: a few thousand records
+ROW_GROUP_BYTES = 32 * 1024 * 1024  # of Arrow data before compression: several thousand records
 ROW_GROUP_MAX_ROWS = 100_000
 _SCALARS: dict[Any, pa.DataType] = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 
@@ -142,7 +142,7 @@ class ParquetSink:
 
     def _write_row_group(self) -> None:
         if self.pending:
-            table = pa.concat_tables(self.pending).combine_chunks()
+            table = pa.concat_tables(self.pending)  # no copy: the batches' chunks make up the row group
             self.writer.write_table(table, row_group_size=table.num_rows)
         self.pending, self.pending_bytes, self.pending_rows = [], 0, 0
 

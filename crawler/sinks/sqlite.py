@@ -132,6 +132,7 @@ class SqliteSink:
         self.db = sqlite3.connect(self.path, isolation_level=None)
         try:
             self._check_ours()
+            self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB: FTS5 merges its index segments in it
             self.db.executescript(f"BEGIN; {SCHEMA} COMMIT;")
             self.db.execute("INSERT OR IGNORE INTO export_info VALUES ('format', ?)", (FORMAT_MARK,))
         except sqlite3.DatabaseError as error:
