@@ -22,7 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.dates import ICT
-from crawler.items import record_line
+from crawler.items import record_context, record_line
 from crawler.runs import frontier_scope, page_rejected, run_dir_for, run_id_for
 from crawler.state import StateError, cut_partial_line, read_records, state_for
 
@@ -132,11 +132,11 @@ class RunWriter:
     def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
         """A record the state accepted (StoreRecord is the last pipeline): its line, as stored."""
         assert self._records is not None
-        data = ItemAdapter(item).asdict()
-        self._records.write(record_line(data) + "\n")
+        line = record_context(item).line or record_line(ItemAdapter(item).asdict())
+        self._records.write(line + "\n")
         self._records.flush()
         self.records_written += 1
-        self.portals.add(data.get("portal", ""))
+        self.portals.add(ItemAdapter(item).get("portal", ""))
 
     def item_dropped(self, item: Any, response: Any, exception: DropItem, spider: Spider) -> None:
         self._reject(ItemAdapter(item).get("url", ""), "record", type(exception).__name__, str(exception))
