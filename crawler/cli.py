@@ -1,4 +1,4 @@
-"""`crawler` command: crawl, demo, portals, extract, schema, record-fixture.
+"""`crawler` command: crawl, demo, state, export, portals, extract, schema, record-fixture.
 
 Every error a user can meet prints one line saying what to do and exits non-zero; no tracebacks.
 """
@@ -504,6 +504,43 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import time
+
+    from crawler.sinks import Selection, SinkError, export_state
+    from crawler.state import DEFAULT_STATE_PATH, CrawlState, StateError
+
+    since = _check_since(args.since)
+    path = Path(args.state) if args.state else DEFAULT_STATE_PATH
+    if not path.exists():
+        raise UserError(f"no state file at {path}: run a crawl first, or pass --state PATH", EXIT_STATE)
+    try:
+        state = CrawlState(path)
+    except StateError as error:
+        raise UserError(str(error), EXIT_STATE) from None
+
+    def progress(count: int) -> None:
+        if sys.stderr.isatty():  # a running count on the terminal, nothing in a log
+            print(f"\r{count} records…", end="", file=sys.stderr, flush=True)
+
+    started = time.monotonic()
+    try:
+        selection = Selection(state.state_id, portal=args.portal, since=since, run_id=args.run)
+        written = export_state(
+            state, args.dest, selection, csv_bom=args.bom, batch_size=args.batch_size, progress=progress
+        )
+    except SinkError as error:
+        raise UserError(str(error)) from None
+    except OSError as error:
+        raise UserError(f"cannot write {args.dest} ({error.strerror or error}); give another DEST") from None
+    finally:
+        state.close()
+    if sys.stderr.isatty():
+        print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
+    print(f"{written} records → {args.dest} in {time.monotonic() - started:.1f} s")
+    return 0
+
+
 def cmd_portals(args: argparse.Namespace) -> int:
     from crawler.registry import load_registry
 
@@ -793,6 +830,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="serve the bundled fixture portal on 127.0.0.1 and crawl it")
     demo.add_argument("--out", help="run folder (default: output/runs/<run-id>)")
     demo.set_defaults(func=cmd_demo)
+
+    export = sub.add_parser("export", help="write the state's records to a JSONL, CSV, Parquet or SQLite file")
+    export.add_argument("dest", help="x.jsonl, x.csv, x.parquet, x.sqlite (updated in place) or a postgresql:// URL")
+    export.add_argument("--state", help="state file (default: output/state/crawler.sqlite)")
+    export.add_argument("--portal", help="only this portal's records")
+    export.add_argument("--since", help="only records published on or after this date (YYYY-MM-DD), and undated ones")
+    export.add_argument("--run", metavar="RUN_ID", help="only the record versions this run wrote")
+    export.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 byte order mark (for Excel)")
+    export.add_argument("--batch-size", type=positive_int, default=2000, help="records at a time (default 2000)")
+    export.set_defaults(func=cmd_export)
 
     portals = sub.add_parser("portals", help="list the portal registry")
     portals.add_argument("--status", choices=["active", "legacy", "unverified"])

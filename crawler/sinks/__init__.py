@@ -10,7 +10,9 @@ stays flat whatever the number of records. DEST chooses the sink: `x.jsonl`, `x.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 
@@ -54,3 +56,92 @@ class Sink(Protocol):
     def close(self, ok: bool) -> None:
         """Finish the output (a file sink renames its temporary file into place only when `ok`)."""
         ...
+
+
+class RecordSource(Protocol):
+    """What an export reads: the state (`crawler.state.CrawlState`) or anything that hands out records alike."""
+
+    @property
+    def state_id(self) -> str: ...
+
+    def iter_records(
+        self,
+        *,
+        portal: str | None = None,
+        since: str | None = None,
+        run_id: str | None = None,
+        after_seq: int | None = None,
+        batch_size: int = 2000,
+    ) -> Iterator[list[StoredRecord]]: ...
+
+
+FORMATS_HELP = "a .jsonl (.ndjson), .csv, .parquet or .sqlite (.db) file, or a postgresql:// URL"
+
+
+def open_sink(dest: str, *, csv_bom: bool = False) -> Sink:
+    """The sink DEST names: by its suffix for a file, by its scheme for PostgreSQL."""
+    if dest.startswith(("postgresql://", "postgres://")):
+        try:
+            from crawler.sinks.postgres import PostgresSink
+        except ModuleNotFoundError as error:
+            if error.name != "crawler.sinks.postgres":
+                raise
+            raise SinkError("PostgreSQL exports are not part of this install; give a file instead") from None
+        return PostgresSink(dest)
+    suffix = Path(dest).suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        from crawler.sinks.jsonl import JsonlSink
+
+        return JsonlSink(dest)
+    if suffix == ".csv":
+        from crawler.sinks.csvfile import CsvSink
+
+        return CsvSink(dest, bom=csv_bom)
+    if suffix == ".parquet":
+        from crawler.sinks.parquet import ParquetSink
+
+        return ParquetSink(dest)
+    if suffix in (".sqlite", ".db"):
+        from crawler.sinks.sqlite import SqliteSink
+
+        return SqliteSink(dest)
+    raise SinkError(f"cannot tell which format to write to {dest!r}: give {FORMATS_HELP}")
+
+
+def export_state(
+    state: RecordSource,
+    dest: str,
+    selection: Selection,
+    *,
+    csv_bom: bool = False,
+    batch_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Stream the selected records of `state` into DEST batch by batch; the number written.
+
+    A resumable destination that already holds part of this selection gets only what follows it.
+    The sink is closed as failed (a file sink leaves DEST as it was) when anything interrupts the
+    export, Ctrl-C included. `progress` is called with the running count after each batch."""
+    sink = open_sink(dest, csv_bom=csv_bom)
+    written = 0
+    try:
+        after_seq = sink.resume_after(selection)
+        batches = state.iter_records(
+            portal=selection.portal,
+            since=selection.since,
+            run_id=selection.run_id,
+            after_seq=after_seq,
+            batch_size=batch_size,
+        )
+        for batch in batches:
+            if not batch:
+                continue
+            sink.write_batch(batch, selection)
+            written += len(batch)
+            if progress is not None:
+                progress(written)
+    except BaseException:
+        sink.close(ok=False)
+        raise
+    sink.close(ok=True)
+    return written
