@@ -114,6 +114,7 @@ CRAWL_SINCE = None  # since: records (and listing/sitemap/feed entries) publishe
 MAX_ITEMS = None  # max_items: the run stores and writes at most this many records, in every output
 DOWNLOAD_ATTACHMENTS = False  # attachments: store attachment files (FILES_STORE, default OUTPUT_ROOT/files)
 EXPORTS: list[str] = []  # export: at the end of the run, its records also go to these (crawler.sinks)
+EXPORT_CSV_BOM = False  # CSV exports start with a UTF-8 byte order mark (spreadsheets read Vietnamese right)
 
 # Where the run writes (out; a bare `scrapy crawl` gets output/runs/<run-id>).
 RUN_DIR = None
