@@ -111,4 +111,8 @@ RUN_DIR = None
 OUTPUT_ROOT = "output"
 
 LOG_LEVEL = "INFO"
+# Dropped items are one line "Dropped <url>: <reason>" (crawler.logformat), at the DropItem's
+# log_level, or at this level when it names none: most drops are the crawl working as intended.
+LOG_FORMATTER = "crawler.logformat.PortalLogFormatter"
+DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
