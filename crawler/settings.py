@@ -103,8 +103,13 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.export.RunWriter": 500,
+    "crawler.progress.ProgressLine": 600,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
+
+# One status line redrawn on the terminal (crawler.progress): "auto" draws it when stderr is a
+# terminal and the log goes elsewhere (LOG_FILE, as `crawler crawl` sets); "on" or "off" force it.
+PROGRESS = "auto"
 
 # Where the run writes (set by `crawler crawl`; a bare `scrapy crawl` gets output/runs/<run-id>).
 RUN_DIR = None
