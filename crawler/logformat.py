@@ -51,7 +51,7 @@ def item_url(item: Any) -> str:
 
 
 class PortalLogFormatter(LogFormatter):
-    """Item drops and item errors as one line naming the page, never the whole record.
+    """Item drops, scraped items and item errors as one line naming the page, never the whole record.
 
     A drop that names no level is logged at DEFAULT_DROPITEM_LOG_LEVEL (INFO in crawler.settings: a
     drop without a level is expected, filtered or over a limit, rather than a problem)."""
@@ -76,6 +76,16 @@ class PortalLogFormatter(LogFormatter):
             "level": drop_level(exception, self.default_drop_level),
             "msg": "Dropped %(url)s: %(reason)s",
             "args": {"url": item_url(item), "reason": str(exception) or type(exception).__name__},
+        }
+
+    def scraped(self, item: Any, response: Response | Failure | None, spider: Spider) -> LogFormatterResult:
+        """At DEBUG, Scrapy would copy every record into the log: the record is in records.jsonl."""
+        base = super().scraped(item, response, spider)
+        source = base["args"]["src"] if isinstance(base["args"], dict) else response
+        return {
+            "level": base["level"],
+            "msg": "Scraped %(url)s from %(src)s",
+            "args": {"url": item_url(item), "src": source},
         }
 
     def item_error(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from scrapy.exceptions import DropItem
+from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.items import ParserInfo, PortalRecord
@@ -104,3 +105,9 @@ def test_a_crawl_logs_its_drop_as_one_line(site: str, tmp_path: Path) -> None:
     assert f": Dropped {site}/" in drops[0]  # at the level InvalidRecord names
     assert drops[0].endswith(": date shown but not understood")
     assert "PortalRecord(" not in log
+
+
+def test_a_scraped_item_is_one_debug_line_naming_the_page() -> None:
+    result = formatter().scraped(record(), HtmlResponse(URL, body=b"<html></html>"), None)
+    assert result["level"] == logging.DEBUG
+    assert result["msg"] % result["args"] == f"Scraped {URL} from <200 {URL}>"
