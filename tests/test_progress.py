@@ -19,6 +19,7 @@ import termios
 from pathlib import Path
 
 import pytest
+from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from crawler.middlewares import SettingsError
@@ -147,12 +148,12 @@ def test_an_unknown_progress_value_is_one_line(site: str, tmp_path: Path) -> Non
     ],
 )
 def test_when_the_line_is_drawn(settings: dict, terminal: bool, wanted: bool) -> None:
-    assert progress_wanted(get_crawler(settings_dict=settings).settings, FakeStream(terminal)) is wanted
+    assert progress_wanted(Settings(settings), FakeStream(terminal)) is wanted
 
 
 def test_an_unknown_progress_value_is_refused() -> None:
     with pytest.raises(SettingsError, match="PROGRESS takes auto, on or off, not 'yes please'"):
-        progress_wanted(get_crawler(settings_dict={"PROGRESS": "yes please"}).settings, FakeStream(True))
+        progress_wanted(Settings({"PROGRESS": "yes please"}), FakeStream(True))
 
 
 def test_the_line_counts_records_written_and_rejects_and_blanks_a_longer_line() -> None:
