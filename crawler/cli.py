@@ -204,6 +204,7 @@ def run_crawl(
         raise UserError(str(error)) from None
     writable_folder(run_dir, "--out folder" if out else "run folder")
     state_path = _check_state(state)
+    _check_exports(exports or [])
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -212,17 +213,18 @@ def run_crawl(
     run_dir.mkdir(parents=True, exist_ok=True)
     # The options are spider arguments, as `scrapy crawl portal -a …` and Scrapyd give them: the
     # spider turns them into the settings the components read (SPIDER_ARGUMENT_SETTINGS).
-    spider_args.update(
-        since=since,
-        max_items=max_items,
-        delay=delay,
-        state=str(state_path),
-        full=full,
-        drop_duplicates=drop_duplicates,
-        attachments=download_attachments,
-        log_file=str(run_dir / "crawl.log"),
-        export=list(exports or []),
-    )
+    # Only what the user gave: an option left out leaves its setting to `-s` and the defaults.
+    given = {
+        "since": since,
+        "max_items": max_items,
+        "delay": delay,
+        "full": full or None,
+        "drop_duplicates": drop_duplicates or None,
+        "attachments": download_attachments or None,
+        "export": list(exports) if exports else None,
+    }
+    spider_args.update({name: value for name, value in given.items() if value is not None})
+    spider_args.update(state=str(state_path), log_file=str(run_dir / "crawl.log"))
     if out:
         spider_args["out"] = str(run_dir)
     else:
@@ -282,6 +284,18 @@ def run_crawl(
     return run_dir, json.loads(manifest_path.read_text(encoding="utf-8"))
 
 
+def _check_exports(destinations: list[str]) -> None:
+    """Open and drop each --export destination before crawling: a wrong suffix, an unwritable folder
+    or an unreachable database is one line now, not after the crawl."""
+    from crawler.sinks import SinkError, open_sink
+
+    for dest in destinations:
+        try:
+            open_sink(dest).close(ok=False)
+        except SinkError as error:
+            raise UserError(f"--export {error}") from None
+
+
 def _check_state(state: str | None) -> Path:
     """The state file to use (default output/state/crawler.sqlite), checked before Scrapy starts."""
     from crawler.state import DEFAULT_STATE_PATH, CrawlState, StateError
@@ -301,7 +315,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         args.since,
         args.max_items,
         args.delay,
-        args.set,
+        [*(args.set or []), *(["EXPORT_CSV_BOM=True"] if args.csv_bom else [])],
         args.download_attachments,
         state=args.state,
         full=args.full,
@@ -325,6 +339,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     )
     for failure in manifest.get("start_failures", []):
         print(f"  start URL failed: {failure['url']} ({failure['reason']})")
+    for export in manifest.get("exports", []):
+        if "records" in export:
+            print(f"  exported {export['records']} records → {export['dest']}")
     return _fail(why, code) if why else code
 
 
@@ -365,6 +382,13 @@ def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> t
         return EXIT_UNREACHABLE, f"could not reach {manifest['start_urls'][0]} ({kinds}); check the URL and network"
     if reason not in NORMAL_FINISH_REASONS:
         return EXIT_ABNORMAL, f"the crawl ended abnormally ({reason}); see {log}"
+    failed_exports = [export for export in manifest.get("exports", []) if "error" in export]
+    if failed_exports:
+        first = failed_exports[0]
+        return EXIT_ABNORMAL, (
+            f"export to {first['dest']} failed ({first['error']}); the run's records are in the state and "
+            f"{run_dir / 'records.jsonl'}: `crawler export DEST --run {manifest['run_id']}` once it is fixed"
+        )
     exceptions = {name: count for name, count in manifest.get("spider_exceptions", {}).items() if name != "count"}
     others = [error for error in manifest.get("errors", []) if error["kind"] == "exception"]
     if exceptions or others:
@@ -525,6 +549,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     try:
+        state.adopt_run_files()  # runs made before the state kept records: their folders' lines
         selection = Selection(state.state_id, portal=args.portal, since=since, run_id=args.run)
         written = export_state(
             state, args.dest, selection, csv_bom=args.bom, batch_size=args.batch_size, progress=progress
@@ -811,6 +836,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DEST",
         help="at the end, also export this run's records to DEST (x.jsonl, x.csv, x.parquet, x.sqlite, "
         "postgresql://…; repeatable)",
+    )
+    crawl.add_argument(
+        "--csv-bom", action="store_true", help="CSV exports start with a UTF-8 byte order mark (for Excel)"
     )
     crawl.add_argument(
         "-o",

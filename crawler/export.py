@@ -22,7 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.dates import ICT
-from crawler.items import record_line
+from crawler.items import record_context, record_line
 from crawler.runs import frontier_scope, page_rejected, run_dir_for, run_id_for
 from crawler.state import StateError, cut_partial_line, read_records, state_for
 
@@ -95,6 +95,33 @@ class RunWriter:
         crawler.signals.connect(writer.engine_stopped, signal=signals.engine_stopped)
         return writer
 
+    def _export_run(self) -> list[dict[str, Any]]:
+        """The run's records also to each EXPORTS destination (`--export`, `-a export=`), read from
+        the state like `crawler export DEST --run RUN_ID`; a destination that fails is reported in
+        the manifest (and the exit status) and does not stop the others."""
+        from crawler.sinks import Selection, SinkError, export_state, shown_destination
+
+        settings = self.crawler.settings
+        done: list[dict[str, Any]] = []
+        if self.state.failure is not None:
+            return done
+        for dest in settings.getlist("EXPORTS"):
+            shown = shown_destination(dest)
+            try:
+                count = export_state(
+                    self.state,
+                    dest,
+                    Selection(self.state.state_id, run_id=self.run_id),
+                    csv_bom=settings.getbool("EXPORT_CSV_BOM"),
+                )
+                done.append({"dest": shown, "records": count})
+            except (SinkError, OSError) as error:
+                done.append({"dest": shown, "error": str(error)})
+            except Exception as error:  # a bug of ours: its traceback to crawl.log, the run goes on closing
+                logging.getLogger(__name__).exception("export to %s failed", shown)
+                done.append({"dest": shown, "error": f"{type(error).__name__}: {error}"})
+        return done
+
     def engine_stopped(self) -> None:
         """The run's own log ends with Scrapy's last lines (spider closed, the stats dump)."""
         if self.log is not None:
@@ -132,11 +159,11 @@ class RunWriter:
     def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
         """A record the state accepted (StoreRecord is the last pipeline): its line, as stored."""
         assert self._records is not None
-        data = ItemAdapter(item).asdict()
-        self._records.write(record_line(data) + "\n")
+        line = record_context(item).line or record_line(ItemAdapter(item).asdict())
+        self._records.write(line + "\n")
         self._records.flush()
         self.records_written += 1
-        self.portals.add(data.get("portal", ""))
+        self.portals.add(ItemAdapter(item).get("portal", ""))
 
     def item_dropped(self, item: Any, response: Any, exception: DropItem, spider: Spider) -> None:
         self._reject(ItemAdapter(item).get("url", ""), "record", type(exception).__name__, str(exception))
@@ -225,6 +252,7 @@ class RunWriter:
         }
         counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
         try:
+            manifest["exports"] = self._export_run()
             self.state.finish_run(self.run_id, reason, counts)
             if not self.crawler.settings.get("JOBDIR") or reason == "finished":
                 self.state.drop_scope(frontier_scope(self.crawler))

@@ -171,12 +171,13 @@ class PortalRecord:
 @dataclass
 class RecordContext:
     """What the crawl knows of a record beyond the record itself, for the state: the key its page
-    is scheduled under, the page's ETag/Last-Modified, and the body's fingerprint once TrackRecords
-    has taken it. Carried on the item as an attribute, never exported."""
+    is scheduled under, the page's ETag/Last-Modified, the body's fingerprint once TrackRecords has
+    taken it, and the line the state committed. Carried on the item as an attribute, never exported."""
 
     page_key: str | None = None
     validators: dict[str, str] = field(default_factory=dict)
     fingerprint: Any = None
+    line: str | None = None  # the JSON line the state committed (StoreRecord), for the run folder
 
 
 def record_context(item: Any) -> RecordContext:

@@ -353,7 +353,7 @@ class StoreRecord(_CountingPipeline):
         context = record_context(item)
         dropped = bool(data.get("dup_of")) and self.drop_duplicates
         written_as = self._written_as(data)
-        self.state.store_record(
+        context.line = self.state.store_record(
             data,
             portal=self.portal,
             page_key=context.page_key,

@@ -105,8 +105,13 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.export.RunWriter": 500,
+    "crawler.progress.ProgressLine": 600,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
+
+# One status line redrawn on the terminal (crawler.progress): "auto" draws it when stderr is a
+# terminal and the log goes elsewhere (LOG_FILE, as `crawler crawl` sets); "on" or "off" force it.
+PROGRESS = "auto"
 
 # The crawl's options, each also a spider argument (crawler.spiders.portal.SPIDER_ARGUMENT_SETTINGS):
 # `scrapy crawl portal -a url=… -a since=2025-01-01 -a max_items=50` is `crawler crawl … --since …`.
@@ -114,10 +119,19 @@ CRAWL_SINCE = None  # since: records (and listing/sitemap/feed entries) publishe
 MAX_ITEMS = None  # max_items: the run stores and writes at most this many records, in every output
 DOWNLOAD_ATTACHMENTS = False  # attachments: store attachment files (FILES_STORE, default OUTPUT_ROOT/files)
 EXPORTS: list[str] = []  # export: at the end of the run, its records also go to these (crawler.sinks)
+EXPORT_CSV_BOM = False  # CSV exports start with a UTF-8 byte order mark (spreadsheets read Vietnamese right)
 
 # Where the run writes (out; a bare `scrapy crawl` gets output/runs/<run-id>).
 RUN_DIR = None
 OUTPUT_ROOT = "output"
 
 LOG_LEVEL = "INFO"
+# Dropped items are one line "Dropped <url>: <reason>" (crawler.logformat), at the DropItem's
+# log_level, or at this level when it names none: most drops are the crawl working as intended.
+LOG_FORMATTER = "crawler.logformat.PortalLogFormatter"
+DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# Scrapy's remote-control extension runs an HTTP server that executes code sent to it: a crawler of
+# public sites run unattended has no use for it.
+REMOTE_CONTROL_ENABLED = False

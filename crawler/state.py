@@ -715,6 +715,37 @@ class CrawlState:
         self.db.execute("UPDATE records SET seq = ? WHERE id = ? AND version <= ?", (seq, record_id, version))
         return int(seq)
 
+    def adopt_run_files(self) -> int:
+        """Keep the lines of runs made before the state kept records (their records.jsonl is all there
+        is of them), so exports cover them too; runs whose folder is gone are passed over. Returns the
+        number of lines adopted. Runs already adopted, or made since, are not read again."""
+        runs = self.db.execute(
+            "SELECT run_id, portal, run_dir FROM runs u WHERE finished_at IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM run_records r WHERE r.run_id = u.run_id) ORDER BY started_at"
+        ).fetchall()
+        adopted = 0
+        for run_id, portal, run_dir in runs:
+            path = Path(run_dir) / "records.jsonl"
+
+            def adopt(run_id: str = run_id, portal: str = portal, path: Path = path) -> int:
+                count = 0
+                for data in read_records(path):
+                    known = self.record(data.get("id", ""))
+                    version = int(data.get("version") or 1)
+                    if known is None or version > known.version:
+                        continue  # not what the state took (dropped since, or reset)
+                    exists = self.db.execute(
+                        "SELECT 1 FROM record_versions WHERE record_id = ? AND version = ?", (data["id"], version)
+                    ).fetchone()
+                    if exists is None:
+                        self._keep_version(data["id"], version, portal, run_id, record_line(data))
+                        count += 1
+                return count
+
+            if path.is_file():
+                adopted += self._write(adopt)
+        return adopted
+
     @property
     def state_id(self) -> str:
         """This state's identity (kept in the file), so a resumable export knows its source."""

@@ -251,6 +251,10 @@ def test_kill_9_then_rerun_loses_and_doubles_nothing(tmp_path: Path) -> None:
         assert reopened.integrity() == "ok"
         assert reopened.db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == total
         runs = dict(reopened.db.execute("SELECT run_dir, finish_reason FROM runs").fetchall())
+        # Each run folder is the view of what the state took for that run, line for line.
+        for run_id, folder in reopened.db.execute("SELECT run_id, run_dir FROM runs").fetchall():
+            stored = [record.data for batch in reopened.iter_records(run_id=run_id) for record in batch]
+            assert sorted(stored) == sorted((Path(folder) / "records.jsonl").read_text(encoding="utf-8").splitlines())
     assert runs == {str((tmp_path / "killed").resolve()): "killed", str((tmp_path / "rerun").resolve()): "finished"}
 
 

@@ -187,3 +187,21 @@ def test_a_state_made_before_records_were_kept_gains_their_tables(tmp_path: Path
         Run(upgraded, "r1").accept(article(1))
         assert len([r for batch in upgraded.iter_records() for r in batch]) == 1
         assert upgraded.integrity() == "ok"
+
+
+def test_runs_made_before_records_were_kept_are_adopted_from_their_files(tmp_path: Path, state: CrawlState) -> None:
+    run_dir = tmp_path / "old-run"
+    run_dir.mkdir()
+    state.start_run("old", "p", run_dir, full=False, bounded=False)
+    run = Run(state, "old")
+    lines = [record_line(dataclasses.asdict(run.accept(article(n)))) for n in (1, 2)]
+    (run_dir / "records.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    state.finish_run("old", "finished", {})
+    with other_connection(state) as db:  # what a state of the previous release holds of that run
+        db.execute("DELETE FROM record_versions")
+        db.execute("DELETE FROM run_records")
+        db.execute("UPDATE records SET seq = NULL")
+    assert list(state.iter_records()) == []
+    assert state.adopt_run_files() == 2
+    assert [r.data for batch in state.iter_records() for r in batch] == lines
+    assert state.adopt_run_files() == 0

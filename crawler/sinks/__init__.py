@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,15 @@ class RecordSource(Protocol):
 
 
 FORMATS_HELP = "a .jsonl (.ndjson), .csv, .parquet or .sqlite (.db) file, or a postgresql:// URL"
+
+
+def shown_destination(dest: str) -> str:
+    """DEST as it may be shown or logged: a URL's password masked."""
+    parts = urlsplit(dest)
+    if parts.password is None:
+        return dest
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def open_sink(dest: str, *, csv_bom: bool = False) -> Sink:

@@ -1,0 +1,82 @@
+"""`crawler crawl … --export DEST` (and `-a export=` under Scrapy): at the end of the run, the run's
+records from the state into each destination; a destination that cannot be used is refused before
+crawling, one that fails at the end is in the manifest and the exit status."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tests.test_scrapy_native import crawler_crawl, scrapy_crawl
+
+
+def test_a_crawl_exports_its_records_to_every_destination(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = crawler_crawl(
+        f"{site}/vi/tin-tuc-su-kien", out, tmp_path / "s.sqlite", "--delay", "0",
+        "--export", str(tmp_path / "x.jsonl"), "--export", str(tmp_path / "x.csv"), "--csv-bom",
+        "--export", str(tmp_path / "x.sqlite"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    assert written
+    assert sorted((tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()) == sorted(written)
+    raw = (tmp_path / "x.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with (tmp_path / "x.csv").open(encoding="utf-8-sig", newline="") as handle:
+        assert sorted(row["id"] for row in csv.DictReader(handle)) == sorted(json.loads(x)["id"] for x in written)
+    with sqlite3.connect(tmp_path / "x.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == len(written)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [export["records"] for export in manifest["exports"]] == [len(written)] * 3
+    assert f"exported {len(written)} records → {tmp_path / 'x.sqlite'}" in result.stdout
+
+
+def test_scrapy_crawl_exports_too(site: str, tmp_path: Path) -> None:
+    result = scrapy_crawl(
+        "-a", f"url={site}/vi/tin-tuc-su-kien", "-a", f"out={tmp_path / 'run'}", "-a", f"state={tmp_path / 's.sqlite'}",
+        "-a", "delay=0", "-a", f"export={tmp_path / 'x.parquet'}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = [
+        json.loads(line) for line in (tmp_path / "run" / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    table = pq.read_table(tmp_path / "x.parquet")
+    assert sorted(table.column("id").to_pylist()) == sorted(record["id"] for record in written)
+
+
+def test_a_destination_of_no_known_format_is_refused_before_crawling(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = crawler_crawl(f"{site}/", out, tmp_path / "s.sqlite", "--export", str(tmp_path / "x.xlsx"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "--export cannot tell which format" in result.stderr
+    assert not (out / "records.jsonl").exists()
+
+
+def test_an_export_failing_at_the_end_is_reported_and_the_records_stay(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    gone = tmp_path / "a-file" / "x.jsonl"  # given as a setting, so only tried at the end
+    result = crawler_crawl(
+        f"{site}/vi/tin-tuc-su-kien", out, tmp_path / "s.sqlite", "--delay", "0", "-s", f"EXPORTS={gone}"
+    )
+    assert result.returncode == 1
+    assert "export to" in result.stderr and "crawler export DEST --run" in result.stderr
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "error" in manifest["exports"][0]
+    # The records are safe in the state: exporting them afterwards gives the run's records.
+    again = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "export", str(tmp_path / "later.jsonl"), "--state",
+         str(tmp_path / "s.sqlite"), "--run", manifest["run_id"]],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert sorted((tmp_path / "later.jsonl").read_text(encoding="utf-8").splitlines()) == sorted(
+        (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    )
