@@ -531,7 +531,7 @@ def cmd_state(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import time
 
-    from crawler.sinks import Selection, SinkError, export_state
+    from crawler.sinks import Selection, SinkError, export_state, shown_destination
     from crawler.state import DEFAULT_STATE_PATH, CrawlState, StateError
 
     since = _check_since(args.since)
@@ -562,7 +562,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         state.close()
     if sys.stderr.isatty():
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
-    print(f"{written} records → {args.dest} in {time.monotonic() - started:.1f} s")
+    print(f"{written} records → {shown_destination(args.dest)} in {time.monotonic() - started:.1f} s")
     return 0
 
 
