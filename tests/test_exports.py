@@ -327,6 +327,15 @@ def test_sqlite_remembers_how_far_each_selection_went(tmp_path: Path) -> None:
     sink.close(ok=True)
 
 
+def test_sqlite_checked_but_not_written_leaves_no_file(tmp_path: Path) -> None:
+    open_sink(str(tmp_path / "new.sqlite")).close(ok=False)
+    assert list(tmp_path.iterdir()) == []
+    write(tmp_path / "kept.sqlite", stored(realistic_records()[:3]))
+    sink = open_sink(str(tmp_path / "kept.sqlite"))
+    sink.close(ok=False)  # an existing export is never removed
+    assert [path.name for path in tmp_path.iterdir()] == ["kept.sqlite"]
+
+
 def test_sqlite_refuses_another_database(tmp_path: Path) -> None:
     from crawler.state import CrawlState
 

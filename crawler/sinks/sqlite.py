@@ -129,21 +129,28 @@ class SqliteSink:
 
     def __init__(self, dest: str | Path) -> None:
         self.path = checked_file_dest(dest)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        # A new file that no batch reached is removed again by close(ok=False): checking a
+        # destination (crawl --export) or an export that failed at once leaves nothing behind.
+        self.created = not self.path.exists()
+        self.batches = 0
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise SinkError(f"cannot open {self.path} ({error}); give another .sqlite file") from None
         try:
             self._check_ours()
             self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB: FTS5 merges its index segments in it
             self.db.executescript(f"BEGIN; {SCHEMA} COMMIT;")
             self.db.execute("INSERT OR IGNORE INTO export_info VALUES ('format', ?)", (FORMAT_MARK,))
         except sqlite3.DatabaseError as error:
-            self.db.close()
+            self.close(ok=False)
             raise SinkError(f"cannot use {self.path} as an SQLite export ({error}); give a new .sqlite file") from None
 
     def _check_ours(self) -> None:
         """Refuse an SQLite file of something else (the crawl's own state file, for one)."""
         tables = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if tables and "export_info" not in tables:
-            self.db.close()
+            self.close(ok=False)
             raise SinkError(f"{self.path} is another SQLite database, not an export: give a new .sqlite file")
 
     def resume_after(self, selection: Selection) -> int | None:
@@ -164,6 +171,7 @@ class SqliteSink:
                 (selection.key, records[-1].seq, datetime.now(UTC).isoformat(timespec="seconds")),
             )
             db.execute("COMMIT")
+            self.batches += 1
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -189,3 +197,6 @@ class SqliteSink:
 
     def close(self, ok: bool) -> None:
         self.db.close()  # every finished batch is committed; a failed export resumes after the last one
+        if not ok and self.created and not self.batches:
+            for path in (self.path, self.path.with_name(self.path.name + "-journal")):
+                path.unlink(missing_ok=True)
