@@ -54,8 +54,4 @@ class CsvSink:
         self.writer.writerows(rows)
 
     def close(self, ok: bool) -> None:
-        self.text.close()  # flushes, and closes the temporary file under it
-        if ok:
-            self.target.commit()
-        else:
-            self.target.discard()
+        self.target.finish(ok, self.text.close)  # flushes, and closes the temporary file under it

@@ -7,10 +7,12 @@ it over DEST only when the export finished.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
 import typing
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -61,15 +63,28 @@ class TemporaryTarget:
         return self._handle
 
     def commit(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
         try:
+            if self._handle is not None:
+                self._handle.close()  # flushes: a full disk shows here
             self.path.replace(self.dest)
         except OSError as error:
             self.path.unlink(missing_ok=True)
             raise SinkError(f"cannot write {self.dest} ({error.strerror or error}); give another file") from None
 
+    def finish(self, ok: bool, last_writes: Callable[[], None]) -> None:
+        """Run the format's `last_writes` (footer, buffers), then commit when `ok`; discard on failure."""
+        try:
+            last_writes()
+        except BaseException:
+            self.discard()
+            raise
+        if ok:
+            self.commit()
+        else:
+            self.discard()
+
     def discard(self) -> None:
         if self._handle is not None:
-            self._handle.close()
+            with contextlib.suppress(OSError):  # what it could not write is thrown away anyway
+                self._handle.close()
         self.path.unlink(missing_ok=True)

@@ -23,7 +23,4 @@ class JsonlSink:
         self.handle.write("".join(f"{record.data}\n" for record in records).encode("utf-8"))
 
     def close(self, ok: bool) -> None:
-        if ok:
-            self.target.commit()
-        else:
-            self.target.discard()
+        self.target.finish(ok, self.handle.flush)

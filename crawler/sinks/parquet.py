@@ -147,10 +147,11 @@ class ParquetSink:
         self.pending, self.pending_bytes, self.pending_rows = [], 0, 0
 
     def close(self, ok: bool) -> None:
-        if ok:
-            self._write_row_group()
-        self.writer.close()
-        if ok:
-            self.target.commit()
-        else:
-            self.target.discard()
+        def last_writes() -> None:
+            try:
+                if ok:
+                    self._write_row_group()
+            finally:
+                self.writer.close()  # the footer
+
+        self.target.finish(ok, last_writes)
