@@ -130,6 +130,19 @@ def test_failed_export_leaves_dest_and_folder_as_they_were(tmp_path: Path) -> No
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.jsonl"]
 
 
+@pytest.mark.parametrize("name", ["out.jsonl", "out.csv", "out.parquet"])
+def test_a_full_disk_at_the_end_leaves_no_partial_file(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(path: Path, target: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", disk_full)
+    with pytest.raises(SinkError, match=f"cannot write .*{name} \\(No space left on device\\)"):
+        export_state(ListState(realistic_records()), str(tmp_path / name), SELECTION)
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- JSONL -----------------------------------------------------------------------------------------------------
 
 
