@@ -865,7 +865,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--portal", help="only this portal's records")
     export.add_argument("--since", help="only records published on or after this date (YYYY-MM-DD), and undated ones")
     export.add_argument("--run", metavar="RUN_ID", help="only the record versions this run wrote")
-    export.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 byte order mark (for Excel)")
+    export.add_argument(
+        "--bom", "--csv-bom", action="store_true", help="CSV: start with a UTF-8 byte order mark (for Excel)"
+    )
     export.add_argument("--batch-size", type=positive_int, default=2000, help="records at a time (default 2000)")
     export.set_defaults(func=cmd_export)
 
