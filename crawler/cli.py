@@ -193,18 +193,22 @@ def run_crawl(
     if max_items is not None and max_items < 1:
         raise UserError("--max-items must be at least 1")
     resumed = False
+    # Where runs and the state go unless given: OUTPUT_ROOT, which `-s OUTPUT_ROOT=DIR` may move.
+    root = next(
+        (pair.partition("=")[2] for pair in reversed(extra_settings or []) if pair.startswith("OUTPUT_ROOT=")), None
+    )
+    root = root or "output"
     try:
         if job:
             writable_folder(Path(job), "--job folder")
-            run_dir, resumed = job_run_dir(Path(job), Path(out) if out else None, target=target)
+            run_dir, resumed = job_run_dir(Path(job), Path(out) if out else None, root=root, target=target)
         else:
-            run_dir = Path(out) if out else default_run_dir()
+            run_dir = Path(out) if out else default_run_dir(root)
             check_new_run_dir(run_dir)
     except RunFolderError as error:
         raise UserError(str(error)) from None
     writable_folder(run_dir, "--out folder" if out else "run folder")
-    state_path = _check_state(state)
-    _check_exports(exports or [])
+    state_path = _check_state(state or str(Path(root) / "state" / "crawler.sqlite"))
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -229,6 +233,8 @@ def run_crawl(
         spider_args["out"] = str(run_dir)
     else:
         settings.set("RUN_DIR", str(run_dir), priority="cmdline")
+        if not resumed:  # a folder of our own making is named by its run's id
+            settings.set("RUN_ID", run_dir.name, priority="cmdline")
     settings.set("LOG_FILE", str(run_dir / "crawl.log"), priority="cmdline")  # from the first line on
     settings.set("LOG_FILE_APPEND", resumed, priority="cmdline")  # a resumed job continues its log
     if job:
@@ -282,18 +288,6 @@ def run_crawl(
     if not manifest_path.exists():  # stopped hard (a second Ctrl-C) or broken before it could say how it ended
         raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}", EXIT_ABNORMAL)
     return run_dir, json.loads(manifest_path.read_text(encoding="utf-8"))
-
-
-def _check_exports(destinations: list[str]) -> None:
-    """Open and drop each --export destination before crawling: a wrong suffix, an unwritable folder
-    or an unreachable database is one line now, not after the crawl."""
-    from crawler.sinks import SinkError, open_sink
-
-    for dest in destinations:
-        try:
-            open_sink(dest).close(ok=False)
-        except SinkError as error:
-            raise UserError(f"--export {error}") from None
 
 
 def _check_state(state: str | None) -> Path:
@@ -550,6 +544,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         state.adopt_run_files()  # runs made before the state kept records: their folders' lines
+        if args.run is not None and not state.has_run(args.run):
+            raise UserError(f"no run {args.run!r} in {path}: a run's id is `run_id` in its manifest.json")
         selection = Selection(state.state_id, portal=args.portal, since=since, run_id=args.run)
         written = export_state(
             state, args.dest, selection, csv_bom=args.bom, batch_size=args.batch_size, progress=progress

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
 from collections import Counter
 from datetime import datetime
@@ -48,7 +49,8 @@ class CaughtErrors(logging.Handler):
         if not record.exc_info or record.exc_info[1] is None:
             return
         error = record.exc_info[1]
-        in_our_code = record.name == "scrapy.utils.signal" or hasattr(record, "item")  # signal handler, pipeline
+        # A signal handler, an item pipeline, or a task nobody awaited (a scheduler queue failing).
+        in_our_code = record.name in ("scrapy.utils.signal", "asyncio") or hasattr(record, "item")
         if isinstance(error, sqlite3.Error | StateError) or in_our_code:
             self.add(error)
 
@@ -83,6 +85,20 @@ class RunWriter:
         self.errors = CaughtErrors()
         logging.getLogger().addHandler(self.errors)
         self.log = _run_log(crawler, run_dir)
+        self._forget_killed_job_queue()
+
+    def _forget_killed_job_queue(self) -> None:
+        """A job (JOBDIR) killed rather than paused: Scrapy's on-disk queue was cut mid-write (every
+        push would fail on it) and its schedule in the state is stale. Both go before the scheduler
+        opens them; every link is decided again, and the state still holds what was recorded, so
+        the resumed run catches up on the rest."""
+        job_dir = self.crawler.settings.get("JOBDIR")
+        if not job_dir or self.state.finish_reason(run_id_for(self.crawler)) != "killed":
+            return
+        shutil.rmtree(Path(job_dir) / "requests.queue", ignore_errors=True)
+        (Path(job_dir) / "requests.seen").unlink(missing_ok=True)
+        self.state.drop_scope(frontier_scope(self.crawler))
+        self.crawler.stats.set_value("state/job_resumed_after_kill", 1)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -139,12 +155,6 @@ class RunWriter:
         if self.crawler.settings.get("JOBDIR"):
             self.records_written = sum(1 for _ in read_records(records_path))
             self.rejects.update(row.get("reason", "") for row in read_records(rejects_path))
-            if self.state.finish_reason(run_id_for(self.crawler)) == "killed":
-                # Killed, not paused: Scrapy's on-disk queue of the job is not to be trusted, so
-                # the job's schedule is forgotten and every link decided again (the state still
-                # holds what was recorded: the resumed run catches up on the rest).
-                self.state.drop_scope(frontier_scope(self.crawler))
-                self.crawler.stats.set_value("state/job_resumed_after_kill", 1)
         self._records = records_path.open("a", encoding="utf-8")
         self._rejects = rejects_path.open("a", encoding="utf-8")
         self.spider = spider
@@ -253,7 +263,7 @@ class RunWriter:
         counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
         try:
             manifest["exports"] = self._export_run()
-            self.state.finish_run(self.run_id, reason, counts)
+            self.state.finish_run(self.run_id, reason, counts, walked=not self.errors.found)
             if not self.crawler.settings.get("JOBDIR") or reason == "finished":
                 self.state.drop_scope(frontier_scope(self.crawler))
             self.state.close()

@@ -178,6 +178,7 @@ class RecordContext:
     validators: dict[str, str] = field(default_factory=dict)
     fingerprint: Any = None
     line: str | None = None  # the JSON line the state committed (StoreRecord), for the run folder
+    former_id: str | None = None  # the id the state knew this article under, when the id changed
 
 
 def record_context(item: Any) -> RecordContext:

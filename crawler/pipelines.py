@@ -253,6 +253,7 @@ class TrackRecords(_CountingPipeline):
             raise DuplicateRecord(f"duplicate: same canonical URL as record {record_id}, already exported in this run")
         if known is None and former is not None:
             known = self.state.record(former)
+            record_context(item).former_id = former
             self.stats.inc_value("ids/former_id_continued")
         self._place_version(item, record, known)
         fingerprint = similarity.fingerprint(record.get("body") or "")
@@ -297,7 +298,9 @@ class TrackRecords(_CountingPipeline):
             return False
         if cleaning.article_identity(record["url"], record["canonical_url"], record.get("platform", "")):
             return False
-        return known.last_run == self.run_id or former is not None
+        page_key = crawl_key(record["url"], record.get("platform"))
+        held_by_another_page = known.page_key is not None and known.page_key != page_key
+        return known.last_run == self.run_id or former is not None or held_by_another_page
 
     def _flag_duplicate(
         self, record: ItemAdapter, fingerprint: similarity.Fingerprint | None, doc: str | None, former: str | None
@@ -335,6 +338,7 @@ class StoreRecord(_CountingPipeline):
         self.max_items = crawler.settings.getint("MAX_ITEMS") or None
         # A resumed job (JOBDIR) goes on counting what it stored before its pause.
         self.stored = state.run_record_count(run_id) if crawler.settings.get("JOBDIR") else 0
+        self.closing = False
         self.portal = ""
 
     @classmethod
@@ -348,6 +352,7 @@ class StoreRecord(_CountingPipeline):
     def process_item(self, item: Any) -> Any:
         if self.max_items is not None and self.stored >= self.max_items:
             self.stats.inc_value("export/over_max_items")
+            self._close()  # a resumed job may start at its limit
             raise OverMaxItems(f"over max_items={self.max_items}: not stored, the next run fetches it")
         data = ItemAdapter(item).asdict()
         context = record_context(item)
@@ -361,6 +366,7 @@ class StoreRecord(_CountingPipeline):
             headers=context.validators,
             fingerprint=context.fingerprint,
             output=not dropped,
+            supersedes=context.former_id,
         )
         if dropped:
             self.stats.inc_value(f"dedupe/dropped_{data['dup_kind']}")
@@ -368,8 +374,14 @@ class StoreRecord(_CountingPipeline):
         self.stats.inc_value(f"export/{written_as}")
         self.stored += 1
         if self.max_items is not None and self.stored >= self.max_items:
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_items"))
+            self._close()
         return item
+
+    def _close(self) -> None:
+        """Ask the engine once to close the crawl: the run has all the records it may write."""
+        if not self.closing:
+            self.closing = True
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_items"))
 
     def _written_as(self, data: dict[str, Any]) -> str:
         """What the record is to the state: `new`, `updated` or `unchanged_rewritten` (--full)."""

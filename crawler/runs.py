@@ -116,7 +116,9 @@ def run_id_for(crawler: Crawler) -> str:
         if marker is not None and marker.exists():
             run_id = marker.read_text(encoding="utf-8").strip()
         else:
-            run_id = new_run_id() if crawler.settings.get("RUN_DIR") else run_dir_for(crawler).name
+            run_id = crawler.settings.get("RUN_ID") or (
+                new_run_id() if crawler.settings.get("RUN_DIR") else run_dir_for(crawler).name
+            )
             if marker is not None:
                 marker.parent.mkdir(parents=True, exist_ok=True)
                 marker.write_text(run_id + "\n", encoding="utf-8")

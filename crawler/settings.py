@@ -123,6 +123,7 @@ EXPORT_CSV_BOM = False  # CSV exports start with a UTF-8 byte order mark (spread
 
 # Where the run writes (out; a bare `scrapy crawl` gets output/runs/<run-id>).
 RUN_DIR = None
+RUN_ID = None  # the run's id in the state (`crawler crawl` names a folder it makes by it); else made up
 OUTPUT_ROOT = "output"
 
 LOG_LEVEL = "INFO"

@@ -161,9 +161,9 @@ CREATE TABLE IF NOT EXISTS record_versions (
     version INTEGER NOT NULL,
     portal TEXT NOT NULL,
     run_id TEXT NOT NULL,
-    data TEXT NOT NULL,
-    UNIQUE (record_id, version)
+    data TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS record_versions_record ON record_versions (record_id, version);
 CREATE INDEX IF NOT EXISTS record_versions_portal ON record_versions (portal);
 CREATE TABLE IF NOT EXISTS run_records (
     run_id TEXT NOT NULL,
@@ -257,6 +257,7 @@ class KnownRecord:
     content_hash: str
     version: int
     last_run: str
+    page_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,9 @@ class CrawlState:
                     self.db.execute(statement)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('state_id', ?)", (str(uuid.uuid4()),))
+            if self.db.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is None:
+                # A new state: no run of it predates the record lines (see adopt_run_files).
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('runs_adopted', ?)", (now_iso(),))
             columns = _columns(self.db)
             for table, added in _ADDITIVE_COLUMNS.items():
                 for column in added:
@@ -512,8 +516,10 @@ class CrawlState:
         if self._heartbeat is None:
             self._heartbeat = _Heartbeat(self)
 
-    def finish_run(self, run_id: str, reason: str, counts: dict[str, Any]) -> None:
-        """Mark the run finished and release its lease (nothing to mark once the file is not ours)."""
+    def finish_run(self, run_id: str, reason: str, counts: dict[str, Any], *, walked: bool = True) -> None:
+        """Mark the run finished and release its lease (nothing to mark once the file is not ours).
+        `walked`: the run may count as a walk of the whole portal (False when errors may have cost
+        it pages: the portal is then not made "complete" by it)."""
         if self.failure is not None:
             self._leased.discard(run_id)
             _LEASED_HERE.discard(run_id)
@@ -529,7 +535,7 @@ class CrawlState:
                 portal, bounded = row
                 # A portal is "complete" once a run walked all its listings to the end: from then on a
                 # run may stop paging at the first listing page of known articles.
-                complete = reason == "finished" and not bounded
+                complete = reason == "finished" and not bounded and walked
                 self.db.execute(
                     "INSERT INTO portals (portal, last_run, last_run_at, last_finish_reason, complete) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (portal) DO UPDATE SET last_run = excluded.last_run, "
@@ -650,7 +656,7 @@ class CrawlState:
 
     def record(self, record_id: str) -> KnownRecord | None:
         row = self.db.execute(
-            "SELECT id, content_hash, version, last_run FROM records WHERE id = ?", (record_id,)
+            "SELECT id, content_hash, version, last_run, page_key FROM records WHERE id = ?", (record_id,)
         ).fetchone()
         return KnownRecord(*row) if row else None
 
@@ -677,9 +683,12 @@ class CrawlState:
         headers: dict[str, str],
         fingerprint: Fingerprint | None = None,
         output: bool = True,
+        supersedes: str | None = None,
     ) -> str:
         """Accept a record: its page becomes known, its version and duplicate links are kept and,
-        when it is `output` (not a dropped duplicate), its JSON line is kept as what this run wrote.
+        when it is `output` (not a dropped duplicate), its JSON line is kept as what this run wrote;
+        else the record has no current line (outputs leave it out). `supersedes`: the id the same
+        article was known under before (its record stays, for links to it, but is no longer current).
         One transaction, committed before this returns: the run's files are written after it, and
         a process killed in between has its files completed from here. Returns the JSON line."""
         line = record_line(data)
@@ -690,27 +699,25 @@ class CrawlState:
             )
             if output:
                 self._keep_version(data["id"], int(data.get("version") or 1), portal, run_id, line)
+            else:
+                self.db.execute("UPDATE records SET seq = NULL WHERE id = ?", (data["id"],))
+            if supersedes is not None and supersedes != data["id"]:
+                self.db.execute("UPDATE records SET seq = NULL WHERE id = ?", (supersedes,))
 
         self._write(store)
         self.commit()
         return line
 
     def _keep_version(self, record_id: str, version: int, portal: str, run_id: str, line: str) -> int:
-        """Keep the JSON line of one version of a record, as written by `run_id`. A version written
-        again (--full) replaces its line and takes a new `seq`, so exports that resume after a
-        `seq` see it; runs that wrote it before keep pointing to it."""
-        old = self.db.execute(
-            "SELECT seq FROM record_versions WHERE record_id = ? AND version = ?", (record_id, version)
-        ).fetchone()
-        if old is not None:
-            self.db.execute("DELETE FROM record_versions WHERE seq = ?", (old[0],))
+        """Keep the JSON line of one version of a record as `run_id` wrote it (a version written
+        again by --full is another line, so each run's export shows what it wrote) and make it the
+        record's current line. Its portal is the record's own, whatever this run calls the site."""
+        row = self.db.execute("SELECT portal FROM records WHERE id = ?", (record_id,)).fetchone()
         seq = self.db.execute(
             "INSERT INTO record_versions (record_id, version, portal, run_id, data) VALUES (?, ?, ?, ?, ?) "
             "RETURNING seq",
-            (record_id, version, portal, run_id, line),
+            (record_id, version, row[0] if row else portal, run_id, line),
         ).fetchone()[0]
-        if old is not None:
-            self.db.execute("UPDATE run_records SET seq = ? WHERE seq = ?", (seq, old[0]))
         self.db.execute("INSERT OR IGNORE INTO run_records (run_id, seq) VALUES (?, ?)", (run_id, seq))
         self.db.execute("UPDATE records SET seq = ? WHERE id = ? AND version <= ?", (seq, record_id, version))
         return int(seq)
@@ -718,7 +725,9 @@ class CrawlState:
     def adopt_run_files(self) -> int:
         """Keep the lines of runs made before the state kept records (their records.jsonl is all there
         is of them), so exports cover them too; runs whose folder is gone are passed over. Returns the
-        number of lines adopted. Runs already adopted, or made since, are not read again."""
+        number of lines adopted. Done once per state file: runs made since keep their own lines."""
+        if self.db.execute("SELECT 1 FROM meta WHERE key = 'runs_adopted'").fetchone() is not None:
+            return 0
         runs = self.db.execute(
             "SELECT run_id, portal, run_dir FROM runs u WHERE finished_at IS NOT NULL "
             "AND NOT EXISTS (SELECT 1 FROM run_records r WHERE r.run_id = u.run_id) ORDER BY started_at"
@@ -744,6 +753,7 @@ class CrawlState:
 
             if path.is_file():
                 adopted += self._write(adopt)
+        self._write(lambda: self.db.execute("INSERT OR IGNORE INTO meta VALUES ('runs_adopted', ?)", (now_iso(),)))
         return adopted
 
     @property
@@ -988,6 +998,9 @@ class CrawlState:
         """How a run ended (`killed` when a later open recovered it), None while it runs or unknown."""
         row = self.db.execute("SELECT finish_reason FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return row[0] if row else None
+
+    def has_run(self, run_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
 
     def live_runs(self, portal: str) -> list[str]:
         """Unfinished runs of `portal` that still hold their lease (a crawl going on now)."""

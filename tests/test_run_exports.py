@@ -54,22 +54,37 @@ def test_scrapy_crawl_exports_too(site: str, tmp_path: Path) -> None:
 def test_a_destination_of_no_known_format_is_refused_before_crawling(site: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = crawler_crawl(f"{site}/", out, tmp_path / "s.sqlite", "--export", str(tmp_path / "x.xlsx"))
+    theirs = scrapy_crawl("-a", f"url={site}/", "-a", f"state={tmp_path / 's2.sqlite'}", "-a", "export=x.xlsx")
+    assert theirs.returncode != 0 and "export: cannot tell which format" in theirs.stderr
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "--export cannot tell which format" in result.stderr
+    assert result.stderr.count("\n") == 1 and "export: cannot tell which format" in result.stderr
     assert not (out / "records.jsonl").exists()
 
 
+_FAILING_JSONL = """
+from crawler.sinks import SinkError
+from crawler.sinks.jsonl import JsonlSink
+def fail(self, records, selection):
+    raise SinkError("disk full (injected)")
+JsonlSink.write_batch = fail
+"""
+
+
 def test_an_export_failing_at_the_end_is_reported_and_the_records_stay(site: str, tmp_path: Path) -> None:
+    from tests.test_exits import patched_cli
+
     out = tmp_path / "run"
-    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
-    gone = tmp_path / "a-file" / "x.jsonl"  # given as a setting, so only tried at the end
-    result = crawler_crawl(
-        f"{site}/vi/tin-tuc-su-kien", out, tmp_path / "s.sqlite", "--delay", "0", "-s", f"EXPORTS={gone}"
-    )
+    result = patched_cli(
+        _FAILING_JSONL, "crawl", f"{site}/vi/tin-tuc-su-kien", "--out", str(out), "--state", str(tmp_path / "s.sqlite"),
+        "--delay", "0", "--export", str(tmp_path / "x.jsonl"),
+    )  # fmt: skip
     assert result.returncode == 1
-    assert "export to" in result.stderr and "crawler export DEST --run" in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "export to" in result.stderr and "disk full (injected)" in result.stderr
+    assert "crawler export DEST --run" in result.stderr
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert "error" in manifest["exports"][0]
+    assert manifest["exports"][0]["error"] == "disk full (injected)"
+    assert not (tmp_path / "x.jsonl").exists()  # never half a file
     # The records are safe in the state: exporting them afterwards gives the run's records.
     again = subprocess.run(
         [sys.executable, "-m", "crawler.cli", "export", str(tmp_path / "later.jsonl"), "--state",
@@ -80,3 +95,16 @@ def test_an_export_failing_at_the_end_is_reported_and_the_records_stay(site: str
     assert sorted((tmp_path / "later.jsonl").read_text(encoding="utf-8").splitlines()) == sorted(
         (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
     )
+
+
+def test_exporting_a_run_the_state_does_not_know_is_one_line(site: str, tmp_path: Path) -> None:
+    crawler_crawl(
+        f"{site}/vi/tin-tuc-su-kien", tmp_path / "run", tmp_path / "s.sqlite", "--delay", "0", "--max-items", "1"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "export", str(tmp_path / "x.jsonl"),
+         "--state", str(tmp_path / "s.sqlite"), "--run", "20990101T000000-1"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "no run '20990101T000000-1'" in result.stderr

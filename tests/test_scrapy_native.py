@@ -148,3 +148,23 @@ def test_a_wrong_spider_argument_is_one_line(site: str, tmp_path: Path) -> None:
     result = scrapy_crawl("-a", f"url={site}/", "-a", "max_items=many", "-a", f"state={tmp_path / 's.sqlite'}")
     assert result.returncode != 0
     assert "max_items must be a whole number, not 'many'" in result.stderr
+
+
+def test_a_misspelt_spider_argument_is_refused_not_ignored(site: str, tmp_path: Path) -> None:
+    result = scrapy_crawl("-a", f"url={site}/", "-a", "max-items=1", "-a", f"state={tmp_path / 's.sqlite'}")
+    assert result.returncode != 0
+    assert "unknown spider argument 'max-items'; did you mean max_items?" in result.stderr
+
+
+def test_output_root_moves_the_run_folder_and_the_state_alike(site: str, tmp_path: Path) -> None:
+    root = tmp_path / "elsewhere"
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "crawl", f"{site}/vi/tin-tuc-su-kien", "--delay", "0", "--max-items", "1",
+         "-s", f"OUTPUT_ROOT={root}"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (run,) = (root / "runs").iterdir()
+    assert (root / "state" / "crawler.sqlite").exists() and not (tmp_path / "output").exists()
+    # The folder it made is named by the run's id, so `crawler export --run <folder name>` finds it.
+    assert json.loads((run / "manifest.json").read_text(encoding="utf-8"))["run_id"] == run.name

@@ -201,7 +201,90 @@ def test_runs_made_before_records_were_kept_are_adopted_from_their_files(tmp_pat
         db.execute("DELETE FROM record_versions")
         db.execute("DELETE FROM run_records")
         db.execute("UPDATE records SET seq = NULL")
+        db.execute("DELETE FROM meta WHERE key = 'runs_adopted'")
     assert list(state.iter_records()) == []
     assert state.adopt_run_files() == 2
     assert [r.data for batch in state.iter_records() for r in batch] == lines
     assert state.adopt_run_files() == 0
+
+
+def exported(state: CrawlState, **selection: Any) -> list[dict[str, Any]]:
+    return [json.loads(record.data) for batch in state.iter_records(**selection) for record in batch]
+
+
+def test_a_resumed_job_already_at_its_limit_closes_at_once(state: CrawlState) -> None:
+    Run(state, "job", MAX_ITEMS=2, JOBDIR="/tmp/job").accept(article(1))
+    Run(state, "job", MAX_ITEMS=2, JOBDIR="/tmp/job").accept(article(2))
+    resumed = Run(state, "job", MAX_ITEMS=2, JOBDIR="/tmp/job")
+    for n in (3, 4):
+        with pytest.raises(pipelines.OverMaxItems):
+            resumed.accept(article(n))
+    assert resumed.engine.closed == ["max_items"]  # asked once
+
+
+def sharing_canonical(n: int, body: str) -> PortalRecord:
+    """A page whose rel=canonical names a URL other pages with other text name too."""
+    record = article(n, body=body)
+    record.platform, record.parser = "generic", ParserInfo("generic", "1.0")
+    record.canonical_url = "http://127.0.0.1:8000/tin/chung"
+    record = clean_record(record)
+    record_context(record).page_key = f"127.0.0.1:8000/tin/{n}"
+    return record
+
+
+def test_a_canonical_shared_with_a_page_of_an_earlier_run_is_no_identity(state: CrawlState) -> None:
+    first = Run(state, "r1").accept(sharing_canonical(1, BODY))
+    second = Run(state, "r2").accept(sharing_canonical(2, "Một bài hoàn toàn khác về giao thông nông thôn."))
+    assert second.id != first.id and second.version == 1
+    assert sorted(record["title"] for record in exported(state)) == ["Bài số 1", "Bài số 2"]
+
+
+def test_an_article_continued_under_a_new_id_is_current_once(state: CrawlState) -> None:
+    before = article(1)
+    before.canonical_url = "http://127.0.0.1:8000/bai-viet/1"  # the site fixed its canonical since
+    before.platform, before.parser = "generic", ParserInfo("generic", "1.0")
+    before = clean_record(before)
+    record_context(before).page_key = "127.0.0.1:8000/tin/1"
+    first = Run(state, "r1").accept(before)
+    edited = article(1, body=BODY + " Bản sửa.")
+    edited.platform, edited.parser = "generic", ParserInfo("generic", "1.0")
+    edited = clean_record(edited)
+    record_context(edited).page_key = "127.0.0.1:8000/tin/1"
+    second = Run(state, "r2").accept(edited)
+    assert second.id != first.id and second.version == 2
+    assert [(record["id"], record["version"]) for record in exported(state)] == [(second.id, 2)]
+
+
+def test_a_site_crawled_by_slug_then_by_url_keeps_one_portal_per_record(state: CrawlState) -> None:
+    by_slug = Run(state, "r1")
+    by_slug.store.portal = "da-nang"
+    by_slug.accept(article(1))
+    by_url = Run(state, "r2")
+    by_url.store.portal = "127.0.0.1:8000"
+    by_url.accept(article(1, body=BODY + " Bản sửa."))
+    assert [record["version"] for record in exported(state, portal="da-nang")] == [2]
+    state.reset_portal("da-nang")
+    assert state.db.execute("SELECT COUNT(*) FROM record_versions").fetchone() == (0,)
+
+
+def test_a_full_rewrite_leaves_each_run_its_own_lines(state: CrawlState) -> None:
+    one = article(1)
+    one.fetched_at = "2024-06-01T10:00:00+07:00"
+    Run(state, "r1").accept(one)
+    again = article(1)
+    again.fetched_at = "2024-07-01T10:00:00+07:00"
+    Run(state, "r2", FULL_CRAWL=True).accept(again)
+    assert [record["fetched_at"] for record in exported(state, run_id="r1")] == ["2024-06-01T10:00:00+07:00"]
+    assert [record["fetched_at"] for record in exported(state)] == ["2024-07-01T10:00:00+07:00"]
+
+
+def test_a_record_whose_new_text_is_a_dropped_duplicate_leaves_the_outputs(state: CrawlState) -> None:
+    other = Run(state, "r1").accept(article(2))
+    mine = Run(state, "r1").accept(article(1))
+    copy = article(1)  # page 1 now republishes page 2's text
+    copy.title, copy.body = other.title, other.body
+    copy = clean_record(copy)
+    record_context(copy).page_key = "127.0.0.1:8000/tin/1"
+    with pytest.raises(pipelines.DroppedDuplicate):
+        Run(state, "r2", DROP_DUPLICATES=True).accept(copy)
+    assert mine.id not in {record["id"] for record in exported(state)}  # never its stale version 1

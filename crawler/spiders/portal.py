@@ -13,6 +13,7 @@ category or as a print view), and reports every page that yields no record with 
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections import Counter
@@ -79,6 +80,30 @@ def _flag(name: str, value: Any) -> bool:
     return text in _TRUE
 
 
+def _refuse_unknown_arguments(arguments: dict[str, Any]) -> None:
+    """A misspelt argument (`-a max-items=1`) would be ignored and the crawl run without it. Names
+    starting with `_` are the scheduler's own (Scrapyd's `_job`)."""
+    known = ("portal", "url", *SPIDER_ARGUMENT_SETTINGS)
+    for name in arguments:
+        if name.startswith("_") or name in ("name",):
+            continue
+        close = difflib.get_close_matches(name.replace("-", "_"), known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else f"; the arguments are {', '.join(known)}"
+        raise SpiderArgumentError(f"unknown spider argument {name!r}{hint}")
+
+
+def _check_exports(destinations: list[str]) -> None:
+    """Each export destination opened and dropped before crawling: a wrong suffix, an unwritable
+    folder or an unreachable database is one line now, not after the crawl."""
+    from crawler.sinks import SinkError, open_sink
+
+    for dest in destinations:
+        try:
+            open_sink(dest).close(ok=False)
+        except SinkError as error:
+            raise SpiderArgumentError(f"export: {error}") from None
+
+
 def argument_settings(arguments: dict[str, Any]) -> dict[str, Any]:
     """The settings the spider arguments stand for, checked (SpiderArgumentError with one line)."""
     found: dict[str, Any] = {}
@@ -137,6 +162,7 @@ class PortalSpider(scrapy.Spider):
 
     def __init__(self, portal: str | None = None, url: str | None = None, **kwargs: Any) -> None:
         options = {name: kwargs.pop(name) for name in list(kwargs) if name in SPIDER_ARGUMENT_SETTINGS}
+        _refuse_unknown_arguments(kwargs)
         super().__init__(**kwargs)
         self.argument_settings = argument_settings(options)
         self.entry: PortalEntry | None = None
@@ -176,6 +202,7 @@ class PortalSpider(scrapy.Spider):
         for name, value in spider.argument_settings.items():
             crawler.settings.set(name, value, priority="cmdline")
         spider.apply_option_settings(crawler.settings)
+        _check_exports(crawler.settings.getlist("EXPORTS"))
         if spider.entry is not None:
             # Portal quirks from the registry (legacy TLS, longer timeouts …); the command line still wins.
             for name, value in spider.entry.settings:
