@@ -295,3 +295,15 @@ def test_the_table_parameter_is_not_passed_to_libpq(database_url: str, table: st
     assert sink.resume_after(SELECTION) is None
     sink.close(ok=True)
     assert _query(database_url, "SELECT to_regclass(%s)::text", (table,)) == [(table,)]
+
+
+def test_a_nul_character_postgresql_cannot_store_is_dropped(
+    database_url: str, table: str, sink: PostgresSink, seed_record: dict[str, Any]
+) -> None:
+    sink.write_batch(_stored(_line(seed_record, summary="Tóm\x00 tắt")), SELECTION)
+    assert _query(database_url, f"SELECT summary, data->>'summary' FROM {table}") == [("Tóm tắt", "Tóm tắt")]
+
+
+def test_a_line_that_is_no_record_is_named_by_its_seq(sink: PostgresSink) -> None:
+    with pytest.raises(SinkError, match=r"^record seq 7 of the state is no record of this crawler \(JSONDecodeError"):
+        sink.write_batch([StoredRecord(7, "{not json")], SELECTION)

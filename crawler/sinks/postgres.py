@@ -276,8 +276,7 @@ class PostgresSink:
         except psycopg.Error as error:
             raise SinkError(connect_error_message(destination, error)) from None
         try:
-            prefer_lz4(connection)
-            self._run(connection, lambda: ensure_tables(connection, destination))
+            self._run(connection, lambda: set_up_session(connection, destination))
         except SinkError:
             connection.close()
             raise
@@ -313,8 +312,15 @@ def prefer_lz4(connection: psycopg.Connection) -> None:
         return
 
 
+def set_up_session(connection: psycopg.Connection, destination: Destination) -> None:
+    """Everything a new session needs before its first batch."""
+    prefer_lz4(connection)
+    ensure_tables(connection, destination)
+
+
 def ensure_tables(connection: psycopg.Connection, destination: Destination) -> None:
-    """Create the records and progress tables if absent; refuse tables of that name that are not ours."""
+    """Create the records and progress tables if absent; refuse tables of that name that are not ours;
+    create this session's staging table."""
     with connection.transaction():
         # Two exports starting together must not both find the table absent and race to create it.
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('crawler_export_setup'))")
@@ -397,12 +403,13 @@ def _copy_statement() -> sql.Composed:
 
 def upsert_statement(table: str, source: sql.Composable | None = None) -> sql.Composed:
     """Rows of `source` (aliased `s`, with STAGING_COLUMNS; the staging table by default) into `table`:
-    new ids inserted, known ids replaced unless the row holds a newer version."""
+    new ids inserted, known ids replaced unless the row holds a newer version. Rows go in id order,
+    so two exports into one table lock shared rows in the same order instead of deadlocking."""
     name = sql.Identifier(table)
     columns = list(RECORD_COLUMNS)
     return sql.SQL(
         "INSERT INTO {} ({}) SELECT {} FROM {} CROSS JOIN LATERAL jsonb_to_record(s.data) AS r ({})"
-        " ON CONFLICT (id) DO UPDATE SET {} WHERE {}"
+        " ORDER BY s.id ON CONFLICT (id) DO UPDATE SET {} WHERE {}"
     ).format(
         name,
         sql.SQL(", ").join(sql.Identifier(column) for column in columns),
@@ -426,13 +433,18 @@ def staging_rows(records: list[StoredRecord]) -> list[tuple[Any, ...]]:
     chosen: dict[str, tuple[int, tuple[Any, ...]]] = {}
     for record in records:
         line = record.data
-        fields = json.loads(line)
+        try:
+            fields = json.loads(line)
+            version = int(fields.get("version") or 1)
+            record_id = str(fields["id"])
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise SinkError(
+                f"record seq {record.seq} of the state is no record of this crawler ({type(error).__name__}: {error})"
+            ) from None
         if "\\u0000" in line:
             # PostgreSQL text and JSONB cannot hold U+0000; it carries nothing readable.
             fields = _without_nul(fields)
             line = json.dumps(fields, ensure_ascii=False)
-        version = int(fields.get("version") or 1)
-        record_id = fields["id"]
         kept = chosen.get(record_id)
         if kept is not None and kept[0] > version:
             continue
