@@ -9,10 +9,12 @@ its own process, batch by batch with one commit per batch, so each peak RSS is t
 - baseline: psycopg COPY of (id, data jsonb) into a plain table without index;
 - sink (COPY + INSERT … ON CONFLICT): PostgresSink.write_batch into a new table, the way it ships;
 - sink again over the same rows: a re-run of the export, every row an update;
-- executemany: the same upsert fed by executemany (pipelined) instead of COPY, to justify the choice.
+- executemany: the same upsert fed by executemany (pipelined) instead of COPY, to justify the choice;
+- sink without search vector: the same with `search` left empty, to show what full-text costs.
 
-Prints records/s, peak RSS and each way's time as a multiple of the baseline's (target: the sink
-within 2×). Tables are made under unique names and dropped afterwards.
+Prints records/s, peak RSS, the table's size and each way's time as a multiple of the baseline's
+(target: the sink within 2×), and the load average (other work on the machine slows every way).
+Tables are made under unique names and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from psycopg import sql
 from crawler.demo.site import load_articles
 from crawler.items import record_id
 from crawler.sinks import Selection, StoredRecord
-from crawler.sinks.postgres import STAGING_COLUMNS, PostgresSink, upsert_statement
+from crawler.sinks.postgres import COLUMN_VALUES, STAGING_COLUMNS, PostgresSink, upsert_statement
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ICT = timezone(timedelta(hours=7))
@@ -175,6 +177,21 @@ class ExecutemanySink(PostgresSink):
         cursor.executemany(self._values_upsert, rows)
 
 
+class NoSearchSink(PostgresSink):
+    """The sink with an empty search vector, for measuring what the full-text column costs."""
+
+    def __init__(self, url: str, *, table: str) -> None:
+        super().__init__(url, table=table)
+        self._upsert_sql = upsert_statement(self.table, values={**COLUMN_VALUES, "search": "''::tsvector"})
+
+
+SINKS: dict[str, type[PostgresSink]] = {
+    "sink": PostgresSink,
+    "executemany": ExecutemanySink,
+    "nosearch": NoSearchSink,
+}
+
+
 def load(method: str, url: str, table: str, path: Path, batch_size: int) -> dict[str, float]:
     """One way of loading the file; run in a child process so its peak RSS is its own."""
     started = time.perf_counter()
@@ -192,7 +209,7 @@ def load(method: str, url: str, table: str, path: Path, batch_size: int) -> dict
                 connection.commit()
                 count += len(batch)
     else:
-        sink = ExecutemanySink(url, table=table) if method == "executemany" else PostgresSink(url, table=table)
+        sink = SINKS[method](url, table=table)
         selection = Selection(state_id=f"bench-{method}")
         sink.resume_after(selection)  # creates the table, outside the timing
         started = time.perf_counter()
@@ -201,7 +218,12 @@ def load(method: str, url: str, table: str, path: Path, batch_size: int) -> dict
             count += len(batch)
         sink.close(ok=True)
     seconds = time.perf_counter() - started
-    return {"records": count, "seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "records": count,
+        "seconds": seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "table_mb": _table_size_mb(url, table),
+    }
 
 
 def _child(method: str, url: str, table: str, path: Path, batch_size: int) -> dict[str, float]:
@@ -212,6 +234,7 @@ def _child(method: str, url: str, table: str, path: Path, batch_size: int) -> di
 
 
 def _table_size_mb(url: str, table: str) -> float:
+    """Heap, TOAST and indexes, dead rows of an update included."""
     with psycopg.connect(url) as connection:
         [(size,)] = connection.execute("SELECT pg_total_relation_size(to_regclass(%s))", (table,)).fetchall()
     return size / 1e6
@@ -234,6 +257,7 @@ def main() -> None:
         "baseline": f"bench_copy_{suffix}",
         "sink": f"bench_sink_{suffix}",
         "executemany": f"bench_many_{suffix}",
+        "nosearch": f"bench_nosearch_{suffix}",
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "records.tsv"
@@ -243,28 +267,15 @@ def main() -> None:
         print(f"{args.count} records, {path.stat().st_size / 1e6:.0f} MB of JSON, batches of {args.batch}")
         try:
             runs = [
-                (
-                    "baseline: COPY (id, data jsonb)",
-                    tables["baseline"],
-                    _child("baseline", args.database_url, tables["baseline"], path, args.batch),
-                ),
-                (
-                    "sink: COPY + upsert, new table",
-                    tables["sink"],
-                    _child("sink", args.database_url, tables["sink"], path, args.batch),
-                ),
-                (
-                    "sink again: every row an update",
-                    tables["sink"],
-                    _child("sink", args.database_url, tables["sink"], path, args.batch),
-                ),
-                (
-                    "executemany upsert, new table",
-                    tables["executemany"],
-                    _child("executemany", args.database_url, tables["executemany"], path, args.batch),
-                ),
+                (label, _child(method, args.database_url, tables[method], path, args.batch))
+                for label, method in (
+                    ("baseline: COPY (id, data jsonb)", "baseline"),
+                    ("sink: COPY + upsert, new table", "sink"),
+                    ("sink again: every row an update", "sink"),
+                    ("executemany upsert, new table", "executemany"),
+                    ("sink without search vector", "nosearch"),
+                )
             ]
-            sizes = {table: _table_size_mb(args.database_url, table) for table in tables.values()}
         finally:
             with psycopg.connect(args.database_url, autocommit=True) as connection:
                 for table in tables.values():
@@ -273,12 +284,13 @@ def main() -> None:
                     connection.execute(
                         "DELETE FROM crawler_export_progress WHERE target_table = ANY(%s)", (list(tables.values()),)
                     )
-    base_seconds = runs[0][2]["seconds"]
+    print("load average (1, 5, 15 min): " + ", ".join(f"{load:.1f}" for load in os.getloadavg()))
+    base_seconds = runs[0][1]["seconds"]
     print(f"{'way':<34} {'records/s':>10} {'seconds':>8} {'× baseline':>10} {'peak RSS':>9} {'table':>9}")
-    for name, table, result in runs:
+    for name, result in runs:
         print(
             f"{name:<34} {result['records'] / result['seconds']:>10.0f} {result['seconds']:>8.1f}"
-            f" {result['seconds'] / base_seconds:>10.2f} {result['peak_mb']:>6.0f} MB {sizes[table]:>6.0f} MB"
+            f" {result['seconds'] / base_seconds:>10.2f} {result['peak_mb']:>6.0f} MB {result['table_mb']:>6.0f} MB"
         )
 
 

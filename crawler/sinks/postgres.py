@@ -401,9 +401,12 @@ def _copy_statement() -> sql.Composed:
     )
 
 
-def upsert_statement(table: str, source: sql.Composable | None = None) -> sql.Composed:
+def upsert_statement(
+    table: str, source: sql.Composable | None = None, values: dict[str, str] | None = None
+) -> sql.Composed:
     """Rows of `source` (aliased `s`, with STAGING_COLUMNS; the staging table by default) into `table`:
-    new ids inserted, known ids replaced unless the row holds a newer version. Rows go in id order,
+    `values` replaces COLUMN_VALUES (the benchmark measures the search vector's cost that way).
+    New ids are inserted, known ids replaced unless the row holds a newer version. Rows go in id order,
     so two exports into one table lock shared rows in the same order instead of deadlocking."""
     name = sql.Identifier(table)
     columns = list(RECORD_COLUMNS)
@@ -413,7 +416,7 @@ def upsert_statement(table: str, source: sql.Composable | None = None) -> sql.Co
     ).format(
         name,
         sql.SQL(", ").join(sql.Identifier(column) for column in columns),
-        sql.SQL(", ").join(sql.SQL(COLUMN_VALUES[column]) for column in columns),
+        sql.SQL(", ").join(sql.SQL((values or COLUMN_VALUES)[column]) for column in columns),
         source or sql.SQL("{} s").format(sql.Identifier(STAGING_TABLE)),
         sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(f), sql.SQL(kind)) for f, kind in RECORD_FIELDS.items()
