@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -281,6 +282,22 @@ def test_a_missing_database_is_named(database_url: str) -> None:
     url = database_url.rsplit("/", 1)[0] + f"/{missing}"
     with pytest.raises(SinkError, match=f"has no database {missing}; create it"):
         PostgresSink(url).resume_after(SELECTION)
+
+
+def test_an_unknown_user_is_named_with_what_to_check(database_url: str) -> None:
+    user = f"no_such_role_{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(database_url)
+    url = urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port or 5432}"))
+    with pytest.raises(SinkError) as refused:
+        PostgresSink(url).resume_after(SELECTION)
+    assert str(refused.value).startswith(f"PostgreSQL at {parts.hostname}:{parts.port or 5432} refused user {user} (")
+    assert "check the user and password" in str(refused.value)
+
+
+def test_the_postgres_scheme_is_accepted_too(database_url: str, table: str) -> None:
+    sink = PostgresSink(database_url.replace("postgresql://", "postgres://", 1), table=table)
+    assert sink.resume_after(SELECTION) is None
+    sink.close(ok=True)
 
 
 @pytest.mark.parametrize("name", ["records;drop", "1records", "Records", "a" * 49, ""])
