@@ -4,10 +4,11 @@
 EXISTS, in one transaction) the records table and `crawler_export_progress`; a table of that name
 with other columns belongs to someone else and is refused, never altered.
 
-One row per record id. A batch goes in with COPY into a temporary table, then one INSERT … SELECT …
-ON CONFLICT (id) DO UPDATE … WHERE excluded.version >= version, so a re-run never duplicates a row
-and an older version never overwrites a newer one. The same transaction stores the last `seq` of the
-batch for the export's selection: a killed export resumes after the last committed batch.
+One row per record id. A batch goes in as one pipelined executemany of INSERT … ON CONFLICT (id) DO
+UPDATE … WHERE excluded.version >= version, so a re-run never duplicates a row and an older version
+never overwrites a newer one (COPY into a temporary table then one INSERT … SELECT was measured
+slower: bench/bench_export_pg.py). The same transaction stores the last `seq` of the batch for the
+export's selection: a killed export resumes after the last committed batch.
 
 Typed columns are read out of the record's JSONB by the server (`data` keeps the whole record, raw
 values included). `search` covers title, summary and body twice: as written and folded (no tone
@@ -113,8 +114,8 @@ RECORD_FIELDS: dict[str, str] = {
     "parser": "jsonb",
     "province": "jsonb",
 }
-# How the server fills each column from a staging row `s` and its fields `r`; the timestamps and
-# the folded texts come checked and computed from Python.
+# How the server fills each column from a row `s` sent by Python (ROW_COLUMNS) and the record's
+# fields `r`; the timestamps and the folded texts come checked and computed from Python.
 COLUMN_VALUES: dict[str, str] = {
     **{column: f"r.{column}" for column in RECORD_COLUMNS if column in RECORD_FIELDS},
     "id": "s.id",
@@ -142,7 +143,7 @@ COLUMN_VALUES: dict[str, str] = {
 }
 assert set(COLUMN_VALUES) == set(RECORD_COLUMNS), "every column needs a value"
 # What Python sends for each record (the rest is read out of `data` by the server): name → type.
-STAGING_COLUMNS: dict[str, str] = {
+ROW_COLUMNS: dict[str, str] = {
     "id": "text",
     "version": "integer",
     "published_at": "timestamptz",
@@ -153,7 +154,6 @@ STAGING_COLUMNS: dict[str, str] = {
     "body_folded": "text",
     "data": "jsonb",
 }
-STAGING_TABLE = "crawler_staging"
 
 
 def fold_vietnamese(text: str) -> str:
@@ -234,7 +234,7 @@ class PostgresSink:
     def write_batch(self, records: list[StoredRecord], selection: Selection) -> None:
         if not records:
             return
-        rows = staging_rows(records)
+        rows = record_rows(records)
         connection = self._connect()
         self._run(connection, lambda: self._write(connection, rows, records[-1].seq, selection), records)
 
@@ -259,12 +259,8 @@ class PostgresSink:
             )
 
     def _upsert(self, cursor: psycopg.Cursor, rows: list[tuple[Any, ...]]) -> None:
-        """COPY into the staging table, then one INSERT … SELECT … ON CONFLICT (faster than executemany:
-        see bench/bench_export_pg.py)."""
-        with cursor.copy(_copy_statement()) as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(self._upsert_sql)
+        """One INSERT … ON CONFLICT per row, pipelined (psycopg's executemany): no round trip per row."""
+        cursor.executemany(self._upsert_sql, rows)
 
     def _connect(self) -> psycopg.Connection:
         """The session, opened and set up (tables checked or created) on first use."""
@@ -319,22 +315,12 @@ def set_up_session(connection: psycopg.Connection, destination: Destination) -> 
 
 
 def ensure_tables(connection: psycopg.Connection, destination: Destination) -> None:
-    """Create the records and progress tables if absent; refuse tables of that name that are not ours;
-    create this session's staging table."""
+    """Create the records and progress tables if absent; refuse tables of that name that are not ours."""
     with connection.transaction():
         # Two exports starting together must not both find the table absent and race to create it.
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('crawler_export_setup'))")
         _check_or_create(connection, destination, destination.table, RECORD_COLUMNS, _create_records(destination.table))
         _check_or_create(connection, destination, PROGRESS_TABLE, PROGRESS_COLUMNS, _create_progress())
-    connection.execute(
-        sql.SQL("CREATE TEMPORARY TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
-            sql.Identifier(STAGING_TABLE),
-            sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(kind))
-                for column, kind in STAGING_COLUMNS.items()
-            ),
-        )
-    )
 
 
 def _check_or_create(
@@ -395,29 +381,30 @@ def _create_progress() -> list[sql.Composed]:
     ]
 
 
-def _copy_statement() -> sql.Composed:
-    return sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(STAGING_TABLE), sql.SQL(", ").join(sql.Identifier(column) for column in STAGING_COLUMNS)
+def row_parameters() -> sql.Composed:
+    """The row `s` of one record as query parameters, typed (ROW_COLUMNS)."""
+    return sql.SQL("(VALUES ({})) AS s ({})").format(
+        sql.SQL(", ").join(sql.SQL("%s::{}").format(sql.SQL(kind)) for kind in ROW_COLUMNS.values()),
+        sql.SQL(", ").join(sql.Identifier(column) for column in ROW_COLUMNS),
     )
 
 
 def upsert_statement(
     table: str, source: sql.Composable | None = None, values: dict[str, str] | None = None
 ) -> sql.Composed:
-    """Rows of `source` (aliased `s`, with STAGING_COLUMNS; the staging table by default) into `table`:
-    `values` replaces COLUMN_VALUES (the benchmark measures the search vector's cost that way).
-    New ids are inserted, known ids replaced unless the row holds a newer version. Rows go in id order,
-    so two exports into one table lock shared rows in the same order instead of deadlocking."""
+    """Rows of `source` (aliased `s`, with ROW_COLUMNS; one row of parameters by default) into `table`:
+    new ids inserted, known ids replaced unless the row holds a newer version. `values` replaces
+    COLUMN_VALUES (the benchmark measures the search vector's cost that way)."""
     name = sql.Identifier(table)
     columns = list(RECORD_COLUMNS)
     return sql.SQL(
         "INSERT INTO {} ({}) SELECT {} FROM {} CROSS JOIN LATERAL jsonb_to_record(s.data) AS r ({})"
-        " ORDER BY s.id ON CONFLICT (id) DO UPDATE SET {} WHERE {}"
+        " ON CONFLICT (id) DO UPDATE SET {} WHERE {}"
     ).format(
         name,
         sql.SQL(", ").join(sql.Identifier(column) for column in columns),
         sql.SQL(", ").join(sql.SQL((values or COLUMN_VALUES)[column]) for column in columns),
-        source or sql.SQL("{} s").format(sql.Identifier(STAGING_TABLE)),
+        source or row_parameters(),
         sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(f), sql.SQL(kind)) for f, kind in RECORD_FIELDS.items()
         ),
@@ -430,9 +417,11 @@ def upsert_statement(
     )
 
 
-def staging_rows(records: list[StoredRecord]) -> list[tuple[Any, ...]]:
-    """One staging row per record id of the batch (the highest version, the latest seq among equals),
-    since one INSERT … ON CONFLICT may not touch a row twice."""
+def record_rows(records: list[StoredRecord]) -> list[tuple[Any, ...]]:
+    """One row (ROW_COLUMNS) per record id of the batch: the highest version, the latest seq among
+    equals (an INSERT … SELECT … ON CONFLICT may not touch a row twice, and the older would only be
+    skipped). In id order, so two exports into one table lock shared rows in the same order instead
+    of deadlocking."""
     chosen: dict[str, tuple[int, tuple[Any, ...]]] = {}
     for record in records:
         line = record.data
@@ -465,7 +454,7 @@ def staging_rows(records: list[StoredRecord]) -> list[tuple[Any, ...]]:
                 line,
             ),
         )
-    return [row for _, row in chosen.values()]
+    return [row for _, (_, row) in sorted(chosen.items())]
 
 
 def _timestamp(value: Any) -> str | None:
