@@ -254,10 +254,22 @@ def test_a_table_of_that_name_with_other_columns_is_refused_untouched(database_u
     with pytest.raises(SinkError) as refused:
         sink.resume_after(SELECTION)
     message = str(refused.value)
-    assert f"table {table}" in message
+    assert message.startswith(f"{table} in database ")
+    assert "has other columns (id integer, name text)" in message
     assert "?table=" in message
     assert "\n" not in message
     assert _query(database_url, f"SELECT * FROM {table}") == [(1, "theirs")]
+
+
+def test_a_view_of_that_name_is_refused(database_url: str, table: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(f"CREATE VIEW {table} AS SELECT 1 AS id")
+    try:
+        with pytest.raises(SinkError, match=f"^{table} in database .* is no plain table"):
+            PostgresSink(database_url, table=table).resume_after(SELECTION)
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            connection.execute(f"DROP VIEW {table}")
 
 
 def _free_port() -> int:

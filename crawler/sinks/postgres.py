@@ -342,11 +342,17 @@ def _check_or_create(
         return
     columns = {name: kind for _, name, kind in found if name is not None}
     if found[0][0] not in ("r", "p") or columns != expected:
-        differences = sorted(set(columns.items()) ^ set(expected.items()))
-        detail = ", ".join(f"{name} {kind}" for name, kind in differences[:4])
+        foreign = [f"{name} {kind}" for name, kind in columns.items() if expected.get(name) != kind]
+        missing = [name for name in expected if name not in columns]
+        if found[0][0] not in ("r", "p"):
+            what = "is no plain table"
+        elif foreign:
+            what = f"has other columns ({', '.join(foreign[:4])}{' …' if len(foreign) > 4 else ''})"
+        else:
+            what = f"lacks columns ({', '.join(missing[:4])}{' …' if len(missing) > 4 else ''})"
         raise SinkError(
-            f"table {table} in database {destination.dbname} exists with other columns ({detail} …) and is left "
-            f"untouched; choose another table with ?table=NAME in the URL, or another database"
+            f"{table} in database {destination.dbname} {what}, so it is no table of this exporter and is left "
+            "untouched; choose another table with ?table=NAME in the URL, or another database"
         )
 
 
