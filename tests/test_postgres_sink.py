@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -210,6 +211,39 @@ def test_a_batch_the_server_refuses_is_written_not_at_all(
     sink.write_batch(records[3:], SELECTION)
     assert sink.resume_after(SELECTION) == 6
     assert _query(database_url, f"SELECT count(*) FROM {table}") == [(6,)]
+
+
+def test_two_exports_side_by_side_into_one_table_neither_fail_nor_duplicate(
+    database_url: str, table: str, seed_record: dict[str, Any]
+) -> None:
+    """Each writes the same ids in opposite orders: unless rows are locked in one order, they deadlock."""
+    ids = [f"rec{number:04d}" for number in range(300)]
+    exports = {
+        1: _stored(*(_line(seed_record, id=record_id, version=1) for record_id in ids)),
+        2: _stored(*(_line(seed_record, id=record_id, version=2) for record_id in reversed(ids))),
+    }
+    failures: list[BaseException] = []
+
+    def export(version: int) -> None:
+        sink = PostgresSink(database_url, table=table)
+        try:
+            for _ in range(3):
+                sink.write_batch(exports[version], Selection(state_id=f"state-{version}"))
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            sink.close(ok=not failures)
+
+    creator = PostgresSink(database_url, table=table)
+    creator.resume_after(SELECTION)  # the table, before the race
+    creator.close(ok=True)
+    threads = [threading.Thread(target=export, args=(version,)) for version in exports]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert _query(database_url, f"SELECT version, count(*) FROM {table} GROUP BY version") == [(2, 300)]
 
 
 @pytest.mark.parametrize("query", ["hoi nghi", "Hội nghị", "HỘI NGHỊ", "hội nghi", "thong tin doi ngoai"])
