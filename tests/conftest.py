@@ -57,3 +57,20 @@ def site() -> Iterator[str]:
     yield base
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """DATABASE_URL of a PostgreSQL that answers, or skip (fail under CRAWLER_TESTS_STRICT)."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[0]
+        message = f"no PostgreSQL answers at DATABASE_URL ({reason}); start it or set DATABASE_URL"
+        if STRICT:
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
