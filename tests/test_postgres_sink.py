@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from crawler.cli import extract_record
+from crawler.extract import extract_record
 from crawler.sinks import Selection, SinkError, StoredRecord
 from crawler.sinks.postgres import PROGRESS_TABLE, PostgresSink, fold_vietnamese
 
