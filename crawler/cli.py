@@ -379,9 +379,10 @@ def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> t
     failed_exports = [export for export in manifest.get("exports", []) if "error" in export]
     if failed_exports:
         first = failed_exports[0]
+        state = manifest.get("state", "")
         return EXIT_ABNORMAL, (
-            f"export to {first['dest']} failed ({first['error']}); the run's records are in the state and "
-            f"{run_dir / 'records.jsonl'}: `crawler export DEST --run {manifest['run_id']}` once it is fixed"
+            f"export to {first['dest']} failed ({first['error']}); the run's records are in the state: "
+            f"`crawler export '{first['dest']}' --state {state} --run {manifest['run_id']}` once it is fixed"
         )
     exceptions = {name: count for name, count in manifest.get("spider_exceptions", {}).items() if name != "count"}
     others = [error for error in manifest.get("errors", []) if error["kind"] == "exception"]
@@ -550,6 +551,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         written = export_state(
             state, args.dest, selection, csv_bom=args.bom, batch_size=args.batch_size, progress=progress
         )
+        unknown_portal = args.portal is not None and not written and not state.portal_has_runs(args.portal)
     except SinkError as error:
         raise UserError(str(error)) from None
     except OSError as error:
@@ -559,6 +561,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
     print(f"{written} records → {shown_destination(args.dest)} in {time.monotonic() - started:.1f} s")
+    if unknown_portal:  # 0 records is no error, but a misspelt slug should not pass unnoticed
+        print(f"crawler: note: the state {path} has no portal {args.portal!r} (see `crawler state`)", file=sys.stderr)
     return 0
 
 
@@ -855,7 +859,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="run folder (default: output/runs/<run-id>)")
     demo.set_defaults(func=cmd_demo)
 
-    export = sub.add_parser("export", help="write the state's records to a JSONL, CSV, Parquet or SQLite file")
+    export = sub.add_parser(
+        "export", help="write the state's records to a JSONL, CSV, Parquet or SQLite file, or into PostgreSQL"
+    )
     export.add_argument("dest", help="x.jsonl, x.csv, x.parquet, x.sqlite (updated in place) or a postgresql:// URL")
     export.add_argument("--state", help="state file (default: output/state/crawler.sqlite)")
     export.add_argument("--portal", help="only this portal's records")

@@ -132,6 +132,8 @@ class RunWriter:
                 )
                 done.append({"dest": shown, "records": count})
             except (SinkError, OSError) as error:
+                # The terminal of `scrapy crawl` and Scrapyd's log see it too, not only the manifest.
+                logging.getLogger(__name__).error("export to %s failed: %s", shown, error)
                 done.append({"dest": shown, "error": str(error)})
             except Exception as error:  # a bug of ours: its traceback to crawl.log, the run goes on closing
                 logging.getLogger(__name__).exception("export to %s failed", shown)

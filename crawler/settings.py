@@ -126,6 +126,9 @@ RUN_DIR = None
 RUN_ID = None  # the run's id in the state (`crawler crawl` names a folder it makes by it); else made up
 OUTPUT_ROOT = "output"
 
+# Feeds (-o, FEEDS) in CSV and XML write records as `crawler export` does, not as Python reprs.
+FEED_EXPORTERS = {"csv": "crawler.feeds.CsvFeedExporter", "xml": "crawler.feeds.XmlFeedExporter"}
+
 LOG_LEVEL = "INFO"
 # Dropped items are one line "Dropped <url>: <reason>" (crawler.logformat), at the DropItem's
 # log_level, or at this level when it names none: most drops are the crawl working as intended.

@@ -82,7 +82,7 @@ def test_an_export_failing_at_the_end_is_reported_and_the_records_stay(site: str
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1, result.stderr
     assert "export to" in result.stderr and "disk full (injected)" in result.stderr
-    assert "crawler export DEST --run" in result.stderr
+    assert f"--state {tmp_path / 's.sqlite'} --run" in result.stderr
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["exports"][0]["error"] == "disk full (injected)"
     assert not (tmp_path / "x.jsonl").exists()  # never half a file

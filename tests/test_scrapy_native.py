@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -133,15 +134,21 @@ def test_max_items_limits_the_feed_the_run_folder_and_the_state_alike(site: str,
     assert first_ids | {r["id"] for r in rest} == {r["id"] for r in lines(tmp_path / "all" / "records.jsonl")}
 
 
-def test_crawler_crawl_takes_scrapy_feeds_too(site: str, tmp_path: Path) -> None:
-    feed = tmp_path / "feed.csv"
+def test_crawler_crawl_takes_scrapy_feeds_too_written_as_the_exports(site: str, tmp_path: Path) -> None:
+    feed, xml = tmp_path / "feed.csv", tmp_path / "feed.xml"
     result = crawler_crawl(
         f"{site}/vi/tin-tuc-su-kien", tmp_path / "run", tmp_path / "s.sqlite", "--delay", "0", "--max-items", "3",
-        "-o", f"{feed}:csv",
+        "-o", f"{feed}:csv", "-o", str(xml), "--export", str(tmp_path / "export.csv"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     with feed.open(encoding="utf-8", newline="") as handle:
-        assert len(list(csv.DictReader(handle))) == 3
+        rows = sorted(csv.DictReader(handle), key=lambda row: row["id"])
+    with (tmp_path / "export.csv").open(encoding="utf-8", newline="") as handle:
+        exported = sorted(csv.DictReader(handle), key=lambda row: row["id"])
+    assert len(rows) == 3 and rows == exported  # cell for cell, no Python reprs
+    assert json.loads(rows[0]["parser"])["name"]
+    parsers = ElementTree.parse(xml).getroot().findall("item/parser/name")
+    assert len(parsers) == 3 and all(name.text for name in parsers)
 
 
 def test_a_wrong_spider_argument_is_one_line(site: str, tmp_path: Path) -> None:

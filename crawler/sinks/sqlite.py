@@ -144,6 +144,8 @@ class SqliteSink:
             self.db.execute("INSERT OR IGNORE INTO export_info VALUES ('format', ?)", (FORMAT_MARK,))
         except sqlite3.DatabaseError as error:
             self.close(ok=False)
+            if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+                raise SinkError(f"{self.path} is in use by another program; try again when it is free") from None
             raise SinkError(f"cannot use {self.path} as an SQLite export ({error}); give a new .sqlite file") from None
 
     def _check_ours(self) -> None:

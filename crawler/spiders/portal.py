@@ -95,11 +95,15 @@ def _refuse_unknown_arguments(arguments: dict[str, Any]) -> None:
 def _check_exports(destinations: list[str]) -> None:
     """Each export destination opened and dropped before crawling: a wrong suffix, an unwritable
     folder or an unreachable database is one line now, not after the crawl."""
-    from crawler.sinks import SinkError, open_sink
+    from crawler.sinks import Selection, SinkError, open_sink
 
     for dest in destinations:
         try:
-            open_sink(dest).close(ok=False)
+            sink = open_sink(dest)
+            try:
+                sink.resume_after(Selection("check"))  # a database is reached, its table checked or made
+            finally:
+                sink.close(ok=False)
         except SinkError as error:
             raise SpiderArgumentError(f"export: {error}") from None
 
