@@ -148,3 +148,13 @@ def test_a_crawl_exported_twice_to_postgresql_keeps_one_row_per_article_the_newe
     newest = {title: (version, body) for _, version, title, body in rows}
     assert newest[edited["title"]][0] == 2 and "bổ sung danh sách" in newest[edited["title"]][1]
     assert found[0] >= 1  # the edit's "hội nghị", found without its tone marks
+
+
+def test_a_database_that_does_not_answer_is_refused_before_crawling(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = crawler_crawl(
+        f"{site}/", out, tmp_path / "s.sqlite", "--export", "postgresql://postgres@127.0.0.1:9/test?table=t"
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "export: cannot connect to PostgreSQL at 127.0.0.1:9" in result.stderr
+    assert not (out / "records.jsonl").exists()
