@@ -11,7 +11,7 @@ its own process, batch by batch with one commit per batch, so each peak RSS is t
   the way it ships;
 - sink again over the same rows: a re-run of the export, every row an update;
 - COPY + INSERT … SELECT: the same upsert fed by COPY into a temporary table, then one INSERT …
-  SELECT … ON CONFLICT per batch: the other way the sink could work (measured slower);
+  SELECT … ON CONFLICT per batch: the other way the sink could work (measured no faster);
 - sink without search vector: the same with `search` left empty, to show what full-text costs.
 
 Prints records/s, peak RSS, the table's size and each way's time as a multiple of the baseline's

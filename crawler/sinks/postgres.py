@@ -6,9 +6,10 @@ with other columns belongs to someone else and is refused, never altered.
 
 One row per record id. A batch goes in as one pipelined executemany of INSERT … ON CONFLICT (id) DO
 UPDATE … WHERE excluded.version >= version, so a re-run never duplicates a row and an older version
-never overwrites a newer one (COPY into a temporary table then one INSERT … SELECT was measured
-slower: bench/bench_export_pg.py). The same transaction stores the last `seq` of the batch for the
-export's selection: a killed export resumes after the last committed batch.
+never overwrites a newer one (COPY into a temporary table then one INSERT … SELECT measured no
+faster, bench/bench_export_pg.py: the server's text-search parsing dominates either way). The same
+transaction stores the last `seq` of the batch for the export's selection: a killed export resumes
+after the last committed batch.
 
 Typed columns are read out of the record's JSONB by the server (`data` keeps the whole record, raw
 values included). `search` covers title, summary and body twice: as written and folded (no tone
