@@ -370,3 +370,20 @@ def test_a_nul_character_postgresql_cannot_store_is_dropped(
 def test_a_line_that_is_no_record_is_named_by_its_seq(sink: PostgresSink) -> None:
     with pytest.raises(SinkError, match=r"^record seq 7 of the state is no record of this crawler \(JSONDecodeError"):
         sink.write_batch([StoredRecord(7, "{not json")], SELECTION)
+
+
+def test_a_table_dropped_or_emptied_since_is_filled_again_from_the_first_record(
+    database_url: str, table: str, seed_record: dict[str, Any]
+) -> None:
+    records = _many_records(seed_record, 5)
+    for emptied in (f"DROP TABLE {table}", f"TRUNCATE {table}"):
+        sink = PostgresSink(database_url, table=table)
+        _export(sink, records, batch_size=10, kill_after_batches=None)
+        sink.close(ok=True)
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            connection.execute(emptied)
+        again = PostgresSink(database_url, table=table)
+        assert again.resume_after(SELECTION) is None  # the progress noted for it is not in it
+        _export(again, records, batch_size=10, kill_after_batches=None)
+        again.close(ok=True)
+        assert _query(database_url, f"SELECT count(*) FROM {table}") == [(5,)]

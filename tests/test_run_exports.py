@@ -144,6 +144,7 @@ def test_a_crawl_exported_twice_to_postgresql_keeps_one_row_per_article_the_newe
             ).fetchone()
         finally:
             db.execute(f"DROP TABLE IF EXISTS {table}")
+            db.execute("DELETE FROM crawler_export_progress WHERE target_table = %s", (table,))
     assert len(rows) == len({row[0] for row in rows}) == len(first) == 12
     newest = {title: (version, body) for _, version, title, body in rows}
     assert newest[edited["title"]][0] == 2 and "bổ sung danh sách" in newest[edited["title"]][1]

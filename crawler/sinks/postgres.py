@@ -269,7 +269,13 @@ class PostgresSink:
             return self._connection
         destination = self.destination
         try:
-            connection = psycopg.connect(destination.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            # A connect_timeout the URL gives is the user's; else ours, so a silent server cannot hang.
+            timeout = (
+                {}
+                if "connect_timeout" in conninfo_to_dict(destination.conninfo)
+                else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+            )
+            connection = psycopg.connect(destination.conninfo, autocommit=True, **timeout)
         except psycopg.Error as error:
             raise SinkError(connect_error_message(destination, error)) from None
         try:
@@ -320,8 +326,17 @@ def ensure_tables(connection: psycopg.Connection, destination: Destination) -> N
     with connection.transaction():
         # Two exports starting together must not both find the table absent and race to create it.
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('crawler_export_setup'))")
-        _check_or_create(connection, destination, destination.table, RECORD_COLUMNS, _create_records(destination.table))
         _check_or_create(connection, destination, PROGRESS_TABLE, PROGRESS_COLUMNS, _create_progress())
+        table = destination.table
+        _check_or_create(connection, destination, table, RECORD_COLUMNS, _create_records(table))
+        if connection.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))).fetchone()[
+            0
+        ]:
+            # A table made anew, or emptied (dropped, truncated): whatever progress was noted for it
+            # is not in it, and the next export starts from the first record.
+            connection.execute(
+                sql.SQL("DELETE FROM {} WHERE target_table = %s").format(sql.Identifier(PROGRESS_TABLE)), (table,)
+            )
 
 
 def _check_or_create(
