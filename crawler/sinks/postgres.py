@@ -31,7 +31,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from crawler.sinks import Selection, SinkError, StoredRecord
+from crawler.sinks import Selection, SinkError, StoredRecord, shown_destination
 
 PROGRESS_TABLE = "crawler_export_progress"
 # Short enough that `<table>_search_idx` stays within PostgreSQL's 63-byte identifiers.
@@ -181,7 +181,7 @@ def parse_destination(url: str, table: str = "records") -> Destination:
     """Split `?table=NAME` off the URL (libpq would reject it) and check every part we can offline."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise SinkError(f"{_without_password(url)} is no PostgreSQL URL; write postgresql://user@host/database")
+        raise SinkError(f"{shown_destination(url)} is no PostgreSQL URL; write postgresql://user@host/database")
     query = parse_qsl(parts.query, keep_blank_values=True)
     tables = [value for key, value in query if key == "table"]
     if tables:
@@ -195,7 +195,7 @@ def parse_destination(url: str, table: str = "records") -> Destination:
     try:
         params = conninfo_to_dict(conninfo)
     except psycopg.ProgrammingError as error:
-        raise SinkError(f"{_without_password(url)} is no usable PostgreSQL URL ({_first_line(error)})") from None
+        raise SinkError(f"{shown_destination(url)} is no usable PostgreSQL URL ({_first_line(error)})") from None
     host = str(params.get("host") or params.get("hostaddr") or "localhost")
     return Destination(
         conninfo=conninfo,
@@ -525,11 +525,3 @@ def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     text = text.rsplit(" failed: ", 1)[-1]
     return re.sub(r"^(FATAL|ERROR):\s+", "", text).strip()
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
