@@ -15,7 +15,7 @@ import pytest
 from crawler import pipelines
 from crawler.cleaning import clean_record, finalize
 from crawler.demo.site import CATEGORIES, generated_articles, listing_path
-from crawler.items import ParserInfo, PortalRecord, record_context, record_id
+from crawler.items import ParserInfo, PortalRecord, record_id
 from crawler.platforms import article_key
 from crawler.state import CrawlState, crawl_key
 from crawler.urls import url_key
@@ -28,19 +28,8 @@ ARTICLES = 12
 class CrawlRun(Run):
     """A run exporting like the spider's: each page is remembered under its crawl key."""
 
-    def export(self, record: PortalRecord) -> PortalRecord:
-        self.process(record)
-        key = crawl_key(record.url, record.platform)
-        self.state.store_record(
-            asdict(record),
-            portal="p",
-            page_key=key,
-            run_id=self.run_id,
-            headers={},
-            fingerprint=record_context(record).fingerprint,
-        )
-        self.written.append(record)
-        return record
+    def page_key(self, record: PortalRecord) -> str | None:
+        return crawl_key(record.url, record.platform)
 
 
 @pytest.fixture

@@ -78,12 +78,16 @@ class Run:
     def process(self, record: PortalRecord) -> PortalRecord:
         return self.pipeline.process_item(record)
 
+    def page_key(self, record: PortalRecord) -> str | None:
+        """The key its page is stored under (None: the state picks one from the record)."""
+        return None
+
     def export(self, record: PortalRecord) -> PortalRecord:
         self.process(record)
         self.state.store_record(
             asdict(record),
             portal="p",
-            page_key=None,
+            page_key=self.page_key(record),
             run_id=self.run_id,
             headers={},
             fingerprint=record_context(record).fingerprint,
