@@ -9,6 +9,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -179,7 +180,7 @@ def run_crawl(
 ) -> tuple[Path, dict[str, Any]]:
     """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
     from crawler.registry import load_registry
-    from crawler.runs import RunFolderError, check_new_run_dir, default_run_dir, job_run_dir
+    from crawler.runs import RUN_FILES, RunFolderError, check_new_run_dir, default_run_dir, job_run_dir
 
     registry = load_registry()
     spider_args: dict[str, Any] = {}
@@ -207,8 +208,9 @@ def run_crawl(
             check_new_run_dir(run_dir)
     except RunFolderError as error:
         raise UserError(str(error)) from None
-    writable_folder(run_dir, "--out folder" if out else "run folder")
     state_path = _check_state(state or str(Path(root) / "state" / "crawler.sqlite"))
+    made_here = not out and not resumed and not run_dir.exists()
+    writable_folder(run_dir, "--out folder" if out else "run folder")
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -274,6 +276,9 @@ def run_crawl(
     process.crawl("portal", **spider_args).addErrback(crawl_failures.append)
     process.start()
     for failure in crawl_failures:
+        refused = isinstance(failure.value, SettingsError | SpiderArgumentError | StateError | sqlite3.Error)
+        if refused and made_here and not any((run_dir / name).exists() for name in RUN_FILES):
+            shutil.rmtree(run_dir, ignore_errors=True)  # a folder of ours for a run that never began
         # The same checks in the spider and middlewares (registry settings, `scrapy crawl -s`).
         if isinstance(failure.value, SettingsError | SpiderArgumentError):
             raise UserError(str(failure.value))

@@ -159,3 +159,13 @@ def test_a_database_that_does_not_answer_is_refused_before_crawling(site: str, t
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "export: cannot connect to PostgreSQL at 127.0.0.1:9" in result.stderr
     assert not (out / "records.jsonl").exists()
+
+
+def test_a_crawl_refused_before_it_began_leaves_no_run_folder_of_its_own(site: str, tmp_path: Path) -> None:
+    for refused in (["--export", str(tmp_path / "x.xlsx")], ["--state", str(tmp_path)]):
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "crawl", f"{site}/", *refused],
+            capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode in (2, 4) and result.stderr.count("\n") == 1, result.stderr
+        assert not (tmp_path / "output" / "runs").exists() or not any((tmp_path / "output" / "runs").iterdir())
