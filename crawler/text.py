@@ -186,3 +186,15 @@ def _language_identifier() -> LanguageIdentifier:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+# The combining diacritical marks of the blocks Latin scripts use.
+_COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def fold_vietnamese(text: str) -> str:
+    """Text as people type it without tone or vowel marks, đ as d, lower case: "Đồng Nai" → "dong
+    nai", whatever the text's normal form. Search indexes (crawler.sinks) keep it beside the text as
+    written: full-text tokenizers ignore the marks of ộ, ư, ơ … but keep đ, a letter of its own."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return _COMBINING_MARKS.sub("", decomposed).lower()

@@ -26,7 +26,8 @@ from crawler.sinks import Selection, SinkError, StoredRecord, export_state, open
 from crawler.sinks.csvfile import CsvSink
 from crawler.sinks.jsonl import JsonlSink
 from crawler.sinks.parquet import ParquetSink
-from crawler.sinks.sqlite import SqliteSink, fold
+from crawler.sinks.sqlite import SqliteSink
+from crawler.text import fold_vietnamese as fold
 
 from .conftest import FIXTURES, need_shared
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,11 +31,11 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from crawler.sinks import Selection, SinkError, StoredRecord, shown_destination
+from crawler.text import fold_vietnamese
 
 PROGRESS_TABLE = "crawler_export_progress"
 # Short enough that `<table>_search_idx` stays within PostgreSQL's 63-byte identifiers.
 _TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,47}")
-_COMBINING_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 CONNECT_TIMEOUT_SECONDS = 10
 
 # name → type as `format_type` spells it; the order is the table's column order.
@@ -155,14 +154,6 @@ ROW_COLUMNS: dict[str, str] = {
     "body_folded": "text",
     "data": "jsonb",
 }
-
-
-def fold_vietnamese(text: str) -> str:
-    """Text as people type it without tone marks: NFD, marks removed, đ/Đ → d, lower case.
-
-    Applications can fold a query the same way; the index already holds both spellings."""
-    decomposed = unicodedata.normalize("NFD", text)
-    return _COMBINING_MARKS.sub("", decomposed).replace("đ", "d").replace("Đ", "D").lower()
 
 
 @dataclass(frozen=True, slots=True)

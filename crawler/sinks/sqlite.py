@@ -12,15 +12,14 @@ change each selection exported, so the next export of the same selection only ad
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
-import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler.sinks import Selection, SinkError, StoredRecord
 from crawler.sinks.files import checked_file_dest
+from crawler.text import fold_vietnamese
 
 FORMAT_MARK = "vn-portal-crawler export 1"
 
@@ -86,19 +85,6 @@ _UPSERT = (
 _FTS_COLUMNS = "rowid, title, summary, body, title_folded, summary_folded, body_folded"
 
 
-def fold(text: str) -> str:
-    """Text without tone or vowel marks, đ as d, lower case: "Đồng Nai" → "dong nai".
-
-    FTS5's `remove_diacritics 2` already ignores the marks of ộ, ư, ơ … but keeps đ, a letter of its
-    own, so a search typed without marks ("dong nai") would miss "Đồng Nai" in the original text."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return _MARKS.sub("", decomposed).lower()
-
-
-# The combining diacritical marks of the blocks Latin scripts use.
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-
-
 def _columns(data: dict[str, Any], line: str) -> list[Any]:
     province = data.get("province") or {}
     document = data.get("document") or {}
@@ -121,7 +107,7 @@ def _columns(data: dict[str, Any], line: str) -> list[Any]:
 
 def _fts_values(row: int, texts: tuple[str | None, ...]) -> tuple[Any, ...]:
     plain = tuple(text or "" for text in texts)
-    return (row, *plain, *(fold(text) for text in plain))
+    return (row, *plain, *(fold_vietnamese(text) for text in plain))
 
 
 class SqliteSink:
