@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,9 @@ from itemadapter import ItemAdapter
 
 from crawler.items import PortalRecord
 
+# Read as a package resource (it works from a zipped egg, as Scrapyd runs projects); SCHEMA_PATH is
+# where `crawler schema --write` writes in a source checkout.
+SCHEMA_RESOURCE = files(__package__).joinpath("record.schema.json")
 SCHEMA_PATH = Path(__file__).with_name("record.schema.json")
 ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?\+07:00$"
 
@@ -34,4 +38,4 @@ def record_schema() -> dict[str, Any]:
 
 
 def shipped_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))

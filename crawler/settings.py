@@ -139,3 +139,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 # Scrapy's remote-control extension runs an HTTP server that executes code sent to it: a crawler of
 # public sites run unattended has no use for it.
 REMOTE_CONTROL_ENABLED = False
+
+# Portal files added to the packaged registry (one path, or several comma-separated): their
+# [[portal]] entries join it and replace a packaged entry of the same slug. An installed package
+# (or a Scrapyd egg) keeps its own registry read-only; this is how a deployment names its portals.
+PORTALS_FILE = None

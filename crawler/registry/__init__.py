@@ -8,7 +8,9 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import tomli_w
@@ -16,7 +18,13 @@ import tomli_w
 from crawler.items import Province
 from crawler.platforms import KNOWN_PLATFORMS
 
+# The packaged registry, read as a package resource (it works from a zipped egg, as Scrapyd runs
+# projects); REGISTRY_PATH is where `crawler add-portal` writes in a source checkout.
+REGISTRY_RESOURCE = files(__package__).joinpath("portals.toml")
 REGISTRY_PATH = Path(__file__).with_name("portals.toml")
+# Portal files added to the packaged registry in this process (the PORTALS_FILE setting): their
+# entries are added, and replace a packaged entry of the same slug (a mirror, a private portal).
+_PORTALS_FILES: tuple[str, ...] = ()
 STATUSES = frozenset({"active", "legacy", "unverified"})
 KINDS = frozenset({"province", "department", "district", "party", "newspaper"})
 
@@ -106,13 +114,30 @@ def _is_host(alias: object) -> bool:
     return bool(parts.hostname)
 
 
-def parse_registry(text: str, source: str = "portals.toml") -> Registry:
-    """Parse and check registry TOML: duplicate slugs or domains, unknown platforms, bad URLs."""
+def _rows(text: str, source: str) -> list[dict[str, object]]:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RegistryError(f"{source}: not valid TOML ({error})") from None
     rows = raw.get("portal", [])
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise RegistryError(f"{source}: portals must be [[portal]] tables")
+    return rows
+
+
+def parse_registry(text: str, source: str = "portals.toml", extra: tuple[tuple[str, str], ...] = ()) -> Registry:
+    """Parse and check registry TOML: duplicate slugs or domains, unknown platforms, bad URLs.
+    `extra`: (text, source) of further portal files, whose entries replace those of the same slug."""
+    rows = _rows(text, source)
+    for extra_text, extra_source in extra:
+        added = _rows(extra_text, extra_source)
+        replaced = {row.get("slug") for row in added}
+        rows = [row for row in rows if row.get("slug") not in replaced] + added
+        source = f"{source} + {extra_source}"
+    return _parse_rows(rows, source)
+
+
+def _parse_rows(rows: list[dict[str, Any]], source: str) -> Registry:
     required = ("slug", "name", "kind", "code", "domain", "platform", "status", "start_urls")
     current_names = {
         row.get("code"): _short(row.get("name", ""))
@@ -190,7 +215,26 @@ def _short(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def load_registry() -> Registry:
-    return parse_registry(REGISTRY_PATH.read_text(encoding="utf-8"), str(REGISTRY_PATH))
+    """The packaged registry and the portal files `use_portals_files` added."""
+    extra = []
+    for name in _PORTALS_FILES:
+        try:
+            extra.append((Path(name).read_text(encoding="utf-8"), name))
+        except (OSError, UnicodeDecodeError) as error:
+            raise RegistryError(f"PORTALS_FILE {name} cannot be read ({error}); give a portals TOML file") from None
+    return parse_registry(REGISTRY_RESOURCE.read_text(encoding="utf-8"), "portals.toml", tuple(extra))
+
+
+def use_portals_files(names: list[str] | tuple[str, ...] | str | None) -> None:
+    """Add portal files (the PORTALS_FILE setting: one path, or several comma-separated) to the
+    packaged registry for this process; the same files again change nothing."""
+    if isinstance(names, str):
+        names = [part.strip() for part in names.split(",")]
+    wanted = tuple(str(Path(name).expanduser().resolve()) for name in names or () if name)
+    global _PORTALS_FILES
+    if wanted != _PORTALS_FILES:
+        _PORTALS_FILES = wanted
+        load_registry.cache_clear()
 
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

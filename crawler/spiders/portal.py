@@ -36,7 +36,7 @@ from crawler.items import record_context
 from crawler.middlewares import download_failure_kind, failure_detail
 from crawler.platforms import article_key, parse_page
 from crawler.platforms.page import ParsedPage
-from crawler.registry import PortalEntry, load_registry
+from crawler.registry import PortalEntry, RegistryError, load_registry, use_portals_files
 from crawler.runs import frontier_scope, page_rejected, response_validators, run_id_for
 from crawler.state import CrawlState, state_for
 from crawler.urls import site_key, url_key, url_too_long
@@ -202,6 +202,12 @@ class PortalSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
+        try:
+            # Portals of PORTALS_FILE join the packaged registry before `portal=` is looked up.
+            use_portals_files(crawler.settings.get("PORTALS_FILE"))
+            load_registry()
+        except RegistryError as error:
+            raise SpiderArgumentError(str(error)) from None
         spider = super().from_crawler(crawler, *args, **kwargs)
         for name, value in spider.argument_settings.items():
             crawler.settings.set(name, value, priority="cmdline")
