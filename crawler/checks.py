@@ -176,8 +176,8 @@ def check_portal_run(
     """Every check on one portal's run: `history` is the portal's earlier runs, newest first."""
     portal = portal_of(manifest)
     usable = [run for run in history if run.get("metrics") and run.get("finish_reason") in NORMAL_FINISH_REASONS]
-    mode = (manifest.get("incremental") or {}).get("mode", "full")
-    comparable = [run["metrics"] for run in usable if run["metrics"].get("mode", "full") == mode]
+    mode = (manifest.get("incremental") or {}).get("mode") or "full"
+    comparable = [run["metrics"] for run in usable if (run["metrics"].get("mode") or "full") == mode]
     comparable = comparable[: thresholds.history_runs]
     return [
         check_finished(manifest, thresholds, portal),
@@ -304,8 +304,12 @@ def check_stale(
     now: datetime,
 ) -> CheckResult:
     status = manifest.get("portal_status")
+    if status is None:
+        return CheckResult(
+            "stale", PASS, "not a registry portal (a URL crawl): only active portals are watched", portal
+        )
     if status != "active":
-        return CheckResult("stale", PASS, f"portal status is {status or 'not in the registry'}: not watched", portal)
+        return CheckResult("stale", PASS, f"portal status is {status}: only active portals are watched", portal)
     if newest_record_at is None:
         return CheckResult("stale", PASS, "no record stored for the portal yet: nothing to date", portal)
     newest = _aware(datetime.fromisoformat(newest_record_at))
@@ -386,7 +390,7 @@ def check_duplicates(
     written = _count(manifest, "records_written")
     exact, near = int(counts.get("exact_duplicates") or 0), int(counts.get("near_duplicates") or 0)
     share = (exact + near) / written if written else 0.0
-    seen = f"duplicates: {_percent(share)} of {written} records (exact {exact}, near {near})"
+    seen = f"{_percent(share)} of {written} records are duplicates (exact {exact}, near {near})"
     past = [
         (int(run.get("exact_duplicates") or 0) + int(run.get("near_duplicates") or 0)) / run["records_written"]
         for run in comparable

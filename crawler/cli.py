@@ -1,4 +1,4 @@
-"""`crawler` command: crawl, demo, state, export, portals, extract, schema, record-fixture.
+"""`crawler` command: crawl, check, demo, state, export, portals, extract, schema, record-fixture.
 
 Every error a user can meet prints one line saying what to do and exits non-zero; no tracebacks.
 """
@@ -28,7 +28,6 @@ EXIT_USAGE = 2  # arguments, settings, folders: what the user gave
 EXIT_UNREACHABLE = 3  # no start URL gave a page
 EXIT_STATE = 4  # the state file is refused, or failed during the run
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM (a --job is paused)
-
 
 
 class UserError(Exception):
@@ -526,6 +525,102 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Judge a finished run again: each portal's manifest against the portal's runs before it, with
+    the thresholds of now (a threshold changed since the run, or a state that learnt more, shows)."""
+    from crawler.checks import check_portal_run, checks_block, exit_code, portal_of, worst
+    from crawler.runs import RunFolderError, find_run, load_run
+
+    settings = _check_settings(args.set or [])
+    thresholds = _check_thresholds(settings)
+    root = settings.get("OUTPUT_ROOT") or "output"
+    try:
+        view = load_run(find_run(args.run, root))
+    except RunFolderError as error:
+        raise UserError(str(error)) from None
+    if not view.manifests:
+        raise UserError(f"run {view.run_id} in {view.folder} has no portal manifest to check (did every portal fail?)")
+    state = _open_check_state(args.state, view.manifests, root)
+    results = []
+    try:
+        for manifest in view.manifests:
+            portal = portal_of(manifest) or ""
+            history = state.portal_history(portal, before=manifest.get("run_id"), limit=4 * thresholds.history_runs)
+            results += check_portal_run(
+                manifest,
+                history,
+                thresholds,
+                newest_record_at=state.newest_record_at(portal),
+                now=_run_end(manifest),
+            )
+    finally:
+        state.close()
+    status = worst(results)
+    if args.json:
+        print(json.dumps(checks_block(results), ensure_ascii=False, indent=2))
+        return exit_code(status)
+    shown = results if args.all else [result for result in results if result.status != "pass"]
+    for result in shown:
+        print(f"{result.status.upper():<4}  {result.portal or '-'}  {result.name}: {result.message}")
+    counts = {name: sum(result.status == name for result in results) for name in ("pass", "warn", "fail")}
+    if not args.all and counts["pass"]:
+        print(f"({counts['pass']} passing checks not listed; --all lists them)")
+    print(f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail")
+    return exit_code(status)
+
+
+def _check_settings(pairs: list[str]) -> Any:
+    """The project settings with the `-s NAME=VALUE` of `crawler check` (CHECK_* thresholds, OUTPUT_ROOT)."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
+        check_setting_value(name, value)
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def _check_thresholds(settings: Any) -> Any:
+    from crawler.checks import Thresholds
+    from crawler.middlewares import SettingsError
+
+    try:
+        return Thresholds.from_settings(settings)
+    except SettingsError as error:
+        raise UserError(str(error)) from None
+
+
+def _open_check_state(given: str | None, manifests: list[dict[str, Any]], root: str) -> Any:
+    """The state holding the run's history: --state, else the one the run used (its manifest says),
+    else <OUTPUT_ROOT>/state/crawler.sqlite. Never created here: checks without history say nothing."""
+    from crawler.state import CrawlState, StateError
+
+    used = [Path(manifest["state"]) for manifest in manifests if manifest.get("state")]
+    path = Path(given) if given else next((p for p in used if p.is_file()), Path(root) / "state" / "crawler.sqlite")
+    if not path.is_file():
+        raise UserError(f"no state file at {path}: pass --state PATH, the state the run used", EXIT_STATE)
+    try:
+        return CrawlState(path)
+    except StateError as error:
+        raise UserError(str(error), EXIT_STATE) from None
+
+
+def _run_end(manifest: dict[str, Any]) -> Any:
+    """When the run ended: "stale" is judged as of then, so a run checked again later reads the same."""
+    from datetime import datetime
+
+    from crawler.dates import ICT
+
+    try:
+        return datetime.fromisoformat(str(manifest.get("finished_at")))
+    except ValueError:
+        return datetime.now(ICT)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import time
 
@@ -857,6 +952,16 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("portal", nargs="?", help="with reset: the portal to forget (slug or host[:port])")
     state.add_argument("--state", help="state file (default: output/state/crawler.sqlite)")
     state.set_defaults(func=cmd_state)
+
+    check = sub.add_parser("check", help="judge a finished run again: pass / warn / fail per check (exit 0, 5 or 6)")
+    check.add_argument("run", help="run folder, or run id under output/runs")
+    check.add_argument("--state", help="state file (default: the one the run used, else output/state/crawler.sqlite)")
+    check.add_argument(
+        "-s", "--set", action="append", metavar="NAME=VALUE", help="a threshold (CHECK_*, see README) or OUTPUT_ROOT"
+    )
+    check.add_argument("-v", "--all", action="store_true", help="also list the checks that passed")
+    check.add_argument("--json", action="store_true", help="print the checks block (status and results) as JSON")
+    check.set_defaults(func=cmd_check)
 
     demo = sub.add_parser("demo", help="serve the bundled fixture portal on 127.0.0.1 and crawl it")
     demo.add_argument("--out", help="run folder (default: output/runs/<run-id>)")

@@ -245,7 +245,7 @@ def test_a_jump_in_duplicates_warns() -> None:
     duplicated = manifest(records={**manifest()["records"], "exact_duplicates": 12, "near_duplicates": 8})
     (result,) = not_passing(run_checks(duplicated))
     assert (result.name, result.status) == ("duplicates", "warn")
-    assert result.message.startswith("duplicates: 50% of 40 records (exact 12, near 8), usually 3%")
+    assert result.message.startswith("50% of 40 records are duplicates (exact 12, near 8), usually 3%")
 
 
 def test_a_reject_reason_jumping_or_appearing_in_bulk_warns() -> None:

@@ -1,0 +1,131 @@
+"""`crawler check RUN` end to end: real `crawler crawl` subprocesses over a generated Liferay mirror
+on 127.0.0.1, twice as usual, then once with a template that lost its dates; and the command's
+one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from crawler.cli import EXIT_STATE, EXIT_USAGE, main
+from crawler.demo.site import build_routes, generated_articles, serve
+
+ARTICLES = 12
+
+
+class Mirror:
+    """A generated portal whose templates a test can change between runs."""
+
+    def __init__(self) -> None:
+        self.articles = generated_articles(ARTICLES, newest=date.today().isoformat())
+        self.routes = build_routes(self.articles)
+        self.server, self.base = serve(self.routes)
+
+    def lose_dates(self) -> None:
+        """The template change: article pages, listings and sitemaps no longer show a date."""
+        for article in self.articles:
+            article["date"] = ""
+        self.routes.clear()
+        self.routes.update(build_routes(self.articles))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Runs(NamedTuple):
+    work: Path  # OUTPUT_ROOT: the runs are under work/runs
+    state: Path
+    folders: list[Path]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    """Three full crawls of one mirror into one state: two normal, the third without dates."""
+    work = tmp_path_factory.mktemp("checks")
+    state = work / "state.sqlite"
+    mirror = Mirror()
+    folders = []
+    try:
+        for number in range(3):
+            if number == 2:
+                mirror.lose_dates()
+            out = work / "runs" / f"run-{number}"
+            crawl = [sys.executable, "-m", "crawler.cli", "crawl", f"{mirror.base}/", "--out", str(out)]
+            crawl += ["--state", str(state), "--delay", "0", "--full"]
+            result = subprocess.run(crawl, capture_output=True, text=True, timeout=300, check=False)
+            assert (out / "manifest.json").is_file(), result.stderr
+            folders.append(out)
+    finally:
+        mirror.close()
+    yield Runs(work, state, folders)
+
+
+def check(*argv: str) -> tuple[int, list[str], str]:
+    """Run `crawler check` as a user does: (exit status, stdout lines, stderr)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "check", *argv], capture_output=True, text=True, timeout=120, check=False
+    )
+    return result.returncode, result.stdout.splitlines(), result.stderr
+
+
+def test_a_run_whose_template_lost_its_dates_names_published_at(runs: Runs) -> None:
+    code, lines, stderr = check(str(runs.folders[2]), "--state", str(runs.state))
+    assert code == 6, stderr
+    drift = [line for line in lines if line.startswith("FAIL") and "layout_drift" in line]
+    assert len(drift) == 1, lines
+    assert "published_at filled in 0% of" in drift[0] and "usually 100% (last 2 runs)" in drift[0]
+    assert lines[-2:] == ["(6 passing checks not listed; --all lists them)", "6 pass, 0 warn, 1 fail"]
+
+
+def test_the_normal_runs_pass_and_passes_are_collapsed(runs: Runs) -> None:
+    code, lines, _ = check(str(runs.folders[1]), "--state", str(runs.state))
+    assert code == 0
+    assert lines[0].startswith("(") and "passing checks not listed" in lines[0]
+    assert lines[-1].endswith("0 warn, 0 fail")
+    code, lines, _ = check(str(runs.folders[1]), "--state", str(runs.state), "--all")
+    assert code == 0 and all(line.startswith("PASS") for line in lines[:-1])
+    assert {line.split()[2].rstrip(":") for line in lines[:-1]} >= {"finished", "records", "layout_drift"}
+
+
+def test_the_run_id_and_the_state_the_run_used_are_enough(runs: Runs) -> None:
+    """A run id is looked up under OUTPUT_ROOT/runs; the state is the one the manifest names."""
+    code, lines, stderr = check(runs.folders[2].name, "-s", f"OUTPUT_ROOT={runs.work}", "--json")
+    assert code == 6, stderr
+    block = json.loads("\n".join(lines))
+    assert block["status"] == "fail"
+    failing = [result for result in block["results"] if result["status"] == "fail"]
+    assert [(result["name"], result["field"]) for result in failing] == [("layout_drift", "published_at")]
+
+
+def test_current_thresholds_apply(runs: Runs) -> None:
+    """Published_at made a warning field only: the same run now warns (exit 5)."""
+    code, lines, _ = check(str(runs.folders[2]), "--state", str(runs.state), "-s", "CHECK_DRIFT_FAIL_FIELDS=title")
+    assert code == 5
+    assert any(line.startswith("WARN") and "published_at" in line for line in lines)
+
+
+def test_unknown_run_bad_threshold_and_missing_state_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["check", "no-such-run", "-s", f"OUTPUT_ROOT={tmp_path}"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("crawler: no run 'no-such-run'")
+
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"run_id": "r1", "portal": "x", "finish_reason": "finished"}))
+    assert main(["check", str(run), "-s", "CHECK_STALE_DAYS=soon"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err == "crawler: -s CHECK_STALE_DAYS takes a whole number, not 'soon'\n"
+    assert main(["check", str(run), "-s", "CHECK_DRIFT_DROP=2"]) == EXIT_USAGE
+    assert capsys.readouterr().err.startswith("crawler: setting CHECK_DRIFT_DROP must be a number from 0 to 1")
+    assert main(["check", str(run), "--state", str(tmp_path / "none.sqlite")]) == EXIT_STATE
+    assert capsys.readouterr().err.startswith("crawler: no state file at")
