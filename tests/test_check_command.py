@@ -35,6 +35,11 @@ class Mirror:
         self.routes.clear()
         self.routes.update(build_routes(self.articles))
 
+    def empty_listings(self) -> None:
+        """The other planted condition: listings, sitemaps and feeds that no longer list any article."""
+        self.routes.clear()
+        self.routes.update(build_routes([]))
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -48,15 +53,18 @@ class Runs(NamedTuple):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
-    """Three full crawls of one mirror into one state: two normal, the third without dates."""
+    """Four full crawls of one mirror into one state: two normal, the third without dates, the
+    fourth with empty listings."""
     work = tmp_path_factory.mktemp("checks")
     state = work / "state.sqlite"
     mirror = Mirror()
     folders = []
     try:
-        for number in range(3):
+        for number in range(4):
             if number == 2:
                 mirror.lose_dates()
+            if number == 3:
+                mirror.empty_listings()
             out = work / "runs" / f"run-{number}"
             crawl = [sys.executable, "-m", "crawler.cli", "crawl", f"{mirror.base}/", "--out", str(out)]
             crawl += ["--state", str(state), "--delay", "0", "--full"]
@@ -83,6 +91,32 @@ def test_a_run_whose_template_lost_its_dates_names_published_at(runs: Runs) -> N
     assert len(drift) == 1, lines
     assert "published_at filled in 0% of" in drift[0] and "usually 100% (last 2 runs)" in drift[0]
     assert lines[-2:] == ["(6 passing checks not listed; --all lists them)", "6 pass, 0 warn, 1 fail"]
+
+
+def test_a_run_whose_listings_went_empty_warns_on_articles_seen(runs: Runs) -> None:
+    code, lines, stderr = check(str(runs.folders[3]), "--state", str(runs.state))
+    assert code == 5, stderr
+    warned = [line for line in lines if line.startswith("WARN")]
+    assert [line.split()[2] for line in warned] == ["records:", "records:"], lines
+    assert "dropped to zero: articles seen: 0 this full run, usually 12 (median of the last 3 full runs)" in warned[0]
+    assert "records written: 0 this full run, usually 12" in warned[1]
+
+
+def test_a_multi_portal_run_is_checked_portal_by_portal(runs: Runs) -> None:
+    """summary.json and a folder per portal, as `crawler crawl --all` writes them."""
+    multi = runs.work / "runs" / "multi-run"
+    rows = []
+    for folder, source in (("dated", runs.folders[1]), ("undated", runs.folders[2])):
+        (multi / folder).mkdir(parents=True)
+        manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+        (multi / folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        rows.append({"portal": manifest["portal"], "run_id": manifest["run_id"], "folder": folder})
+    summary = {"run_id": "multi-run", "portals": rows}
+    (multi / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    code, lines, stderr = check("multi-run", "-s", f"OUTPUT_ROOT={runs.work}", "--state", str(runs.state))
+    assert code == 6, stderr
+    assert [line.split()[2] for line in lines if line.startswith(("WARN", "FAIL"))] == ["layout_drift:"]
+    assert lines[-1] == "13 pass, 0 warn, 1 fail"
 
 
 def test_the_normal_runs_pass_and_passes_are_collapsed(runs: Runs) -> None:

@@ -162,6 +162,18 @@ def test_far_below_usual_warns_and_a_small_portal_may_be_quiet() -> None:
     assert not_passing(run_checks(quiet, small_history)) == []
 
 
+def test_a_run_the_user_bounded_is_not_compared_with_whole_runs() -> None:
+    for bounded in (
+        manifest(records_written=5, articles_seen=5, arguments={"since": None, "max_items": 5}),
+        manifest(records_written=5, articles_seen=6, arguments={"since": "2026-12-01", "max_items": None}),
+        manifest(records_written=5, articles_seen=6, finish_reason="closespider_timeout"),
+    ):
+        (records,) = [result for result in run_checks(bounded) if result.name == "records"]
+        assert records.status == "pass" and "bounded by" in records.message
+    whole = manifest(records_written=5, articles_seen=6, arguments={"since": None, "max_items": None})
+    assert [result.field for result in not_passing(run_checks(whole))] == ["articles_seen", "records_written"]
+
+
 def test_incremental_runs_are_compared_with_incremental_runs_only() -> None:
     quiet_day = manifest(
         articles_seen=25, records_written=3, incremental={"mode": "incremental"}, fill={}, rejects_by_reason={}
