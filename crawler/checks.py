@@ -35,18 +35,11 @@ from typing import Any
 
 from crawler.dates import ICT
 
-# How a run may end and still be a success: walked to its end, or stopped at a limit the user set
-# (--max-items, Scrapy's CLOSESPIDER_TIMEOUT/ITEMCOUNT/PAGECOUNT). --since ends as "finished".
-NORMAL_FINISH_REASONS = frozenset(
-    {"finished", "max_items", "closespider_timeout", "closespider_itemcount", "closespider_pagecount"}
-)
+# How a run may end and still succeed, and the exit statuses of warn (5) and fail (6): one table for all.
+from crawler.exits import EXIT_CHECK_FAIL, EXIT_CHECK_WARN, NORMAL_FINISH_REASONS
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 _RANK = {PASS: 0, WARN: 1, FAIL: 2}
-
-# Exit status of a run (or of `crawler check`) whose crawl ended normally: pass 0, warn 5, fail 6.
-EXIT_CHECK_WARN = 5
-EXIT_CHECK_FAIL = 6
 
 
 @dataclass(frozen=True)
