@@ -731,13 +731,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Judge a finished run again: each portal's manifest against the portal's runs before it, with
     the thresholds of now (a threshold changed since the run, or a state that learnt more, shows)."""
     from crawler.checks import check_portal_run, checks_block, exit_code, portal_of, worst
-    from crawler.runs import RunFolderError, find_run, load_run
+    from crawler.runs import RunFolderError, find_run, load_run, newest_run
 
     settings = _check_settings(args.set or [])
     thresholds = _check_thresholds(settings)
     root = settings.get("OUTPUT_ROOT") or "output"
     try:
-        view = load_run(find_run(args.run, root))
+        view = load_run(find_run(args.run, root) if args.run else newest_run(root))
     except RunFolderError as error:
         raise UserError(str(error)) from None
     if not view.manifests:
@@ -1165,7 +1165,7 @@ def build_parser() -> argparse.ArgumentParser:
     state.set_defaults(func=cmd_state)
 
     check = sub.add_parser("check", help="judge a finished run again: pass / warn / fail per check (exit 0, 5 or 6)")
-    check.add_argument("run", help="run folder, or run id under output/runs")
+    check.add_argument("run", nargs="?", help="run folder, or run id under output/runs (default: the newest run)")
     check.add_argument("--state", help="state file (default: the one the run used, else output/state/crawler.sqlite)")
     check.add_argument(
         "-s", "--set", action="append", metavar="NAME=VALUE", help="a threshold (CHECK_*, see README) or OUTPUT_ROOT"

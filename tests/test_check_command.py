@@ -139,6 +139,11 @@ def test_the_run_id_and_the_state_the_run_used_are_enough(runs: Runs) -> None:
     assert [(result["name"], result["field"]) for result in failing] == [("layout_drift", "published_at")]
 
 
+def test_without_a_run_the_newest_is_checked(runs: Runs) -> None:
+    code, lines, _ = check("-s", f"OUTPUT_ROOT={runs.work}", "--state", str(runs.state))
+    assert code == 5 and lines[-1] == "6 pass, 2 warn, 0 fail"
+
+
 def test_current_thresholds_apply(runs: Runs) -> None:
     """Published_at made a warning field only: the same run now warns (exit 5)."""
     code, lines, _ = check(str(runs.folders[2]), "--state", str(runs.state), "-s", "CHECK_DRIFT_FAIL_FIELDS=title")
@@ -152,6 +157,8 @@ def test_unknown_run_bad_threshold_and_missing_state_are_one_line(
     assert main(["check", "no-such-run", "-s", f"OUTPUT_ROOT={tmp_path}"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("crawler: no run 'no-such-run'")
+    assert main(["check", "-s", f"OUTPUT_ROOT={tmp_path}"]) == EXIT_USAGE
+    assert capsys.readouterr().err.startswith(f"crawler: no run under {tmp_path / 'runs'}")
 
     run = tmp_path / "runs" / "r1"
     run.mkdir(parents=True)
