@@ -4,10 +4,12 @@ one-line errors."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import date
 from pathlib import Path
 from typing import NamedTuple
@@ -77,11 +79,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
 
 
 def check(*argv: str) -> tuple[int, list[str], str]:
-    """Run `crawler check` as a user does: (exit status, stdout lines, stderr)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "check", *argv], capture_output=True, text=True, timeout=120, check=False
-    )
-    return result.returncode, result.stdout.splitlines(), result.stderr
+    """`crawler check` in this process (it starts no crawl): (exit status, stdout lines, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["check", *argv])
+    return code, out.getvalue().splitlines(), err.getvalue()
+
+
+def test_a_run_whose_template_lost_its_dates_exits_6_from_the_command_line(runs: Runs) -> None:
+    """As a user runs it: the exit status of the process, the failing check on stdout."""
+    command = [sys.executable, "-m", "crawler.cli", "check", str(runs.folders[2]), "--state", str(runs.state)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 6, result.stderr
+    assert "FAIL" in result.stdout and "published_at" in result.stdout and result.stderr == ""
 
 
 def test_a_run_whose_template_lost_its_dates_names_published_at(runs: Runs) -> None:
