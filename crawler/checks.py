@@ -173,7 +173,7 @@ def check_portal_run(
     comparable = [run["metrics"] for run in usable if (run["metrics"].get("mode") or "full") == mode]
     comparable = comparable[: thresholds.history_runs]
     return [
-        check_finished(manifest, thresholds, portal),
+        check_finished(manifest, portal),
         check_failed_pages(manifest, thresholds, portal),
         *check_records(manifest, comparable, thresholds, portal, mode),
         check_stale(manifest, thresholds, portal, newest_record_at, now),
@@ -191,7 +191,7 @@ def portal_of(manifest: Mapping[str, Any]) -> str | None:
     return str(portals[0]) if portals else None
 
 
-def check_finished(manifest: Mapping[str, Any], thresholds: Thresholds, portal: str | None) -> CheckResult:
+def check_finished(manifest: Mapping[str, Any], portal: str | None) -> CheckResult:
     reason = manifest.get("finish_reason")
     if reason in NORMAL_FINISH_REASONS:
         return CheckResult("finished", PASS, f"ended '{reason}', a normal end", portal)
@@ -247,10 +247,21 @@ def check_records(
 ) -> list[CheckResult]:
     """Articles seen and records written against their median over the comparable recent runs. A
     run the user bounded (--since, --max-items, a Scrapy limit) sees less by design: not compared."""
+    reason = manifest.get("finish_reason")
+    if reason is not None and reason not in NORMAL_FINISH_REASONS:
+        return [
+            CheckResult(
+                "records",
+                PASS,
+                f"{_count(manifest, 'records_written')} records written by a run that ended '{reason}': "
+                "counts not compared (see the finished check)",
+                portal,
+            )
+        ]
     arguments = manifest.get("arguments") or {}
     bounded = [name for name in ("since", "max_items") if arguments.get(name)]
-    if manifest.get("finish_reason") not in (None, "finished"):
-        bounded.append(str(manifest["finish_reason"]))
+    if reason not in (None, "finished"):
+        bounded.append(str(reason))
     if bounded:
         return [
             CheckResult(

@@ -237,8 +237,10 @@ def test_every_start_url_failing_fails() -> None:
 
 
 def test_a_run_that_did_not_end_normally_fails() -> None:
-    (result,) = [result for result in run_checks(manifest(finish_reason="shutdown")) if result.name == "finished"]
-    assert result.status == "fail" and result.message.startswith("ended 'shutdown'; expected a normal end")
+    interrupted = run_checks(manifest(finish_reason="shutdown", articles_seen=3, records_written=3))
+    assert [(result.name, result.status) for result in not_passing(interrupted)] == [("finished", "fail")]
+    assert not_passing(interrupted)[0].message.startswith("ended 'shutdown'; expected a normal end")
+    assert "counts not compared" in next(result.message for result in interrupted if result.name == "records")
     limited = run_checks(manifest(finish_reason="max_items"))
     assert next(result for result in limited if result.name == "finished").status == "pass"
 
