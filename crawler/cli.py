@@ -13,9 +13,9 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
 from crawler.exits import (
@@ -27,6 +27,12 @@ from crawler.exits import (
     EXIT_USAGE,
     NORMAL_FINISH_REASONS,
 )
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
+
+    from crawler.checks import Thresholds
+    from crawler.state import CrawlState
 
 
 class UserError(Exception):
@@ -771,7 +777,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return exit_code(status)
 
 
-def _check_settings(pairs: list[str]) -> Any:
+def _check_settings(pairs: list[str]) -> Settings:
     """The project settings with the `-s NAME=VALUE` of `crawler check` (CHECK_* thresholds, OUTPUT_ROOT)."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.utils.project import get_project_settings
@@ -786,7 +792,7 @@ def _check_settings(pairs: list[str]) -> Any:
     return settings
 
 
-def _check_thresholds(settings: Any) -> Any:
+def _check_thresholds(settings: Settings) -> Thresholds:
     from crawler.checks import Thresholds
     from crawler.middlewares import SettingsError
 
@@ -796,7 +802,7 @@ def _check_thresholds(settings: Any) -> Any:
         raise UserError(str(error)) from None
 
 
-def _open_check_state(given: str | None, manifests: list[dict[str, Any]], root: str) -> Any:
+def _open_check_state(given: str | None, manifests: list[dict[str, Any]], root: str) -> CrawlState:
     """The state holding the run's history: --state, else the one the run used (its manifest says),
     else <OUTPUT_ROOT>/state/crawler.sqlite. Never created here: checks without history say nothing."""
     from crawler.state import CrawlState, StateError
@@ -811,10 +817,8 @@ def _open_check_state(given: str | None, manifests: list[dict[str, Any]], root: 
         raise UserError(str(error), EXIT_STATE) from None
 
 
-def _run_end(manifest: dict[str, Any]) -> Any:
+def _run_end(manifest: dict[str, Any]) -> datetime:
     """When the run ended: "stale" is judged as of then, so a run checked again later reads the same."""
-    from datetime import datetime
-
     from crawler.dates import ICT
 
     try:
