@@ -270,7 +270,8 @@ def row_line(row: dict[str, Any]) -> str:
         if row.get("checks") not in (None, "pass"):
             text += f"; checks {row['checks']}"
         return text + (f" ({row['message']})" if row.get("message") else "")
-    return text + f"{row['outcome']}: {row.get('message') or row.get('finish_reason') or ''}".rstrip(": ")
+    message = row.get("message") or row.get("finish_reason") or ""
+    return text + (message if message.startswith(row["outcome"]) else f"{row['outcome']}: {message}".rstrip(": "))
 
 
 def write_summary(folder: Path, summary: dict[str, Any]) -> Path:
