@@ -79,6 +79,27 @@ class ThisCrawler(logging.Filter):
         return spider is None or getattr(spider, "crawler", None) is self.crawler
 
 
+class PortalPrefix(logging.Filter):
+    """The process's log of a run of many portals: a line of a portal's spider starts with its slug
+    (`[da-nang] Gave up retrying …`), so one file of many portals reads."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        spider = getattr(record, "spider", None)
+        portal = getattr(spider, "state_portal", None)
+        if portal and isinstance(record.msg, str) and not getattr(record, "portal_prefixed", False):
+            record.msg = f"[{portal}] {record.msg}"
+            record.portal_prefixed = True
+        return True
+
+
+def _prefix_portals_in_process_log() -> None:
+    from scrapy.utils.log import get_scrapy_root_handler
+
+    handler = get_scrapy_root_handler()
+    if handler is not None and not any(isinstance(each, PortalPrefix) for each in handler.filters):
+        handler.addFilter(PortalPrefix())
+
+
 class OnlyThisCrawler(ThisCrawler):
     """The portal's own crawl.log in a run of many: lines of its spider only (the process's log,
     in the run's folder, has every line)."""
@@ -179,6 +200,9 @@ class RunWriter:
             self.log = None
 
     def spider_opened(self, spider: Spider) -> None:
+        if self.crawler.settings.get("RUN_GROUP"):
+            # Each crawler made in the process installs Scrapy's log handler anew: on the one now in place.
+            _prefix_portals_in_process_log()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         records_path, rejects_path = self.run_dir / "records.jsonl", self.run_dir / "rejects.jsonl"
         # A resumed job (JOBDIR) continues its run folder: whole lines are kept, counts carry on.

@@ -198,6 +198,10 @@ class MultiRun:
 
     def _judge(self, run: PortalRun, result: Any) -> None:
         manifest_path = run.folder / "manifest.json"
+        if isinstance(result, Failure) and result.check(KeyboardInterrupt):  # Ctrl-C before Scrapy's handlers
+            self.stopping = True
+            run.outcome, run.exit_code, run.message = "interrupted", EXIT_INTERRUPTED, "interrupted while starting"
+            return
         if isinstance(result, Failure) and not manifest_path.exists():
             run.outcome, run.exit_code = "failed", EXIT_USAGE
             run.message = f"could not start ({type(result.value).__name__}: {result.value})"
@@ -213,6 +217,10 @@ class MultiRun:
         if run.manifest.get("finish_reason") == "shutdown":
             self.stopping = True
             run.outcome = "interrupted"
+            run.message = (
+                f"interrupted (Ctrl-C or SIGTERM) after {run.manifest.get('records_written', 0)} records; "
+                "the next run crawls the rest"
+            )
             return
         failures = run.manifest.get("start_failures") or []
         host_gone = bool(failures) and all(failure.get("reason") in HOST_GONE for failure in failures)
@@ -270,7 +278,8 @@ def row_line(row: dict[str, Any]) -> str:
         if row.get("checks") not in (None, "pass"):
             text += f"; checks {row['checks']}"
         return text + (f" ({row['message']})" if row.get("message") else "")
-    return text + f"{row['outcome']}: {row.get('message') or row.get('finish_reason') or ''}".rstrip(": ")
+    message = row.get("message") or row.get("finish_reason") or ""
+    return text + (message if message.startswith(row["outcome"]) else f"{row['outcome']}: {message}".rstrip(": "))
 
 
 def write_summary(folder: Path, summary: dict[str, Any]) -> Path:
