@@ -112,20 +112,34 @@ def test_a_run_whose_listings_went_empty_warns_on_articles_seen(runs: Runs) -> N
     assert "records written: 0 this full run, usually 12" in warned[1]
 
 
-def test_a_multi_portal_run_is_checked_portal_by_portal(runs: Runs) -> None:
-    """summary.json and a folder per portal, as `crawler crawl --all` writes them."""
-    multi = runs.work / "runs" / "multi-run"
-    rows = []
-    for folder, source in (("dated", runs.folders[1]), ("undated", runs.folders[2])):
-        (multi / folder).mkdir(parents=True)
-        manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
-        (multi / folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-        rows.append({"portal": manifest["portal"], "run_id": manifest["run_id"], "folder": folder})
-    summary = {"run_id": "multi-run", "portals": rows}
-    (multi / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    code, lines, stderr = check("multi-run", "-s", f"OUTPUT_ROOT={runs.work}", "--state", str(runs.state))
+def test_a_run_of_many_portals_is_checked_portal_by_portal(tmp_path: Path) -> None:
+    """`crawler crawl a b` twice (summary.json and a folder per portal), the second time with one
+    portal's dates gone: only that portal fails. One earlier run is history enough with -s."""
+    dated, undated = Mirror(), Mirror()
+    portals = "".join(
+        f'[[portal]]\nslug = "{slug}"\nname = "Cổng thử {slug}"\nkind = "province"\ncode = "66"\n'
+        f'domain = "{domain}"\nplatform = "unknown"\nstatus = "active"\nstart_urls = ["{start}/"]\n'
+        for slug, domain, start in (
+            ("local-a", "127.0.0.1", dated.base),
+            ("local-b", "localhost", undated.base.replace("127.0.0.1", "localhost")),
+        )
+    )
+    (tmp_path / "portals.toml").write_text(portals, encoding="utf-8")
+    crawl = [sys.executable, "-m", "crawler.cli", "crawl", "local-a", "local-b", "--full", "--delay", "0"]
+    crawl += ["-s", f"PORTALS_FILE={tmp_path / 'portals.toml'}", "-s", f"OUTPUT_ROOT={tmp_path}"]
+    try:
+        for number in range(2):
+            if number == 1:
+                undated.lose_dates()
+            result = subprocess.run(crawl, capture_output=True, text=True, timeout=300, check=False)
+            assert "2 portals" in result.stdout, result.stderr
+    finally:
+        dated.close()
+        undated.close()
+    code, lines, stderr = check("-s", f"OUTPUT_ROOT={tmp_path}", "-s", "CHECK_MIN_HISTORY=1")
     assert code == 6, stderr
-    assert [line.split()[2] for line in lines if line.startswith(("WARN", "FAIL"))] == ["layout_drift:"]
+    failing = [line.split()[:3] for line in lines if line.startswith(("WARN", "FAIL"))]
+    assert failing == [["FAIL", "local-b", "layout_drift:"]], lines
     assert lines[-1] == "13 pass, 0 warn, 1 fail"
 
 
