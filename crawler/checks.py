@@ -81,6 +81,12 @@ class Thresholds:
     rejects_factor: float = 3.0
     rejects_min_count: int = 10
 
+    @property
+    def history_limit(self) -> int:
+        """How many of the portal's latest runs to read (portal_history's `limit`): enough that
+        history_runs of the run's own mode, ended normally, are usually among them."""
+        return 4 * self.history_runs
+
     @classmethod
     def from_settings(cls, settings: Any) -> Thresholds:
         """Read and validate the CHECK_* settings; a bad value raises SettingsError naming it."""

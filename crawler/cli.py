@@ -753,7 +753,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         for manifest in view.manifests:
             portal = portal_of(manifest) or ""
-            history = state.portal_history(portal, before=manifest.get("run_id"), limit=4 * thresholds.history_runs)
+            history = state.portal_history(portal, before=manifest.get("run_id"), limit=thresholds.history_limit)
             results += check_portal_run(
                 manifest,
                 history,

@@ -324,6 +324,7 @@ def test_thresholds_from_project_settings_and_overrides() -> None:
     )
     assert changed.stale_days == 30 and changed.drift_drop == 0.25
     assert changed.drift_fail_fields == ("published_at", "title")
+    assert Thresholds(history_runs=3).history_limit == 12
 
 
 @pytest.mark.parametrize(
