@@ -229,12 +229,14 @@ def _check_crawl_settings(settings: Any, download_attachments: bool, files_defau
         store = str(settings.get("FILES_STORE") or files_default)
         if "://" not in store:  # a local folder (s3:// and the like are Scrapy's FilesPipeline's business)
             writable_folder(Path(store), "FILES_STORE folder")
+    from crawler.checks import Thresholds
     from crawler.frontier import FrontierSettings
     from crawler.middlewares import SettingsError, check_numeric_settings
 
     try:
         check_numeric_settings(settings)
         FrontierSettings.from_settings(settings)
+        Thresholds.from_settings(settings)
     except (SettingsError, ValueError) as error:
         raise UserError(str(error)) from None
 
@@ -600,7 +602,22 @@ def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> t
         named = exceptions or {error["error"].split(":")[0]: error["count"] for error in others}
         listed = ", ".join(f"{name} ×{count}" for name, count in sorted(named.items()))
         return EXIT_ABNORMAL, f"the crawl met errors in its own code ({listed}); see {log} and please report it"
-    return EXIT_OK, None
+    return checks_outcome(manifest, run_dir)
+
+
+def checks_outcome(manifest: dict[str, Any], run_dir: Path) -> tuple[int, str | None]:
+    """A run that ended normally exits as its checks say: 0 pass, 5 warn, 6 fail, with the first
+    check that warned or failed as the line."""
+    from crawler.checks import exit_code
+
+    checks = manifest.get("checks") or {}
+    status = checks.get("status") or "pass"
+    if status == "pass":
+        return EXIT_OK, None
+    flagged = [result for result in checks.get("results", []) if result.get("status") == status]
+    first = flagged[0]["message"] if flagged else checks.get("error", "")
+    more = f" (and {len(flagged) - 1} more)" if len(flagged) > 1 else ""
+    return exit_code(status), f"checks {status}: {first}{more}; `crawler check {run_dir}` lists them"
 
 
 _NETWORK_FAILURES = frozenset({"dns", "connection_refused", "connection_reset", "timeout"})
