@@ -13,13 +13,30 @@ from typing import Any
 # captions or attachment links still gives a record, only a poorer one.
 FILL_FIELDS = ("published_at", "authors", "captions", "attachments")
 
-# Links to pages that are gone: every portal has some (moved articles, old menus); the state
-# remembers them as dead. Counted apart from failures, which say the host is failing.
+# Failures that say the host is failing (its server errors, refusals, timeouts, a name that no
+# longer resolves), as opposed to one page's problem (a 404, a redirect loop, a body too large):
+# every portal has broken links, and the state remembers those pages as dead.
+HOST_FAILURE_KINDS = frozenset(
+    {
+        "http_429",
+        "dns",
+        "timeout",
+        "connection_refused",
+        "connection_reset",
+        "truncated",
+        "retry_after_too_long",
+        "time_budget_exhausted",
+    }
+)
 DEAD_KINDS = frozenset({"http_404", "http_410"})
-# Reasons a URL was not fetched by the crawl's own rules, not because the host failed.
+# Reasons a URL was not fetched by the crawl's own rules, not because of the host or the page.
 POLICY_KINDS = frozenset(
     {"offsite_redirect", "offsite_form", "url_too_long", "robots_disallowed", "non_html_link", "dead_backoff"}
 )
+
+
+def is_host_failure(kind: str) -> bool:
+    return kind in HOST_FAILURE_KINDS or (kind.startswith("http_5") and len(kind) == 8)
 
 
 def field_filled(data: Mapping[str, Any], name: str) -> bool:
@@ -74,19 +91,26 @@ class RunMetrics:
         }
 
     def fetch_block(self, responses: int, errors_by_kind: dict[str, int]) -> dict[str, Any]:
-        """Fetches that ended in a failure (an HTTP error other than a gone page, or the host
-        failing), against all fetches that ended: responses received plus failures that got none."""
-        failed_by_kind = {
-            kind: count for kind, count in errors_by_kind.items() if kind not in POLICY_KINDS | DEAD_KINDS
+        """Fetches the host failed (server errors, refusals, timeouts, DNS), against all fetches that
+        ended: responses received plus failures that got none. One page's problems (gone, a
+        redirect loop, too large) are counted apart, under `page_errors`."""
+        failed_by_kind = {kind: count for kind, count in errors_by_kind.items() if is_host_failure(kind)}
+        page_errors = {
+            kind: count
+            for kind, count in errors_by_kind.items()
+            if kind not in POLICY_KINDS and not is_host_failure(kind)
         }
         failed = sum(failed_by_kind.values())
-        without_response = sum(count for kind, count in failed_by_kind.items() if not kind.startswith("http_"))
+        without_response = sum(
+            count for kind, count in {**failed_by_kind, **page_errors}.items() if not kind.startswith("http_")
+        )
         attempted = responses + without_response
         return {
             "attempted": attempted,
             "failed": failed,
             "failed_share": round(failed / attempted, 4) if attempted else 0.0,
             "failed_by_kind": dict(sorted(failed_by_kind.items())),
+            "page_errors": dict(sorted(page_errors.items())),
             "dead_links": sum(count for kind, count in errors_by_kind.items() if kind in DEAD_KINDS),
             "latency": self.latency_block(),
         }

@@ -57,6 +57,10 @@ FAST = {
     "RETRY_AFTER_MAX_SECONDS": "5",
     "DOWNLOAD_MAXSIZE": "1000000",
     "RETRY_TIMES": str(RETRY_TIMES),
+    # These crawls plant host failures on purpose: the exit status they test is the crawl's own,
+    # not the failed_pages check's (whose verdict on them test_fault_run_is_judged_by_the_checks reads).
+    "CHECK_FAILED_PAGES_WARN": "1",
+    "CHECK_FAILED_PAGES_FAIL": "1",
 }
 
 
@@ -105,6 +109,18 @@ def crawl(site: RawSite, out: Path, path: str = "/", settings: dict[str, str] | 
 
 
 # -- one crawl of a site full of faults ---------------------------------------------------------
+
+
+def test_fault_run_is_judged_by_the_checks(fault_run: Run) -> None:
+    """The planted host failures are what the failed_pages check counts (its thresholds raised
+    here so that the crawl's own exit status can be tested)."""
+    manifest = json.loads((fault_run.out / "manifest.json").read_text(encoding="utf-8"))
+    fetch = manifest["fetch"]
+    assert {"http_503", "timeout", "connection_reset", "truncated"} <= set(fetch["failed_by_kind"])
+    assert fetch["failed"] == sum(fetch["failed_by_kind"].values()) and fetch["failed_share"] > 0.1
+    (check,) = [result for result in manifest["checks"]["results"] if result["name"] == "failed_pages"]
+    assert check["status"] == "pass" and f"{fetch['failed']} of {fetch['attempted']} fetches failed" in check["message"]
+
 
 FAULTS = {
     "ok-after-429": [answer(429, b"busy", {"Retry-After": "1"}), answer(200, article_html(0))],
