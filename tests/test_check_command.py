@@ -51,6 +51,7 @@ class Runs(NamedTuple):
     work: Path  # OUTPUT_ROOT: the runs are under work/runs
     state: Path
     folders: list[Path]
+    exits: list[int]  # each crawl's exit status
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     work = tmp_path_factory.mktemp("checks")
     state = work / "state.sqlite"
     mirror = Mirror()
-    folders = []
+    folders, exits = [], []
     try:
         for number in range(4):
             if number == 2:
@@ -73,9 +74,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
             result = subprocess.run(crawl, capture_output=True, text=True, timeout=300, check=False)
             assert (out / "manifest.json").is_file(), result.stderr
             folders.append(out)
+            exits.append(result.returncode)
     finally:
         mirror.close()
-    yield Runs(work, state, folders)
+    yield Runs(work, state, folders, exits)
 
 
 def check(*argv: str) -> tuple[int, list[str], str]:
@@ -101,6 +103,15 @@ def test_a_run_whose_template_lost_its_dates_names_published_at(runs: Runs) -> N
     assert len(drift) == 1, lines
     assert "published_at filled in 0% of" in drift[0] and "usually 100% (last 2 runs)" in drift[0]
     assert lines[-2:] == ["(6 passing checks not listed; --all lists them)", "6 pass, 0 warn, 1 fail"]
+
+
+def test_the_crawl_itself_kept_its_checks_and_exited_by_them(runs: Runs) -> None:
+    """The same verdicts at the end of each crawl: its manifest's `checks`, its exit status."""
+    assert runs.exits == [0, 0, 6, 5]
+    checks = json.loads((runs.folders[2] / "manifest.json").read_text(encoding="utf-8"))["checks"]
+    assert checks["status"] == "fail"
+    failing = [(result["name"], result["field"]) for result in checks["results"] if result["status"] != "pass"]
+    assert failing == [("layout_drift", "published_at")]
 
 
 def test_a_run_whose_listings_went_empty_warns_on_articles_seen(runs: Runs) -> None:
