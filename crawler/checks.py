@@ -174,7 +174,11 @@ def check_portal_run(
 ) -> list[CheckResult]:
     """Every check on one portal's run: `history` is the portal's earlier runs, newest first."""
     portal = portal_of(manifest)
-    usable = [run for run in history if run.get("metrics") and run.get("finish_reason") in NORMAL_FINISH_REASONS]
+    usable = [
+        run
+        for run in history
+        if run.get("metrics") and run.get("finish_reason") == "finished" and not run["metrics"].get("bounded")
+    ]
     mode = (manifest.get("incremental") or {}).get("mode") or "full"
     comparable = [run["metrics"] for run in usable if (run["metrics"].get("mode") or "full") == mode]
     comparable = comparable[: thresholds.history_runs]

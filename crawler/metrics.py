@@ -146,4 +146,8 @@ def history_metrics(manifest: dict[str, Any]) -> dict[str, Any]:
         "near_duplicates": records.get("near_duplicates", 0),
         "rejects_by_reason": manifest.get("rejects_by_reason", {}),
         "mode": manifest.get("incremental", {}).get("mode"),
+        # Bounded by the user (--since, --max-items): it saw less by design, no usual count to compare with.
+        "bounded": bool(
+            (manifest.get("arguments") or {}).get("since") or (manifest.get("arguments") or {}).get("max_items")
+        ),
     }

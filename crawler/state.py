@@ -1048,9 +1048,9 @@ class CrawlState:
         query = "SELECT run_id, started_at, finished_at, finish_reason, counts FROM runs WHERE portal = ? "
         params: list[Any] = [portal]
         query += "AND finished_at IS NOT NULL "
-        if before is not None:
+        if before is not None:  # a run this state does not hold has no history in it
             query += (
-                "AND started_at < COALESCE((SELECT started_at FROM runs WHERE run_id = ?), '9999') AND run_id != ? "
+                "AND started_at < COALESCE((SELECT started_at FROM runs WHERE run_id = ?), '') AND run_id != ? "
             )
             params += [before, before]
         query += "ORDER BY started_at DESC, run_id DESC LIMIT ?"
