@@ -1049,9 +1049,7 @@ class CrawlState:
         params: list[Any] = [portal]
         query += "AND finished_at IS NOT NULL "
         if before is not None:  # a run this state does not hold has no history in it
-            query += (
-                "AND started_at < COALESCE((SELECT started_at FROM runs WHERE run_id = ?), '') AND run_id != ? "
-            )
+            query += "AND started_at < COALESCE((SELECT started_at FROM runs WHERE run_id = ?), '') AND run_id != ? "
             params += [before, before]
         query += "ORDER BY started_at DESC, run_id DESC LIMIT ?"
         history = []
