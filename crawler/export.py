@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import sqlite3
+import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.dates import ICT
 from crawler.items import record_context, record_line
+from crawler.metrics import RunMetrics, articles_seen, history_metrics
 from crawler.runs import frontier_scope, page_rejected, run_dir_for, run_id_for
 from crawler.state import StateError, cut_partial_line, read_records, state_for
 
@@ -82,6 +84,8 @@ class RunWriter:
         self.portals: set[str] = set()
         self._records: IO[str] | None = None
         self._rejects: IO[str] | None = None
+        self.metrics = RunMetrics()
+        self._started = time.monotonic()
         self.errors = CaughtErrors()
         logging.getLogger().addHandler(self.errors)
         self.log = _run_log(crawler, run_dir)
@@ -109,7 +113,11 @@ class RunWriter:
         crawler.signals.connect(writer.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(writer.page_rejected, signal=page_rejected)
         crawler.signals.connect(writer.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(writer.response_received, signal=signals.response_received)
         return writer
+
+    def response_received(self, response: Any, request: Any, spider: Spider) -> None:
+        self.metrics.add_latency(request.meta.get("download_latency"))
 
     def _export_run(self) -> list[dict[str, Any]]:
         """The run's records also to each EXPORTS destination (`--export`, `-a export=`), read from
@@ -175,7 +183,9 @@ class RunWriter:
         self._records.write(line + "\n")
         self._records.flush()
         self.records_written += 1
-        self.portals.add(ItemAdapter(item).get("portal", ""))
+        adapter = ItemAdapter(item)
+        self.portals.add(adapter.get("portal", ""))
+        self.metrics.add_record(adapter)
 
     def item_dropped(self, item: Any, response: Any, exception: DropItem, spider: Spider) -> None:
         self._reject(ItemAdapter(item).get("url", ""), "record", type(exception).__name__, str(exception))
@@ -262,7 +272,23 @@ class RunWriter:
             "cleaning": {key: value for key, value in sorted(stats.items()) if key.split("/")[0] in _CLEANING_STATS},
             "outputs": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
         }
-        counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
+        entry = getattr(spider, "entry", None)
+        manifest.update(
+            portal=self.portal,
+            platform=entry.platform if entry is not None else None,
+            portal_status=entry.status if entry is not None else None,
+            elapsed_seconds=round(time.monotonic() - self._started, 1),
+            fetch=self.metrics.fetch_block(manifest["pages_fetched"], manifest["errors_by_kind"]),
+            fill=self.metrics.fill_block(),
+            records_by_day=dict(sorted(self.metrics.by_day.items(), reverse=True)),
+        )
+        manifest["articles_seen"] = articles_seen(manifest)
+        counts = {
+            "records_written": self.records_written,
+            **manifest["records"],
+            **manifest["incremental"],
+            "metrics": history_metrics(manifest),
+        }
         try:
             manifest["exports"] = self._export_run()
             self.state.finish_run(self.run_id, reason, counts, walked=not self.errors.found)

@@ -170,10 +170,17 @@ CREATE TABLE IF NOT EXISTS run_records (
     seq INTEGER NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retired_portals (
+    portal TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    since TEXT NOT NULL,
+    last_checked TEXT NOT NULL,
+    recheck_at TEXT NOT NULL
+);
 """
 
 # Parts added to version 1 after files were made with it: created when missing, never required.
-_ADDITIVE_TABLES = ("dead_pages", "record_versions", "run_records")
+_ADDITIVE_TABLES = ("dead_pages", "record_versions", "run_records", "retired_portals")
 _ADDITIVE_COLUMNS = {"runs": ("lease_until", "holder"), "records": ("seq",)}
 
 
@@ -1009,6 +1016,73 @@ class CrawlState:
             (portal,),
         ).fetchall()
         return [run_id for run_id, host, pid, lease, holder in rows if not _run_is_dead(host, pid, lease, holder)]
+
+    def portal_history(self, portal: str, *, before: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+        """The portal's finished runs, newest first (those started before run `before` when given),
+        with the metrics each kept at its end (empty for runs made before runs kept them): what
+        the checks compare a run with."""
+        query = "SELECT run_id, started_at, finished_at, finish_reason, counts FROM runs WHERE portal = ? "
+        params: list[Any] = [portal]
+        query += "AND finished_at IS NOT NULL "
+        if before is not None:
+            query += (
+                "AND started_at < COALESCE((SELECT started_at FROM runs WHERE run_id = ?), '9999') AND run_id != ? "
+            )
+            params += [before, before]
+        query += "ORDER BY started_at DESC, run_id DESC LIMIT ?"
+        history = []
+        for run_id, started_at, finished_at, reason, counts in self.db.execute(query, (*params, limit)):
+            try:
+                metrics = (json.loads(counts) if counts else {}).get("metrics") or {}
+            except (ValueError, AttributeError):
+                metrics = {}
+            history.append(
+                {
+                    "run_id": run_id,
+                    "started_at": started_at,
+                    "finished_at": finished_at,
+                    "finish_reason": reason,
+                    "metrics": metrics,
+                }
+            )
+        return history
+
+    def newest_record_at(self, portal: str) -> str | None:
+        """When the portal's newest record was first stored (ISO, +07:00): a portal with none for days is stale."""
+        row = self.db.execute(
+            "SELECT MAX(first_seen) FROM pages WHERE portal = ? AND record_id IS NOT NULL", (portal,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def retired(self, portal: str) -> dict[str, str] | None:
+        """Why and since when a portal is taken for retired (its host gone), and when to look again."""
+        row = self.db.execute(
+            "SELECT reason, since, last_checked, recheck_at FROM retired_portals WHERE portal = ?", (portal,)
+        ).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("reason", "since", "last_checked", "recheck_at"), row, strict=True))
+
+    def retire_portal(self, portal: str, reason: str, recheck_days: float) -> None:
+        """Remember a portal whose host is gone (a retired post-merger domain): runs pass it over
+        until `recheck_days` have gone by, then look once more."""
+        now = now_iso()
+        recheck = (datetime.now(ICT) + timedelta(days=recheck_days)).isoformat(timespec="seconds")
+        self._write(
+            lambda: self.db.execute(
+                "INSERT INTO retired_portals VALUES (?, ?, ?, ?, ?) ON CONFLICT (portal) DO UPDATE SET "
+                "reason = excluded.reason, last_checked = excluded.last_checked, recheck_at = excluded.recheck_at",
+                (portal, reason, now, now, recheck),
+            )
+        )
+        if self._batch_open:
+            self.commit()
+
+    def revive_portal(self, portal: str) -> None:
+        """A retired portal answered again."""
+        self._write(lambda: self.db.execute("DELETE FROM retired_portals WHERE portal = ?", (portal,)))
+        if self._batch_open:
+            self.commit()
 
     def drop_scope(self, scope: str) -> None:
         if self.failure is None:
