@@ -31,6 +31,10 @@ FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvet
 COLOURS = ("#0969da", "#bc4c00", "#1a7f37", "#8250df", "#bf3989", "#4d2d00", "#57606a", "#0550ae")
 # plotly's modebar keeps its download button (a PNG made in the browser) but not the link to plotly.com.
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+RESIZE_ON_LOAD = (
+    'window.addEventListener("load", () => document.querySelectorAll(".js-plotly-plot")'
+    ".forEach(plot => Plotly.Plots.resize(plot)));"
+)
 
 
 @dataclass
@@ -52,7 +56,7 @@ class PortalRun:
     def label(self) -> str:
         """Short name of the run on a chart axis: its start time, else its id."""
         started = self.started_at
-        return started[:16].replace("T", " ") if started else self.run_id
+        return started[:19].replace("T", " ") if started else self.run_id
 
     def value(self, *keys: str) -> Any:
         """A nested manifest value, or None when the manifest (or any level) lacks it."""
@@ -480,9 +484,12 @@ def render_report(
     )
     # plotly.js inline once, in the head, and only when the page has a chart (it is most of the page).
     script = f"<script>{plotly.offline.get_plotlyjs()}</script>" if page.figures else ""
+    # Each chart is drawn as its <div> is parsed, before the grid has its final columns: size all
+    # of them again once the page is laid out.
+    resize = f"<script>{RESIZE_ON_LOAD}</script>" if page.figures else ""
     template = Template(files("crawler").joinpath("report_template.html").read_text(encoding="utf-8"))
     title = "Báo cáo thu thập · " + ", ".join(run.run_id for run in runs)
-    return template.substitute(title=esc(title), plotly_script=script, body=body)
+    return template.substitute(title=esc(title), plotly_script=script, body=body, resize_script=resize)
 
 
 def write_report(runs: list[RunView], out: Path, history: dict[str, list[dict[str, Any]]] | None = None) -> Path:
