@@ -59,12 +59,11 @@ class PortalRun:
         return started[:19].replace("T", " ") if started else self.run_id
 
     def value(self, *keys: str) -> Any:
-        """A nested manifest value, or None when the manifest (or any level) lacks it."""
+        """A nested manifest value, else a top-level one of the summary row (a portal that wrote no
+        manifest still has its counts there), else None."""
         current: Any = self.manifest
         for key in keys:
-            if not isinstance(current, dict):
-                return None
-            current = current.get(key)
+            current = current.get(key) if isinstance(current, dict) else None
         if current is None and self.row is not None and len(keys) == 1:
             return self.row.get(keys[0])
         return current
@@ -111,8 +110,14 @@ def worst(statuses: Iterable[str | None]) -> str | None:
     return max(known, key=STATUS_ORDER.index) if known else None
 
 
+def manifest_checks(run: PortalRun) -> dict[str, Any]:
+    """The manifest's checks block ({} without one); the summary row has only its status."""
+    block = (run.manifest or {}).get("checks")
+    return block if isinstance(block, dict) else {}
+
+
 def checks_status(run: PortalRun) -> str | None:
-    return (run.value("checks") or {}).get("status") or (run.row or {}).get("checks")
+    return manifest_checks(run).get("status") or (run.row or {}).get("checks")
 
 
 def badge(status: str | None) -> str:
@@ -356,7 +361,7 @@ def _checks(runs: list[PortalRun]) -> str:
     """The checks of the newest run in full; older runs' checks folded away."""
     blocks = []
     for position, run in enumerate(reversed(runs)):
-        results = (run.value("checks") or {}).get("results")
+        results = manifest_checks(run).get("results")
         if results is None:
             body = NO_DATA.format(why=" (no checks in this run's manifest)")
         elif not results:

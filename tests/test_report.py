@@ -244,7 +244,9 @@ def test_charts_checks_and_no_data(runs: dict[str, Path]) -> None:
     assert '"y":[40.0,90.0,30.0,10.0]' in dak_lak
     assert "no data" not in dak_lak
     assert "no data" in section(page, "hue") and "no data" in section(page, "ha-noi")
-    assert "không kết nối được hanoi.gov.vn (dns)" in page
+    ha_noi_row = next(row for row in page.split("<tr>") if 'href="#portal-ha-noi"' in row)
+    assert "failed" in ha_noi_row and "không kết nối được hanoi.gov.vn (dns)" in ha_noi_row
+    assert re.findall(r'<td class="num">([^<]*)</td>', ha_noi_row) == ["0", "0", "–", "–", "–"]
 
 
 def section(page: str, portal: str) -> str:
