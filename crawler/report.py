@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
@@ -71,10 +71,9 @@ class PortalRun:
 
 @dataclass
 class _Page:
-    """The figures of one page; plotly.js goes in the head once, and only when a figure needs it."""
+    """How many figures the page has: plotly.js goes in the head once, and only when one needs it."""
 
     figures: int = 0
-    parts: list[str] = field(default_factory=list)
 
 
 def portal_of(manifest: dict[str, Any], fallback: str) -> str:

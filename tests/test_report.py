@@ -24,6 +24,7 @@ import pytest
 
 from crawler.report import render_report, write_report
 from crawler.runs import load_run
+from crawler.state import CrawlState
 from tests.conftest import STRICT
 
 HOSTILE = '<script>alert("x")</script>'
@@ -272,12 +273,17 @@ def test_cli_newest_run_default_out_and_trend(runs: dict[str, Path], tmp_path: P
     written = workdir / "output" / "runs" / "20261208T010203-1234" / "report.html"
     assert result.stdout.strip() == str(Path("output/runs/20261208T010203-1234/report.html"))
     assert written.is_file()
-    # Two crawls of the demo portal with their state: the records-per-run trend from its history.
+    # The second crawl of the demo portal alone: the state its manifest names holds the first run
+    # too, so the records-per-run trend has two points; another (empty) state has none of them.
     out = tmp_path / "demo.html"
-    result = report_cli(str(runs["first"]), str(runs["second"]), "--out", str(out))
+    result = report_cli(str(runs["second"]), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)
     assert 'data-chart="records_per_run"' in out.read_text(encoding="utf-8")
+    CrawlState(tmp_path / "empty.sqlite").close()
+    result = report_cli(str(runs["second"]), "--out", str(out), "--state", str(tmp_path / "empty.sqlite"))
+    assert result.returncode == 0, result.stderr
+    assert 'data-chart="records_per_run"' not in out.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
