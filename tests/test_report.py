@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -331,7 +330,6 @@ def test_report_renders_in_headless_chromium(runs: dict[str, Path], tmp_path: Pa
 
     errors: list[str] = []
     outside: list[str] = []
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=executable,
