@@ -13,6 +13,9 @@ from typing import Any
 # captions or attachment links still gives a record, only a poorer one.
 FILL_FIELDS = ("published_at", "authors", "captions", "attachments")
 
+# Links to pages that are gone: every portal has some (moved articles, old menus); the state
+# remembers them as dead. Counted apart from failures, which say the host is failing.
+DEAD_KINDS = frozenset({"http_404", "http_410"})
 # Reasons a URL was not fetched by the crawl's own rules, not because the host failed.
 POLICY_KINDS = frozenset(
     {"offsite_redirect", "offsite_form", "url_too_long", "robots_disallowed", "non_html_link", "dead_backoff"}
@@ -71,9 +74,11 @@ class RunMetrics:
         }
 
     def fetch_block(self, responses: int, errors_by_kind: dict[str, int]) -> dict[str, Any]:
-        """Fetches that ended in a failure (an HTTP error or the host failing), against all fetches
-        that ended: responses received plus failures that got none."""
-        failed_by_kind = {kind: count for kind, count in errors_by_kind.items() if kind not in POLICY_KINDS}
+        """Fetches that ended in a failure (an HTTP error other than a gone page, or the host
+        failing), against all fetches that ended: responses received plus failures that got none."""
+        failed_by_kind = {
+            kind: count for kind, count in errors_by_kind.items() if kind not in POLICY_KINDS | DEAD_KINDS
+        }
         failed = sum(failed_by_kind.values())
         without_response = sum(count for kind, count in failed_by_kind.items() if not kind.startswith("http_"))
         attempted = responses + without_response
@@ -82,6 +87,7 @@ class RunMetrics:
             "failed": failed,
             "failed_share": round(failed / attempted, 4) if attempted else 0.0,
             "failed_by_kind": dict(sorted(failed_by_kind.items())),
+            "dead_links": sum(count for kind, count in errors_by_kind.items() if kind in DEAD_KINDS),
             "latency": self.latency_block(),
         }
 
