@@ -457,8 +457,9 @@ def render_report(
     """The report page as text: header, overview table, then a section per portal."""
     import plotly.offline
 
-    names = _portal_names()
     portal_list = portal_runs(runs)
+    # A run of many portals notes each one's name (its registry may have been a PORTALS_FILE).
+    names = _portal_names() | {run.portal: str(run.row["name"]) for run in portal_list if (run.row or {}).get("name")}
     by_portal: dict[str, list[PortalRun]] = {}
     for run in sorted(portal_list, key=lambda item: item.started_at):
         by_portal.setdefault(run.portal, []).append(run)

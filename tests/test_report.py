@@ -21,6 +21,7 @@ from typing import Any
 import plotly.offline
 import pytest
 
+from crawler.demo.site import build_routes, generated_articles, serve
 from crawler.report import render_report, write_report
 from crawler.runs import load_run
 from crawler.state import CrawlState
@@ -190,6 +191,35 @@ def without_plotly_bundle(page: str) -> str:
     return page.replace(bundle, "")
 
 
+def registry_portal(slug: str, name: str, start: str, domain: str) -> str:
+    return (
+        f'\n[[portal]]\nslug = "{slug}"\nname = "{name}"\nkind = "province"\ncode = "66"\ndomain = "{domain}"\n'
+        f'platform = "unknown"\nstatus = "active"\nstart_urls = ["{start}/"]\n'
+    )
+
+
+def crawl_many(site: str, root: Path) -> Path:
+    """A real run of two registry portals (a PORTALS_FILE) in one process: a multi-portal run folder."""
+    other, other_url = serve(build_routes(generated_articles(12)))
+    try:
+        portals = root / "portals.toml"
+        portals.write_text(
+            registry_portal("thu-a", "Cổng thông tin thử Đắk Lắk", site, "127.0.0.1")
+            + registry_portal(
+                "thu-b", "Cổng thử Buôn Ma Thuột", other_url.replace("127.0.0.1", "localhost"), "localhost"
+            ),
+            encoding="utf-8",
+        )
+        command = [sys.executable, "-m", "crawler.cli", "crawl", "thu-a", "thu-b", "--out", str(root / "runs" / "many")]
+        command += ["--state", str(root / "many.sqlite"), "-s", f"PORTALS_FILE={portals}", "--delay=0"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert result.returncode in (0, 5, 6), result.stderr  # ended normally (checks may warn or fail)
+    return root / "runs" / "many"
+
+
 @pytest.fixture(scope="module")
 def runs(site: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("report")
@@ -199,6 +229,7 @@ def runs(site: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     return {
         "first": root / "runs" / "first",
         "second": root / "runs" / "second",
+        "many": crawl_many(site, root),
         "multi": planted_multi_run(root / "runs"),
         "old": old_run(root / "runs"),
         "state": state,
@@ -252,6 +283,14 @@ def test_charts_checks_and_no_data(runs: dict[str, Path]) -> None:
 def section(page: str, portal: str) -> str:
     start = page.index(f'<section id="portal-{portal}"')
     return page[start : page.index("</section>", start)]
+
+
+def test_real_run_of_many_portals_named_as_its_summary_says(runs: dict[str, Path]) -> None:
+    page = render_report([load_run(runs["many"])])
+    for portal, name in (("thu-a", "Cổng thông tin thử Đắk Lắk"), ("thu-b", "Cổng thử Buôn Ma Thuột")):
+        assert f"<h2>{name} " in section(page, portal)
+        assert section(page, portal).count('<div class="chart"') == 5  # per day, fill, rejects, duplicates, fetch
+    assert page.count("<tr>") == 3  # the overview: its header and one row per portal
 
 
 def test_report_without_charts_carries_no_script(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -321,12 +360,13 @@ def test_report_renders_in_headless_chromium(runs: dict[str, Path], tmp_path: Pa
     from playwright.sync_api import sync_playwright
 
     out = tmp_path / "báo cáo.html"  # a Vietnamese file name, as a user may give
-    result = report_cli(
-        str(runs["first"]), str(runs["second"]), str(runs["multi"]), str(runs["old"]), "--out", str(out)
-    )
+    reported = [runs[name] for name in ("first", "second", "multi", "old", "many")]
+    result = report_cli(*map(str, reported), "--out", str(out))
     assert result.returncode == 0, result.stderr
     figures = out.read_text(encoding="utf-8").count('class="plotly-graph-div"')
-    assert figures == 16  # the demo portal: six, with the trend from the state; the planted two: five each
+    # The demo portal crawled twice: six, with the trend from the state; the planted two and the
+    # two portals of the real run of many: five each; Hà Nội (no manifest) and the old run: none.
+    assert figures == 6 + 5 * 4
 
     errors: list[str] = []
     outside: list[str] = []
@@ -389,6 +429,6 @@ def test_report_renders_in_headless_chromium(runs: dict[str, Path], tmp_path: Pa
         assert chart["svg"] >= 1 and chart["traces"] >= 1 and chart["marks"] >= 1, chart
         assert chart["title"] and chart["fits"], chart
     assert any(chart["title"].startswith("Bản ghi theo ngày đăng") for chart in drawn)
-    for text in ("Tỉnh Đắk Lắk", "Báo cáo thu thập", CHECK_MESSAGE, "Tỷ lệ có trường"):
+    for text in ("Tỉnh Đắk Lắk", "Cổng thử Buôn Ma Thuột", "Báo cáo thu thập", CHECK_MESSAGE, "Tỷ lệ có trường"):
         assert text in body_text
     assert HOSTILE in body_text  # shown as text, not run
