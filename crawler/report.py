@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -27,6 +27,7 @@ NO_DATA = '<p class="nodata">chưa có dữ liệu · no data{why}</p>'
 OLD_RUN = " (this run was made before the field existed)"
 FILL_FIELDS = ("published_at", "authors", "captions", "attachments")
 LATENCY_STATS = ("p50", "p90", "max")
+MONTHS_AFTER_DAYS = 92  # records per day over a longer span are drawn per month
 FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue", Arial, sans-serif'
 COLOURS = ("#0969da", "#bc4c00", "#1a7f37", "#8250df", "#bf3989", "#4d2d00", "#57606a", "#0550ae")
 # plotly's modebar keeps its download button (a PNG made in the browser) but not the link to plotly.com.
@@ -189,21 +190,48 @@ def _records_by_day(page: _Page, runs: list[PortalRun]) -> str:
     with_days = [run for run in runs if isinstance(run.value("records_by_day"), dict)]
     if not with_days:
         return NO_DATA.format(why=OLD_RUN)
-    days = sorted({day for run in with_days for day in run.value("records_by_day") if day != "undated"})
+    counts = [_dated_counts(run.value("records_by_day")) for run in with_days]
+    days = sorted({day for by_day in counts for day in by_day})
+    # A first crawl's records span years, where a bar a day is a hairline: count them by month.
+    by_month = len(days) > 1 and (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days > MONTHS_AFTER_DAYS
+    if by_month:
+        counts = [_by_month(by_day) for by_day in counts]
+        days = sorted({month for by_month_counts in counts for month in by_month_counts})
     traces = [
-        {
-            "type": "bar",
-            "name": run.label,
-            "x": days,
-            "y": [run.value("records_by_day").get(day, 0) for day in days],
-        }
-        for run in with_days
+        {"type": "bar", "name": run.label, "x": days, "y": [by_day.get(day, 0) for day in days]}
+        for run, by_day in zip(with_days, counts, strict=True)
     ]
     undated = ", ".join(f"{run.label}: {run.value('records_by_day').get('undated', 0)}" for run in with_days)
-    layout = _layout("Bản ghi theo ngày đăng · records per day published", xaxis={"type": "category"})
+    title = (
+        "Bản ghi theo tháng đăng · records per month published"
+        if by_month
+        else ("Bản ghi theo ngày đăng · records per day published")
+    )
+    layout = _layout(title, xaxis={"type": "date", "gridcolor": "#eaeef2"})
     return (
         _figure(page, "records_by_day", traces, layout) + f'<p class="meta">không có ngày · undated: {esc(undated)}</p>'
     )
+
+
+def _dated_counts(records_by_day: dict[str, Any]) -> dict[str, int]:
+    """The manifest's counts by day, without "undated" (or any key that is not a date)."""
+    dated = {}
+    for day, count in records_by_day.items():
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            continue
+        dated[day] = int(count or 0)
+    return dated
+
+
+def _by_month(by_day: dict[str, int]) -> dict[str, int]:
+    """Counts by day summed by month, each month on its first day (a date the axis places)."""
+    months: dict[str, int] = {}
+    for day, count in by_day.items():
+        month = day[:7] + "-01"
+        months[month] = months.get(month, 0) + count
+    return months
 
 
 def _trend_points(runs: list[PortalRun], history: list[dict[str, Any]]) -> list[dict[str, Any]]:

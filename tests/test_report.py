@@ -294,6 +294,16 @@ def test_real_run_of_many_portals_named_as_its_summary_says(runs: dict[str, Path
     assert overview.count("<tr>") == 3  # its header and one row per portal
 
 
+def test_records_by_day_become_by_month_over_a_long_span(runs: dict[str, Path]) -> None:
+    daily = section(render_report([load_run(runs["multi"])]), "dak-lak")
+    assert "records per day published" in daily
+    assert '"x":["2026-12-05","2026-12-06","2026-12-07"],"y":[2,4,5]' in daily
+    # The demo portal's first crawl found articles from 2018 to 2024: summed by month.
+    monthly = render_report([load_run(runs["first"])])
+    assert "records per month published" in monthly and "records per day published" not in monthly
+    assert re.search(r'"x":\["2018-07-01","2019-01-01",[^]]*"2024-06-01"\],"y":\[1,1,[0-9,]*\]', monthly)
+
+
 def test_report_without_charts_carries_no_script(runs: dict[str, Path], tmp_path: Path) -> None:
     out = write_report([load_run(runs["old"])], tmp_path / "nested" / "old.html")
     page = out.read_text(encoding="utf-8")
