@@ -1,4 +1,4 @@
-"""`crawler` command: crawl, check, demo, state, export, portals, extract, schema, record-fixture.
+"""`crawler` command: crawl, check, report, demo, state, export, portals, extract, schema, record-fixture.
 
 Every error a user can meet prints one line saying what to do and exits non-zero; no tracebacks.
 """
@@ -1125,6 +1125,61 @@ def cmd_record_fixture(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report of the given runs (default: the newest under OUTPUT_ROOT/runs)."""
+    from crawler.report import report_history, write_report
+    from crawler.runs import RunFolderError, find_run, load_run, newest_run
+    from crawler.state import StateError
+
+    root = _output_root()
+    try:
+        folders = [find_run(ref, root) for ref in args.runs] if args.runs else [newest_run(root)]
+        runs = [load_run(folder) for folder in folders]
+    except RunFolderError as error:
+        raise UserError(str(error)) from None
+    out = Path(args.out) if args.out else folders[-1] / "report.html"
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as {out / 'report.html'}")
+    state = _report_state(args.state, runs)
+    history = None
+    if state is not None:
+        portals = {str(manifest.get("portal") or "") for run in runs for manifest in run.manifests} - {""}
+        portals |= {str(row.get("portal")) for run in runs for row in (run.summary or {}).get("portals", [])}
+        try:
+            history = report_history(state, sorted(portals))
+        except StateError as error:
+            raise UserError(str(error), EXIT_STATE) from None
+    try:
+        written = write_report(runs, out, history)
+    except OSError as error:
+        raise UserError(f"cannot write {out} ({error.strerror or error}); give another --out") from None
+    print(written)
+    return EXIT_OK
+
+
+def _output_root() -> Path:
+    """OUTPUT_ROOT of the project settings (where `crawler crawl` puts runs unless told otherwise)."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    return Path(get_project_settings().get("OUTPUT_ROOT") or "output")
+
+
+def _report_state(given: str | None, runs: list[Any]) -> Path | None:
+    """The state whose history gives the report its trend: --state, else the state the runs name
+    in their manifests when it is still there; None when there is none (the report has no trend)."""
+    if given:
+        if not Path(given).is_file():
+            raise UserError(f"no state file at {given}: give the --state the crawls used, or leave it out", EXIT_STATE)
+        return Path(given)
+    for run in runs:
+        for manifest in run.manifests:
+            named = manifest.get("state")
+            if named and Path(named).is_file():
+                return Path(named)
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="crawler", description="Harvest Vietnam's provincial government portals.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -1253,6 +1308,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--registry", help="registry file (default: the package's portals.toml)")
     add.add_argument("--fixtures", default="tests/fixtures", help="fixtures folder (default: tests/fixtures)")
     add.set_defaults(func=cmd_add_portal)
+
+    report = sub.add_parser("report", help="write one self-contained HTML page about runs: charts, fill rates, checks")
+    report.add_argument(
+        "runs", nargs="*", metavar="RUN", help="run folder or run id (default: the newest run under output/runs)"
+    )
+    report.add_argument("--out", help="HTML file to write (default: <the last RUN's folder>/report.html)")
+    report.add_argument("--state", help="state file whose run history draws the trend (default: the runs' own state)")
+    report.set_defaults(func=cmd_report)
 
     record = sub.add_parser("record-fixture", help="(re)write a fixture's expected.json from current output")
     record.add_argument("fixture_dir", help="tests/fixtures/<platform>/<case>")
