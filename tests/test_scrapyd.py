@@ -5,6 +5,7 @@ folder and the state it is given, and finds the same records as `crawler crawl`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.error import URLError
 from urllib.parse import urlencode
 from urllib.request import urlopen
@@ -34,7 +35,7 @@ JOB_SECONDS = 90  # one job of the demo site, on a busy machine
 PACKAGE_DATA = ("crawler/registry/portals.toml", "crawler/record.schema.json", "crawler/demo/articles.json")
 
 
-def _skip_or_fail(message: str) -> None:
+def _skip_or_fail(message: str) -> NoReturn:
     if STRICT:
         pytest.fail(message)
     pytest.skip(message)
@@ -78,9 +79,7 @@ class Scrapyd:
 def scrapyd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrapyd]:
     """Scrapyd on a free 127.0.0.1 port, its folders and config in a temporary folder (also its
     working folder: a job must not import the checkout's `crawler` through its cwd)."""
-    try:
-        import scrapyd as _scrapyd  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("scrapyd") is None:
         _skip_or_fail("scrapyd is not installed: pip install -e '.[test]'")
     folder = tmp_path_factory.mktemp("scrapyd")
     port = _free_port()
