@@ -209,6 +209,7 @@ def test_a_scheduled_job_runs_the_same_crawl_as_crawler_crawl(scrapyd: Scrapyd, 
         time.sleep(0.3)
 
     log = scrapyd.job_log(job)
+    assert (run_dir / "manifest.json").exists(), f"job {job} wrote no run folder; its log ends:\n{log[-3000:]}"
     # The job ran the deployed egg's code, not the test's editable checkout.
     assert f"crawler code: {scrapyd.folder / 'eggs' / PROJECT}" in log and ".egg/crawler" in log, log[-3000:]
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
