@@ -18,18 +18,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
-# Exit statuses of `crawler` (the README's table): every non-zero one comes with one line saying why.
-EXIT_OK = 0
-EXIT_ABNORMAL = 1  # the run ended otherwise than by finishing (or a limit the user set); code errors
-EXIT_USAGE = 2  # arguments, settings, folders: what the user gave
-EXIT_UNREACHABLE = 3  # no start URL gave a page
-EXIT_STATE = 4  # the state file is refused, or failed during the run
-EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM (a --job is paused)
-
-# How a run may end and still be a success: walked to its end, or stopped at a limit the user set
-# (--max-items, Scrapy's CLOSESPIDER_TIMEOUT/ITEMCOUNT/PAGECOUNT). --since ends as "finished".
-NORMAL_FINISH_REASONS = frozenset(
-    {"finished", "max_items", "closespider_timeout", "closespider_itemcount", "closespider_pagecount"}
+from crawler.exits import (
+    EXIT_ABNORMAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STATE,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    NORMAL_FINISH_REASONS,
 )
 
 
@@ -163,6 +159,100 @@ def check_setting_value(name: str, value: str) -> None:
             raise UserError(f'-s {name} takes a JSON object like {{"key": "value"}}, not {value!r}')
 
 
+def _crawl_settings(extra_settings: list[str] | None, feeds: list[str] | None = None) -> Any:
+    """The project's settings with `-s NAME=VALUE` (checked) and `-o` feeds at the command line's
+    priority; the registry takes PORTALS_FILE from them before any portal is looked up."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    from crawler.registry import RegistryError, load_registry, use_portals_files
+
+    settings = get_project_settings()
+    if feeds:
+        from scrapy.exceptions import UsageError
+        from scrapy.utils.conf import feed_process_params_from_cli
+
+        try:
+            settings.set("FEEDS", feed_process_params_from_cli(settings, feeds), priority="cmdline")
+        except UsageError as error:  # Scrapy's own message: an unknown format
+            raise UserError(f"-o {' '.join(feeds)}: {error}") from None
+    for pair in extra_settings or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
+        check_setting_value(name, value)
+        settings.set(name, value, priority="cmdline")
+    try:
+        use_portals_files(settings.get("PORTALS_FILE"))
+        load_registry()
+    except RegistryError as error:
+        raise UserError(str(error)) from None
+    return settings
+
+
+def _spider_options(
+    since: str | None,
+    max_items: int | None,
+    delay: float | None,
+    full: bool,
+    drop_duplicates: bool,
+    download_attachments: bool,
+    exports: list[str] | None,
+) -> dict[str, Any]:
+    """The options as spider arguments, as `scrapy crawl portal -a …` and Scrapyd give them: the
+    spider turns them into the settings the components read (SPIDER_ARGUMENT_SETTINGS). Only what
+    the user gave: an option left out leaves its setting to `-s` and the defaults."""
+    since = _check_since(since)
+    if max_items is not None and max_items < 1:
+        raise UserError("--max-items must be at least 1")
+    given = {
+        "since": since,
+        "max_items": max_items,
+        "delay": delay,
+        "full": full or None,
+        "drop_duplicates": drop_duplicates or None,
+        "attachments": download_attachments or None,
+        "export": list(exports) if exports else None,
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _check_crawl_settings(settings: Any, download_attachments: bool, files_default: Path) -> None:
+    """What the crawl's components would refuse once started, refused now in one line."""
+    if download_attachments or settings.getbool("DOWNLOAD_ATTACHMENTS"):
+        store = str(settings.get("FILES_STORE") or files_default)
+        if "://" not in store:  # a local folder (s3:// and the like are Scrapy's FilesPipeline's business)
+            writable_folder(Path(store), "FILES_STORE folder")
+    from crawler.frontier import FrontierSettings
+    from crawler.middlewares import SettingsError, check_numeric_settings
+
+    try:
+        check_numeric_settings(settings)
+        FrontierSettings.from_settings(settings)
+    except (SettingsError, ValueError) as error:
+        raise UserError(str(error)) from None
+
+
+def _start_failure(failure: Any, run_dir: Path) -> UserError:
+    """The one line for a crawl that could not start (the same checks in the spider and middlewares:
+    registry settings, `scrapy crawl -s`)."""
+    import sqlite3 as sqlite
+
+    from crawler.middlewares import SettingsError
+    from crawler.spiders.portal import SpiderArgumentError
+    from crawler.state import StateError
+
+    if isinstance(failure.value, SettingsError | SpiderArgumentError):
+        return UserError(str(failure.value))
+    if isinstance(failure.value, StateError | sqlite.Error):  # refused or failing when the crawl opened it
+        return UserError(str(failure.value), EXIT_STATE)
+    # Anything else that stopped the crawl from starting: its traceback to the log, one line here.
+    log = run_dir / "crawl.log"
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(failure.getTraceback())
+    return UserError(f"the crawl could not start ({type(failure.value).__name__}: {failure.value}); see {log}")
+
+
 def run_crawl(
     target: str,
     out: str | None,
@@ -179,29 +269,21 @@ def run_crawl(
     feeds: list[str] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Crawl a registry portal or a start URL into a run folder; returns (folder, manifest)."""
-    from crawler.registry import load_registry, use_portals_files
+    from crawler.registry import load_registry
     from crawler.runs import RUN_FILES, RunFolderError, check_new_run_dir, default_run_dir, job_run_dir
 
-    # `-s PORTALS_FILE=…` names portals here as under `scrapy crawl` and Scrapyd (the spider reads it too).
-    portals_files = [pair.partition("=")[2] for pair in extra_settings or [] if pair.startswith("PORTALS_FILE=")]
-    use_portals_files(portals_files[-1] if portals_files else None)
-    registry = load_registry()
+    settings = _crawl_settings(extra_settings, feeds)
     spider_args: dict[str, Any] = {}
-    if registry.get(target) is not None:
+    if load_registry().get(target) is not None:
         spider_args["portal"] = target
     elif "://" in target:
         spider_args["url"] = _check_url(target)
     else:
         raise UserError(f"unknown portal '{target}': run `crawler portals` for the slugs, or give a URL")
-    since = _check_since(since)
-    if max_items is not None and max_items < 1:
-        raise UserError("--max-items must be at least 1")
+    spider_args.update(_spider_options(since, max_items, delay, full, drop_duplicates, download_attachments, exports))
     resumed = False
     # Where runs and the state go unless given: OUTPUT_ROOT, which `-s OUTPUT_ROOT=DIR` may move.
-    root = next(
-        (pair.partition("=")[2] for pair in reversed(extra_settings or []) if pair.startswith("OUTPUT_ROOT=")), None
-    )
-    root = root or "output"
+    root = settings.get("OUTPUT_ROOT") or "output"
     try:
         if job:
             writable_folder(Path(job), "--job folder")
@@ -214,25 +296,9 @@ def run_crawl(
     state_path = _check_state(state or str(Path(root) / "state" / "crawler.sqlite"))
     made_here = not out and not resumed and not run_dir.exists()
     writable_folder(run_dir, "--out folder" if out else "run folder")
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
 
-    settings = get_project_settings()
     run_dir.mkdir(parents=True, exist_ok=True)
-    # The options are spider arguments, as `scrapy crawl portal -a …` and Scrapyd give them: the
-    # spider turns them into the settings the components read (SPIDER_ARGUMENT_SETTINGS).
-    # Only what the user gave: an option left out leaves its setting to `-s` and the defaults.
-    given = {
-        "since": since,
-        "max_items": max_items,
-        "delay": delay,
-        "full": full or None,
-        "drop_duplicates": drop_duplicates or None,
-        "attachments": download_attachments or None,
-        "export": list(exports) if exports else None,
-    }
-    spider_args.update({name: value for name, value in given.items() if value is not None})
     spider_args.update(state=str(state_path), log_file=str(run_dir / "crawl.log"))
     if out:
         spider_args["out"] = str(run_dir)
@@ -244,36 +310,13 @@ def run_crawl(
     settings.set("LOG_FILE_APPEND", resumed, priority="cmdline")  # a resumed job continues its log
     if job:
         settings.set("JOBDIR", job, priority="cmdline")
-    if feeds:
-        from scrapy.exceptions import UsageError
-        from scrapy.utils.conf import feed_process_params_from_cli
-
-        try:
-            settings.set("FEEDS", feed_process_params_from_cli(settings, feeds), priority="cmdline")
-        except UsageError as error:  # Scrapy's own message: an unknown format
-            raise UserError(f"-o {' '.join(feeds)}: {error}") from None
-    for pair in extra_settings or []:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
-        check_setting_value(name, value)
-        settings.set(name, value, priority="cmdline")
-    if download_attachments or settings.getbool("DOWNLOAD_ATTACHMENTS"):
-        store = str(
-            settings.get("FILES_STORE") or (run_dir / "files" if out else Path(settings["OUTPUT_ROOT"]) / "files")
-        )
-        if "://" not in store:  # a local folder (s3:// and the like are Scrapy's FilesPipeline's business)
-            writable_folder(Path(store), "FILES_STORE folder")
-    from crawler.frontier import FrontierSettings
-    from crawler.middlewares import SettingsError, check_numeric_settings
+    _check_crawl_settings(
+        settings, download_attachments, run_dir / "files" if out else Path(settings["OUTPUT_ROOT"]) / "files"
+    )
+    from crawler.middlewares import SettingsError
     from crawler.spiders.portal import SpiderArgumentError
     from crawler.state import StateError
 
-    try:
-        check_numeric_settings(settings)
-        FrontierSettings.from_settings(settings)
-    except (SettingsError, ValueError) as error:
-        raise UserError(str(error)) from None
     process = CrawlerProcess(settings)
     crawl_failures: list[Any] = []
     process.crawl("portal", **spider_args).addErrback(crawl_failures.append)
@@ -282,20 +325,123 @@ def run_crawl(
         refused = isinstance(failure.value, SettingsError | SpiderArgumentError | StateError | sqlite3.Error)
         if refused and made_here and not any((run_dir / name).exists() for name in RUN_FILES):
             shutil.rmtree(run_dir, ignore_errors=True)  # a folder of ours for a run that never began
-        # The same checks in the spider and middlewares (registry settings, `scrapy crawl -s`).
-        if isinstance(failure.value, SettingsError | SpiderArgumentError):
-            raise UserError(str(failure.value))
-        if isinstance(failure.value, StateError | sqlite3.Error):  # refused or failing when the crawl opened it
-            raise UserError(str(failure.value), EXIT_STATE)
-        # Anything else that stopped the crawl from starting: its traceback to the log, one line here.
-        log = run_dir / "crawl.log"
-        with log.open("a", encoding="utf-8") as handle:
-            handle.write(failure.getTraceback())
-        raise UserError(f"the crawl could not start ({type(failure.value).__name__}: {failure.value}); see {log}")
+        raise _start_failure(failure, run_dir)
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.exists():  # stopped hard (a second Ctrl-C) or broken before it could say how it ended
         raise UserError(f"the crawl stopped before writing its manifest; see {run_dir / 'crawl.log'}", EXIT_ABNORMAL)
     return run_dir, json.loads(manifest_path.read_text(encoding="utf-8"))
+
+
+def run_many(
+    slugs: list[str],
+    all_portals: bool,
+    statuses: list[str],
+    out: str | None,
+    options: dict[str, Any],
+    extra_settings: list[str] | None = None,
+    state: str | None = None,
+    exports: list[str] | None = None,
+    download_attachments: bool = False,
+) -> tuple[Path, dict[str, Any]]:
+    """Crawl several registry portals in one process into one run folder (crawler.multirun);
+    returns (folder, summary)."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.multirun import MultiRun, PortalRun, SelectionError, select_portals, write_summary
+    from crawler.progress import PortalBoard
+    from crawler.registry import load_registry
+    from crawler.runs import RunFolderError, check_new_run_dir, default_run_dir
+
+    settings = _crawl_settings(extra_settings)
+    try:
+        entries = select_portals(load_registry(), slugs, all_portals, statuses)
+    except SelectionError as error:
+        raise UserError(str(error)) from None
+    root = settings.get("OUTPUT_ROOT") or "output"
+    run_dir = Path(out) if out else default_run_dir(root)
+    try:
+        check_new_run_dir(run_dir)
+        if (run_dir / "summary.json").exists():
+            raise RunFolderError(f"{run_dir} already holds a run (summary.json); give a new --out folder")
+    except RunFolderError as error:
+        raise UserError(str(error)) from None
+    state_path = _check_state(state or str(Path(root) / "state" / "crawler.sqlite"))
+    writable_folder(run_dir, "--out folder" if out else "run folder")
+    _check_exports(exports or [])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    group = run_dir.name if not out else _new_group_id()
+    settings.set("LOG_FILE", str(run_dir / "crawl.log"), priority="cmdline")
+    settings.set("LOG_FILE_APPEND", True, priority="cmdline")  # each portal's crawler re-opens the log
+    _check_crawl_settings(settings, download_attachments, Path(settings["OUTPUT_ROOT"]) / "files")
+    at_once = settings.getint("PORTALS_AT_ONCE", 8)
+    if at_once < 1:
+        raise UserError(f"PORTALS_AT_ONCE must be at least 1, not {settings.get('PORTALS_AT_ONCE')!r}")
+    process = CrawlerProcess(settings)
+    board = PortalBoard.for_settings(settings, len(entries))
+    runs = [PortalRun(entry, f"{group}-{entry.slug}", run_dir / entry.slug) for entry in entries]
+    multi = MultiRun(
+        process,
+        runs,
+        group,
+        run_dir,
+        {**options, "state": str(state_path)},
+        judge=lambda manifest, folder: run_outcome(manifest, folder),
+        state_path=state_path,
+        at_once=at_once,
+        recheck_days=settings.getfloat("RETIRED_RECHECK_DAYS", 30.0),
+        on_change=board.changed,
+    )
+    board.attach(multi)
+    multi.start()
+    process.start()
+    board.close()
+    summary = multi.finish()
+    chosen = [entry.slug for entry in entries]
+    summary["selection"] = {"all": all_portals, "status": statuses or None, "portals": chosen}
+    summary["exports"] = _export_group(state_path, group, exports or [], settings.getbool("EXPORT_CSV_BOM"))
+    if any("error" in export for export in summary["exports"]) and summary["exit_code"] == EXIT_OK:
+        summary["exit_code"] = EXIT_ABNORMAL
+    write_summary(run_dir, summary)
+    return run_dir, summary
+
+
+def _new_group_id() -> str:
+    from crawler.runs import new_run_id
+
+    return new_run_id()
+
+
+def _check_exports(destinations: list[str]) -> None:
+    """Each --export destination opened and dropped before crawling (as the spider does for one portal)."""
+    from crawler.spiders.portal import SpiderArgumentError
+    from crawler.spiders.portal import _check_exports as check
+
+    try:
+        check(destinations)
+    except SpiderArgumentError as error:
+        raise UserError(str(error)) from None
+
+
+def _export_group(state_path: Path, group: str, destinations: list[str], bom: bool) -> list[dict[str, Any]]:
+    """The records of every portal of the run to each --export destination, once the run ended."""
+    from crawler.sinks import Selection, SinkError, export_state, shown_destination
+    from crawler.state import CrawlState, StateError
+
+    done: list[dict[str, Any]] = []
+    if not destinations:
+        return done
+    try:
+        with CrawlState(state_path) as crawl_state:
+            for dest in destinations:
+                shown = shown_destination(dest)
+                try:
+                    count = export_state(crawl_state, dest, Selection(crawl_state.state_id, run_id=group), csv_bom=bom)
+                    done.append({"dest": shown, "records": count})
+                except (SinkError, OSError) as error:
+                    done.append({"dest": shown, "error": str(error)})
+    except StateError as error:
+        done.append({"dest": ", ".join(destinations), "error": str(error)})
+    return done
 
 
 def _check_state(state: str | None) -> Path:
@@ -311,8 +457,13 @@ def _check_state(state: str | None) -> Path:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    targets = list(args.target or [])
+    if len(targets) > 1 or args.all or args.status:
+        return cmd_crawl_many(args, targets)
+    if not targets:
+        raise UserError("give a portal slug or a start URL, several slugs, --all or --status STATUS")
     run_dir, manifest = run_crawl(
-        args.target,
+        targets[0],
         args.out,
         args.since,
         args.max_items,
@@ -345,6 +496,51 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if "records" in export:
             print(f"  exported {export['records']} records → {export['dest']}")
     return _fail(why, code) if why else code
+
+
+def cmd_crawl_many(args: argparse.Namespace, slugs: list[str]) -> int:
+    """Several portals in one process: one line per portal, then the run's totals."""
+    if args.job:
+        raise UserError("--job pauses one portal's crawl; crawl several portals without it")
+    if args.output:
+        raise UserError("-o writes one portal's feed; for several portals use --export DEST")
+    if any("://" in slug for slug in slugs):
+        raise UserError("several targets must be registry slugs (see `crawler portals`); crawl a URL on its own")
+    options = _spider_options(
+        args.since, args.max_items, args.delay, args.full, args.drop_duplicates, args.download_attachments, None
+    )
+    from crawler.multirun import row_line
+
+    run_dir, summary = run_many(
+        slugs,
+        args.all,
+        args.status or [],
+        args.out,
+        options,
+        [*(args.set or []), *(["EXPORT_CSV_BOM=True"] if args.csv_bom else [])],
+        state=args.state,
+        exports=args.export,
+        download_attachments=args.download_attachments,
+    )
+    for row in summary["portals"]:
+        print(f"  {row_line(row)}")
+    counts = summary["portals_by_outcome"]
+    print(
+        f"{len(summary['portals'])} portals ({', '.join(f'{n} {outcome}' for outcome, n in counts.items() if n)}): "
+        f"{summary['records_written']} records from {summary['pages_fetched']} pages → {run_dir} "
+        f"(summary: {run_dir / 'summary.json'})"
+    )
+    for export in summary.get("exports", []):
+        if "records" in export:
+            print(f"  exported {export['records']} records → {export['dest']}")
+        else:
+            print(f"  export to {export['dest']} failed: {export['error']}", file=sys.stderr)
+    code = summary["exit_code"]
+    if code not in (EXIT_OK,):
+        worst = next((row for row in summary["portals"] if row["exit_code"] == code), None)
+        why = f"{worst['portal']}: {worst['message']}" if worst and worst.get("message") else "see the summary"
+        return _fail(f"{why} (summary: {run_dir / 'summary.json'})", code)
+    return code
 
 
 def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> tuple[int, str | None]:
@@ -840,8 +1036,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     crawl = sub.add_parser("crawl", help="crawl a registry portal or a start URL into a run folder")
-    crawl.add_argument("target", help="portal slug (see `crawler portals`) or start URL")
-    crawl.add_argument("--out", help="run folder (default: output/runs/<run-id>)")
+    crawl.add_argument(
+        "target", nargs="*", help="portal slug (see `crawler portals`) or start URL; several slugs crawl together"
+    )
+    crawl.add_argument("--all", action="store_true", help="crawl every registry portal (with --status: of that status)")
+    crawl.add_argument(
+        "--status",
+        action="append",
+        choices=["active", "legacy", "unverified"],
+        help="crawl every registry portal of this status (repeatable)",
+    )
+    crawl.add_argument("--out", help="run folder (default: output/runs/<run-id>); several portals get a subfolder each")
     crawl.add_argument("--since", help="skip articles published before this date (YYYY-MM-DD)")
     crawl.add_argument("--max-items", type=positive_int, help="stop after writing this many records")
     crawl.add_argument("--delay", type=seconds, help="seconds between requests to a host (default 1)")

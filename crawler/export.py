@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import sqlite3
+import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +25,9 @@ from scrapy.exceptions import DropItem
 
 from crawler.dates import ICT
 from crawler.items import record_context, record_line
+from crawler.metrics import RunMetrics, articles_seen, history_metrics
 from crawler.runs import frontier_scope, page_rejected, run_dir_for, run_id_for
-from crawler.state import StateError, cut_partial_line, read_records, state_for
+from crawler.state import StateError, cut_partial_line, read_records, release_state, state_for
 
 
 def _now() -> str:
@@ -64,6 +66,48 @@ class CaughtErrors(logging.Handler):
         return [{"kind": kind, "error": text, "count": count} for (kind, text), count in self.found.items()]
 
 
+class ThisCrawler(logging.Filter):
+    """In a run of many portals (one process, a crawler each), a log line naming another crawler's
+    spider is not this portal's: it stays out of its crawl.log and its errors."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__()
+        self.crawler = crawler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        spider = getattr(record, "spider", None)
+        return spider is None or getattr(spider, "crawler", None) is self.crawler
+
+
+class PortalPrefix(logging.Filter):
+    """The process's log of a run of many portals: a line of a portal's spider starts with its slug
+    (`[da-nang] Gave up retrying …`), so one file of many portals reads."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        spider = getattr(record, "spider", None)
+        portal = getattr(spider, "state_portal", None)
+        if portal and isinstance(record.msg, str) and not getattr(record, "portal_prefixed", False):
+            record.msg = f"[{portal}] {record.msg}"
+            record.portal_prefixed = True
+        return True
+
+
+def _prefix_portals_in_process_log() -> None:
+    from scrapy.utils.log import get_scrapy_root_handler
+
+    handler = get_scrapy_root_handler()
+    if handler is not None and not any(isinstance(each, PortalPrefix) for each in handler.filters):
+        handler.addFilter(PortalPrefix())
+
+
+class OnlyThisCrawler(ThisCrawler):
+    """The portal's own crawl.log in a run of many: lines of its spider only (the process's log,
+    in the run's folder, has every line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(getattr(record, "spider", None), "crawler", None) is self.crawler
+
+
 def write_json_line(handle: IO[str], data: dict[str, Any]) -> None:
     handle.write(json.dumps(data, ensure_ascii=False) + "\n")
     handle.flush()
@@ -82,7 +126,11 @@ class RunWriter:
         self.portals: set[str] = set()
         self._records: IO[str] | None = None
         self._rejects: IO[str] | None = None
+        self.metrics = RunMetrics()
+        self._started = time.monotonic()
         self.errors = CaughtErrors()
+        if crawler.settings.get("RUN_GROUP"):
+            self.errors.addFilter(ThisCrawler(crawler))
         logging.getLogger().addHandler(self.errors)
         self.log = _run_log(crawler, run_dir)
         self._forget_killed_job_queue()
@@ -109,7 +157,11 @@ class RunWriter:
         crawler.signals.connect(writer.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(writer.page_rejected, signal=page_rejected)
         crawler.signals.connect(writer.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(writer.response_received, signal=signals.response_received)
         return writer
+
+    def response_received(self, response: Any, request: Any, spider: Spider) -> None:
+        self.metrics.add_latency(request.meta.get("download_latency"))
 
     def _export_run(self) -> list[dict[str, Any]]:
         """The run's records also to each EXPORTS destination (`--export`, `-a export=`), read from
@@ -148,6 +200,9 @@ class RunWriter:
             self.log = None
 
     def spider_opened(self, spider: Spider) -> None:
+        if self.crawler.settings.get("RUN_GROUP"):
+            # Each crawler made in the process installs Scrapy's log handler anew: on the one now in place.
+            _prefix_portals_in_process_log()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         records_path, rejects_path = self.run_dir / "records.jsonl", self.run_dir / "rejects.jsonl"
         # A resumed job (JOBDIR) continues its run folder: whole lines are kept, counts carry on.
@@ -165,7 +220,12 @@ class RunWriter:
         bounded = bool(settings.get("CRAWL_SINCE") or settings.getint("MAX_ITEMS"))
         self.run_id = run_id_for(self.crawler)
         self.state.start_run(
-            self.run_id, self.portal, self.run_dir, full=settings.getbool("FULL_CRAWL"), bounded=bounded
+            self.run_id,
+            self.portal,
+            self.run_dir,
+            full=settings.getbool("FULL_CRAWL"),
+            bounded=bounded,
+            group=settings.get("RUN_GROUP") or None,
         )
 
     def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
@@ -175,7 +235,9 @@ class RunWriter:
         self._records.write(line + "\n")
         self._records.flush()
         self.records_written += 1
-        self.portals.add(ItemAdapter(item).get("portal", ""))
+        adapter = ItemAdapter(item)
+        self.portals.add(adapter.get("portal", ""))
+        self.metrics.add_record(adapter)
 
     def item_dropped(self, item: Any, response: Any, exception: DropItem, spider: Spider) -> None:
         self._reject(ItemAdapter(item).get("url", ""), "record", type(exception).__name__, str(exception))
@@ -262,13 +324,29 @@ class RunWriter:
             "cleaning": {key: value for key, value in sorted(stats.items()) if key.split("/")[0] in _CLEANING_STATS},
             "outputs": {"records": "records.jsonl", "rejects": "rejects.jsonl"},
         }
-        counts = {"records_written": self.records_written, **manifest["records"], **manifest["incremental"]}
+        entry = getattr(spider, "entry", None)
+        manifest.update(
+            portal=self.portal,
+            platform=entry.platform if entry is not None else None,
+            portal_status=entry.status if entry is not None else None,
+            elapsed_seconds=round(time.monotonic() - self._started, 1),
+            fetch=self.metrics.fetch_block(manifest["pages_fetched"], manifest["errors_by_kind"]),
+            fill=self.metrics.fill_block(),
+            records_by_day=dict(sorted(self.metrics.by_day.items(), reverse=True)),
+        )
+        manifest["articles_seen"] = articles_seen(manifest)
+        counts = {
+            "records_written": self.records_written,
+            **manifest["records"],
+            **manifest["incremental"],
+            "metrics": history_metrics(manifest),
+        }
         try:
             manifest["exports"] = self._export_run()
             self.state.finish_run(self.run_id, reason, counts, walked=not self.errors.found)
             if not self.crawler.settings.get("JOBDIR") or reason == "finished":
                 self.state.drop_scope(frontier_scope(self.crawler))
-            self.state.close()
+            release_state(self.crawler)
         except (sqlite3.Error, StateError):
             # Logged to crawl.log, and through self.errors to the manifest and the exit status.
             logging.getLogger(__name__).error("the state could not record the end of the run", exc_info=True)
@@ -300,6 +378,8 @@ def _run_log(crawler: Crawler, run_dir: Path) -> logging.Handler | None:
             logging.Formatter(crawler.settings.get("LOG_FORMAT"), crawler.settings.get("LOG_DATEFORMAT"))
         )
     handler.setLevel(crawler.settings.get("LOG_LEVEL", "INFO"))
+    if crawler.settings.get("RUN_GROUP"):
+        handler.addFilter(OnlyThisCrawler(crawler))
     logging.getLogger().addHandler(handler)
     return handler
 

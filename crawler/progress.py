@@ -159,12 +159,7 @@ class ProgressLine:
         self.drawn_width = len(text)
 
     def _columns(self) -> int:
-        """The terminal's width; 80 when it cannot tell (a terminal that reports 0 columns, as a new pty does)."""
-        try:
-            columns = os.get_terminal_size(self.stream.fileno()).columns
-        except (OSError, ValueError, AttributeError):
-            columns = 0
-        return columns or 80
+        return _columns(self.stream)
 
     def _write(self, text: str) -> None:
         """Write and flush; a terminal that went away (closed, hung up) ends the drawing, not the crawl."""
@@ -175,3 +170,108 @@ class ProgressLine:
             if self.loop is not None and self.loop.running:
                 self.loop.stop()
             self.loop = None
+
+
+class PortalBoard:
+    """The terminal of a run of many portals (`crawler crawl --all`): a line per portal being
+    crawled (pages, records, rejects, queue, time), a header with how many portals are waiting,
+    running and done, and a line printed for good as each portal ends. Drawn under the same rule
+    as the status line (PROGRESS); without a terminal it draws nothing."""
+
+    def __init__(self, stream: TextIO, live: bool, total: int) -> None:
+        self.stream = stream
+        self.live = live
+        self.total = total
+        self.started = time.monotonic()
+        self.drawn_lines = 0
+        self.loop: LoopingCall | None = None
+        self.multi: Any = None
+
+    @classmethod
+    def for_settings(cls, settings: BaseSettings, total: int, stream: TextIO | None = None) -> PortalBoard:
+        stream = stream or sys.stderr
+        return cls(stream, progress_wanted(settings, stream), total)
+
+    def attach(self, multi: Any) -> None:
+        """Follow a crawler.multirun.MultiRun; redraw once a second from when the reactor runs."""
+        self.multi = multi
+        if self.live:
+            from twisted.internet import reactor
+
+            self.loop = LoopingCall(self.redraw)
+            reactor.callWhenRunning(self.loop.start, REDRAW_SECONDS, True)  # type: ignore[attr-defined]
+
+    def changed(self, run: Any) -> None:
+        """A portal started or ended: an ended one gets its line for good, above the board."""
+        if not self.live or run.outcome in ("waiting", "running"):
+            return
+        from crawler.multirun import portal_summary_line
+
+        self._erase()
+        self._write(portal_summary_line(run) + "\n")
+        self.redraw()
+
+    def lines(self) -> list[str]:
+        runs = self.multi.runs if self.multi is not None else []
+        running = [run for run in runs if run.outcome == "running"]
+        waiting = sum(1 for run in runs if run.outcome == "waiting")
+        done = len(runs) - len(running) - waiting
+        header = (
+            f"portals: {len(running)} running, {waiting} waiting, {done} of {self.total} done | "
+            f"{elapsed_text(time.monotonic() - self.started)}"
+        )
+        width = max((len(run.slug) for run in running), default=0)
+        return [header, *(f"  {run.slug.ljust(width)}  {self.portal_status(run)}" for run in running)]
+
+    def portal_status(self, run: Any) -> str:
+        crawler = run.crawler
+        stats = crawler.stats if crawler is not None else None
+        if stats is None:
+            return "starting"
+        pages = int(stats.get_value("downloader/response_count", 0))
+        records = sum(int(stats.get_value(name, 0)) for name in RECORDS_WRITTEN_STATS)
+        parts = [f"pages {pages}", f"records {records}", f"rejects {run.rejects}"]
+        try:
+            scheduler = crawler.engine.scheduler
+            parts.append(f"queue {len(scheduler)}")
+        except (RuntimeError, AttributeError, TypeError):
+            pass
+        return " | ".join(parts)
+
+    def redraw(self) -> None:
+        if not self.live:
+            return
+        self._erase()
+        columns = _columns(self.stream)
+        lines = [line[: max(columns - 1, 1)] for line in self.lines()]
+        self._write("".join(line + "\n" for line in lines))
+        self.drawn_lines = len(lines)
+
+    def close(self) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        self._erase()
+
+    def _erase(self) -> None:
+        """Move up over the board and clear to the end of the screen."""
+        if self.drawn_lines:
+            self._write(f"\x1b[{self.drawn_lines}F\x1b[J")
+            self.drawn_lines = 0
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal went away: stop drawing, go on crawling
+            self.live = False
+            if self.loop is not None and self.loop.running:
+                self.loop.stop()
+
+
+def _columns(stream: TextIO) -> int:
+    """The terminal's width; 80 when it cannot tell (a terminal that reports 0 columns, as a new pty does)."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        columns = 0
+    return columns or 80

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,73 @@ def response_validators(response: Any) -> dict[str, str]:
         if value:
             found[name] = value.decode("latin-1")
     return found
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A finished (or killed) run folder as the checks and the report read it: a single-portal run
+    (manifest.json) or a multi-portal one (summary.json and a folder per portal)."""
+
+    folder: Path
+    run_id: str
+    summary: dict[str, Any] | None
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+
+    def portal_folder(self, portal: str) -> Path:
+        if self.summary is None:
+            return self.folder
+        for row in self.summary.get("portals", []):
+            if row.get("portal") == portal:
+                return self.folder / str(row.get("folder") or portal)
+        return self.folder / portal
+
+
+def find_run(ref: str, root: str | Path = "output") -> Path:
+    """A run folder from what a user typed: its path, or a run id under <root>/runs."""
+    for candidate in (Path(ref), Path(root) / "runs" / ref):
+        if (candidate / "manifest.json").is_file() or (candidate / "summary.json").is_file():
+            return candidate
+    raise RunFolderError(
+        f"no run {ref!r}: give a run folder (with manifest.json or summary.json) or a run id in {Path(root) / 'runs'}"
+    )
+
+
+def newest_run(root: str | Path = "output") -> Path:
+    """The run folder under <root>/runs started last (run ids sort by their start time)."""
+    runs = sorted(
+        (
+            path
+            for path in (Path(root) / "runs").glob("*")
+            if (path / "manifest.json").is_file() or (path / "summary.json").is_file()
+        ),
+        key=lambda path: path.name,
+    )
+    if not runs:
+        raise RunFolderError(f"no run under {Path(root) / 'runs'}: crawl first, or give a run folder")
+    return runs[-1]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RunFolderError(f"{path} cannot be read ({error}); is the run still going, or was it killed?") from None
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path} is not a run manifest")
+    return data
+
+
+def load_run(folder: Path) -> RunView:
+    """Read a run folder's summary (multi-portal) and manifests; a portal of a multi-portal run that
+    wrote no manifest (killed, or never started) is left out."""
+    summary_path = folder / "summary.json"
+    if summary_path.is_file():
+        summary = _read_json(summary_path)
+        manifests = []
+        for row in summary.get("portals", []):
+            path = folder / str(row.get("folder") or row.get("portal")) / "manifest.json"
+            if path.is_file():
+                manifests.append(_read_json(path))
+        return RunView(folder, str(summary.get("run_id") or folder.name), summary, manifests)
+    manifest = _read_json(folder / "manifest.json")
+    return RunView(folder, str(manifest.get("run_id") or folder.name), None, [manifest])

@@ -124,6 +124,7 @@ EXPORT_CSV_BOM = False  # CSV exports start with a UTF-8 byte order mark (spread
 # Where the run writes (out; a bare `scrapy crawl` gets output/runs/<run-id>).
 RUN_DIR = None
 RUN_ID = None  # the run's id in the state (`crawler crawl` names a folder it makes by it); else made up
+RUN_GROUP = None  # set by `crawler crawl --all` on each portal's run: the id of the run of many portals
 OUTPUT_ROOT = "output"
 
 # Feeds (-o, FEEDS) in CSV and XML write records as `crawler export` does, not as Python reprs.
@@ -144,3 +145,10 @@ REMOTE_CONTROL_ENABLED = False
 # [[portal]] entries join it and replace a packaged entry of the same slug. An installed package
 # (or a Scrapyd egg) keeps its own registry read-only; this is how a deployment names its portals.
 PORTALS_FILE = None
+
+# Runs of many portals (`crawler crawl --all`, several slugs, --status): each portal is its own
+# crawler in one process, with its own delay and concurrency; at most this many at a time.
+PORTALS_AT_ONCE = 8
+# A legacy (post-merger) portal whose host no longer resolves is taken for retired and passed over
+# by runs of many portals for this many days, then tried once more.
+RETIRED_RECHECK_DAYS = 30

@@ -170,11 +170,18 @@ CREATE TABLE IF NOT EXISTS run_records (
     seq INTEGER NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retired_portals (
+    portal TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    since TEXT NOT NULL,
+    last_checked TEXT NOT NULL,
+    recheck_at TEXT NOT NULL
+);
 """
 
 # Parts added to version 1 after files were made with it: created when missing, never required.
-_ADDITIVE_TABLES = ("dead_pages", "record_versions", "run_records")
-_ADDITIVE_COLUMNS = {"runs": ("lease_until", "holder"), "records": ("seq",)}
+_ADDITIVE_TABLES = ("dead_pages", "record_versions", "run_records", "retired_portals")
+_ADDITIVE_COLUMNS = {"runs": ("lease_until", "holder", "run_group"), "records": ("seq",)}
 
 
 # Runs leased by states open in this process: never taken for dead by another state object here.
@@ -487,15 +494,18 @@ class CrawlState:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, portal: str, run_dir: Path, *, full: bool, bounded: bool) -> None:
+    def start_run(
+        self, run_id: str, portal: str, run_dir: Path, *, full: bool, bounded: bool, group: str | None = None
+    ) -> None:
         """Register a run, or a resumed job's run (runs that died were reconciled when the state
-        opened), and take its lease: renewed at commits and by a heartbeat thread while it runs."""
+        opened), and take its lease: renewed at commits and by a heartbeat thread while it runs.
+        `group`: the id of the run of many portals this one is part of (crawler crawl --all)."""
         self._write(
             lambda: self.db.execute(
-                "INSERT INTO runs (run_id, portal, run_dir, full, bounded, host, pid, started_at, lease_until, holder) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET finished_at = NULL, "
-                "finish_reason = NULL, host = excluded.host, pid = excluded.pid, lease_until = excluded.lease_until, "
-                "holder = excluded.holder",
+                "INSERT INTO runs (run_id, portal, run_dir, full, bounded, host, pid, started_at, lease_until, holder, "
+                "run_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
+                "finished_at = NULL, finish_reason = NULL, host = excluded.host, pid = excluded.pid, "
+                "lease_until = excluded.lease_until, holder = excluded.holder",
                 (
                     run_id,
                     portal,
@@ -507,6 +517,7 @@ class CrawlState:
                     now_iso(),
                     _utc_iso(self.lease_seconds),
                     _process_holder(),
+                    group,
                 ),
             )
         )
@@ -779,12 +790,21 @@ class CrawlState:
         of each record, or with `run_id` the versions that run wrote. `since` (YYYY-MM-DD) keeps
         records published on or after it and undated ones, as a crawl's --since does. Each batch is
         its own query (keyset on seq): no read transaction is held while a sink writes."""
-        if run_id is not None:
+        group = self.group_runs(run_id) if run_id is not None and not self._is_run(run_id) else []
+        if group:  # a run of many portals: the versions its portals' runs wrote
+            marks = ", ".join("?" * len(group))
+            query = (
+                "SELECT v.seq, v.data FROM run_records rr JOIN record_versions v ON v.seq = rr.seq "
+                f"WHERE rr.run_id IN ({marks}) AND rr.seq > ?"
+            )
+            params: list[Any] = list(group)
+            published = "json_extract(v.data, '$.published_at')"
+        elif run_id is not None:
             query = (
                 "SELECT v.seq, v.data FROM run_records rr JOIN record_versions v ON v.seq = rr.seq "
                 "WHERE rr.run_id = ? AND rr.seq > ?"
             )
-            params: list[Any] = [run_id]
+            params = [run_id]
             published = "json_extract(v.data, '$.published_at')"
         else:
             query = "SELECT v.seq, v.data FROM record_versions v JOIN records r ON r.seq = v.seq WHERE v.seq > ?"
@@ -1000,7 +1020,18 @@ class CrawlState:
         return row[0] if row else None
 
     def has_run(self, run_id: str) -> bool:
+        """A run, or a run of many portals (its group id), this state knows."""
+        query = "SELECT 1 FROM runs WHERE run_id = ? OR run_group = ? LIMIT 1"
+        return self.db.execute(query, (run_id, run_id)).fetchone() is not None
+
+    def _is_run(self, run_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
+
+    def group_runs(self, group: str) -> list[str]:
+        """The runs of one run of many portals."""
+        return [
+            row[0] for row in self.db.execute("SELECT run_id FROM runs WHERE run_group = ? ORDER BY run_id", (group,))
+        ]
 
     def live_runs(self, portal: str) -> list[str]:
         """Unfinished runs of `portal` that still hold their lease (a crawl going on now)."""
@@ -1009,6 +1040,73 @@ class CrawlState:
             (portal,),
         ).fetchall()
         return [run_id for run_id, host, pid, lease, holder in rows if not _run_is_dead(host, pid, lease, holder)]
+
+    def portal_history(self, portal: str, *, before: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+        """The portal's finished runs, newest first (those started before run `before` when given),
+        with the metrics each kept at its end (empty for runs made before runs kept them): what
+        the checks compare a run with."""
+        query = "SELECT run_id, started_at, finished_at, finish_reason, counts FROM runs WHERE portal = ? "
+        params: list[Any] = [portal]
+        query += "AND finished_at IS NOT NULL "
+        if before is not None:
+            query += (
+                "AND started_at < COALESCE((SELECT started_at FROM runs WHERE run_id = ?), '9999') AND run_id != ? "
+            )
+            params += [before, before]
+        query += "ORDER BY started_at DESC, run_id DESC LIMIT ?"
+        history = []
+        for run_id, started_at, finished_at, reason, counts in self.db.execute(query, (*params, limit)):
+            try:
+                metrics = (json.loads(counts) if counts else {}).get("metrics") or {}
+            except (ValueError, AttributeError):
+                metrics = {}
+            history.append(
+                {
+                    "run_id": run_id,
+                    "started_at": started_at,
+                    "finished_at": finished_at,
+                    "finish_reason": reason,
+                    "metrics": metrics,
+                }
+            )
+        return history
+
+    def newest_record_at(self, portal: str) -> str | None:
+        """When the portal's newest record was first stored (ISO, +07:00): a portal with none for days is stale."""
+        row = self.db.execute(
+            "SELECT MAX(first_seen) FROM pages WHERE portal = ? AND record_id IS NOT NULL", (portal,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def retired(self, portal: str) -> dict[str, str] | None:
+        """Why and since when a portal is taken for retired (its host gone), and when to look again."""
+        row = self.db.execute(
+            "SELECT reason, since, last_checked, recheck_at FROM retired_portals WHERE portal = ?", (portal,)
+        ).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("reason", "since", "last_checked", "recheck_at"), row, strict=True))
+
+    def retire_portal(self, portal: str, reason: str, recheck_days: float) -> None:
+        """Remember a portal whose host is gone (a retired post-merger domain): runs pass it over
+        until `recheck_days` have gone by, then look once more."""
+        now = now_iso()
+        recheck = (datetime.now(ICT) + timedelta(days=recheck_days)).isoformat(timespec="seconds")
+        self._write(
+            lambda: self.db.execute(
+                "INSERT INTO retired_portals VALUES (?, ?, ?, ?, ?) ON CONFLICT (portal) DO UPDATE SET "
+                "reason = excluded.reason, last_checked = excluded.last_checked, recheck_at = excluded.recheck_at",
+                (portal, reason, now, now, recheck),
+            )
+        )
+        if self._batch_open:
+            self.commit()
+
+    def revive_portal(self, portal: str) -> None:
+        """A retired portal answered again."""
+        self._write(lambda: self.db.execute("DELETE FROM retired_portals WHERE portal = ?", (portal,)))
+        if self._batch_open:
+            self.commit()
 
     def drop_scope(self, scope: str) -> None:
         if self.failure is None:
@@ -1224,8 +1322,16 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
                     continue
 
 
+# States open in this process by file, shared by every crawler using the file: crawls of several
+# portals in one process (crawler crawl --all) take turns in one reactor thread, and a second
+# connection would wait on the first's open batch, which only that same thread can commit.
+_OPEN_STATES: dict[Path, CrawlState] = {}
+_STATE_USERS: dict[Path, list[Any]] = {}
+
+
 def state_for(crawler: Any) -> CrawlState:
-    """The crawl's state, opened once per crawler (STATE_PATH, default output/state/crawler.sqlite).
+    """The crawl's state (STATE_PATH, default output/state/crawler.sqlite), opened once per file
+    in the process and shared by its crawlers; `release_state` when the crawler is done with it.
 
     Opening it reconciles runs that were killed before they finished."""
     state = getattr(crawler, "_crawl_state", None)
@@ -1233,12 +1339,41 @@ def state_for(crawler: Any) -> CrawlState:
         path = crawler.settings.get("STATE_PATH") or Path(crawler.settings.get("OUTPUT_ROOT", "output")) / "state" / (
             DEFAULT_STATE_PATH.name
         )
-        state = CrawlState(path, lease_seconds=crawler.settings.getfloat("STATE_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
-        state.on_failure = lambda message: _end_crawl_on_state_error(crawler, message)
-        state.recover_unfinished()
-        state.defer_commit = _next_reactor_turn
+        state = shared_state(path, crawler, crawler.settings.getfloat("STATE_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
         setattr(crawler, "_crawl_state", state)  # noqa: B010 — not a declared Crawler attribute
     return state
+
+
+def shared_state(path: str | Path, user: Any, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> CrawlState:
+    """The process's state object for `path`, opened (and reconciled) by its first user. Every
+    crawler using it is ended if the file goes away (finish reason `state_error`)."""
+    key = Path(path).resolve()
+    state = _OPEN_STATES.get(key)
+    if state is None or not state._open:
+        state = CrawlState(path, lease_seconds=lease_seconds)
+        users: list[Any] = []
+        state.on_failure = lambda message: [_end_crawl_on_state_error(each, message) for each in list(users)]
+        state.recover_unfinished()
+        state.defer_commit = _next_reactor_turn
+        _OPEN_STATES[key], _STATE_USERS[key] = state, users
+    _STATE_USERS[key].append(user)
+    return state
+
+
+def release_state(user: Any, state: CrawlState | None = None) -> None:
+    """`user` (a crawler) is done with its state: the last user closes the file."""
+    state = state or getattr(user, "_crawl_state", None)
+    if state is None:
+        return
+    key = next((key for key, open_state in _OPEN_STATES.items() if open_state is state), None)
+    users = _STATE_USERS.get(key, []) if key is not None else []
+    if user in users:
+        users.remove(user)
+    if not users:
+        if key is not None:
+            _OPEN_STATES.pop(key, None)
+            _STATE_USERS.pop(key, None)
+        state.close()
 
 
 def _end_crawl_on_state_error(crawler: Any, message: str) -> None:
@@ -1246,6 +1381,8 @@ def _end_crawl_on_state_error(crawler: Any, message: str) -> None:
     in the stats as `state/error`), rather than crawl on with nothing remembered."""
     from scrapy.utils.defer import deferred_from_coro
 
+    if getattr(crawler, "stats", None) is None:  # not a crawler (crawler.multirun's scheduler)
+        return
     crawler.stats.set_value("state/error", message)
     engine = getattr(crawler, "engine", None)
     if engine is not None and engine.running:

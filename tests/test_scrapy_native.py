@@ -19,7 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # What differs between two runs of the same crawl by nature: when, which run, where; and which of
 # a sitemap, a feed or a listing reached an article first (a busy machine changes the order).
 _RUN_FIELDS = ("fetched_at",)
-_MANIFEST_VARYING = ("run_id", "started_at", "finished_at", "state", "outputs", "discovery", "duplicates_skipped")
+_MANIFEST_VARYING = (
+    "run_id",
+    "started_at",
+    "finished_at",
+    "state",
+    "outputs",
+    "discovery",
+    "duplicates_skipped",
+    "elapsed_seconds",
+    "fetch",  # timings
+)
 
 
 def crawler_crawl(url: str, out: Path, state: Path, *options: str) -> subprocess.CompletedProcess[str]:
