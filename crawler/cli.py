@@ -1,4 +1,4 @@
-"""`crawler` command: crawl, demo, state, export, portals, extract, schema, record-fixture.
+"""`crawler` command: crawl, check, demo, state, export, portals, extract, schema, record-fixture.
 
 Every error a user can meet prints one line saying what to do and exits non-zero; no tracebacks.
 """
@@ -13,9 +13,9 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
 from crawler.exits import (
@@ -27,6 +27,12 @@ from crawler.exits import (
     EXIT_USAGE,
     NORMAL_FINISH_REASONS,
 )
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
+
+    from crawler.checks import Thresholds
+    from crawler.state import CrawlState
 
 
 class UserError(Exception):
@@ -223,12 +229,14 @@ def _check_crawl_settings(settings: Any, download_attachments: bool, files_defau
         store = str(settings.get("FILES_STORE") or files_default)
         if "://" not in store:  # a local folder (s3:// and the like are Scrapy's FilesPipeline's business)
             writable_folder(Path(store), "FILES_STORE folder")
+    from crawler.checks import Thresholds
     from crawler.frontier import FrontierSettings
     from crawler.middlewares import SettingsError, check_numeric_settings
 
     try:
         check_numeric_settings(settings)
         FrontierSettings.from_settings(settings)
+        Thresholds.from_settings(settings)
     except (SettingsError, ValueError) as error:
         raise UserError(str(error)) from None
 
@@ -594,7 +602,22 @@ def run_outcome(manifest: dict[str, Any], run_dir: Path, job: bool = False) -> t
         named = exceptions or {error["error"].split(":")[0]: error["count"] for error in others}
         listed = ", ".join(f"{name} ×{count}" for name, count in sorted(named.items()))
         return EXIT_ABNORMAL, f"the crawl met errors in its own code ({listed}); see {log} and please report it"
-    return EXIT_OK, None
+    return checks_outcome(manifest, run_dir)
+
+
+def checks_outcome(manifest: dict[str, Any], run_dir: Path) -> tuple[int, str | None]:
+    """A run that ended normally exits as its checks say: 0 pass, 5 warn, 6 fail, with the first
+    check that warned or failed as the line."""
+    from crawler.checks import exit_code
+
+    checks = manifest.get("checks") or {}
+    status = checks.get("status") or "pass"
+    if status == "pass":
+        return EXIT_OK, None
+    flagged = [result for result in checks.get("results", []) if result.get("status") == status]
+    first = flagged[0]["message"] if flagged else checks.get("error", "")
+    more = f" (and {len(flagged) - 1} more)" if len(flagged) > 1 else ""
+    return exit_code(status), f"checks {status}: {first}{more}; `crawler check {run_dir}` lists them"
 
 
 _NETWORK_FAILURES = frozenset({"dns", "connection_refused", "connection_reset", "timeout"})
@@ -725,6 +748,100 @@ def cmd_state(args: argparse.Namespace) -> int:
     if dead:
         print("dead pages remembered (not fetched again until their back-off passes): " + ", ".join(dead))
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Judge a finished run again: each portal's manifest against the portal's runs before it, with
+    the thresholds of now (a threshold changed since the run, or a state that learnt more, shows)."""
+    from crawler.checks import check_portal_run, checks_block, exit_code, portal_of, worst
+    from crawler.runs import RunFolderError, find_run, load_run, newest_run
+
+    settings = _check_settings(args.set or [])
+    thresholds = _check_thresholds(settings)
+    root = settings.get("OUTPUT_ROOT") or "output"
+    try:
+        view = load_run(find_run(args.run, root) if args.run else newest_run(root))
+    except RunFolderError as error:
+        raise UserError(str(error)) from None
+    if not view.manifests:
+        raise UserError(f"run {view.run_id} in {view.folder} has no portal manifest to check (did every portal fail?)")
+    state = _open_check_state(args.state, view.manifests, root)
+    results = []
+    try:
+        for manifest in view.manifests:
+            portal = portal_of(manifest) or ""
+            history = state.portal_history(portal, before=manifest.get("run_id"), limit=thresholds.history_limit)
+            results += check_portal_run(
+                manifest,
+                history,
+                thresholds,
+                newest_record_at=state.newest_record_at(portal),
+                now=_run_end(manifest),
+            )
+    finally:
+        state.close()
+    status = worst(results)
+    if args.json:
+        print(json.dumps(checks_block(results), ensure_ascii=False, indent=2))
+        return exit_code(status)
+    shown = results if args.all else [result for result in results if result.status != "pass"]
+    for result in shown:
+        print(f"{result.status.upper():<4}  {result.portal or '-'}  {result.name}: {result.message}")
+    counts = {name: sum(result.status == name for result in results) for name in ("pass", "warn", "fail")}
+    if not args.all and counts["pass"]:
+        print(f"({counts['pass']} passing checks not listed; --all lists them)")
+    print(f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail")
+    return exit_code(status)
+
+
+def _check_settings(pairs: list[str]) -> Settings:
+    """The project settings with the `-s NAME=VALUE` of `crawler check` (CHECK_* thresholds, OUTPUT_ROOT)."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise UserError(f"-s takes NAME=VALUE, not {pair!r}")
+        check_setting_value(name, value)
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def _check_thresholds(settings: Settings) -> Thresholds:
+    from crawler.checks import Thresholds
+    from crawler.middlewares import SettingsError
+
+    try:
+        return Thresholds.from_settings(settings)
+    except SettingsError as error:
+        raise UserError(str(error)) from None
+
+
+def _open_check_state(given: str | None, manifests: list[dict[str, Any]], root: str) -> CrawlState:
+    """The state holding the run's history: --state, else the one the run used (its manifest says),
+    else <OUTPUT_ROOT>/state/crawler.sqlite. Never created here: checks without history say nothing."""
+    from crawler.state import CrawlState, StateError
+
+    used = [Path(manifest["state"]) for manifest in manifests if manifest.get("state")]
+    path = Path(given) if given else next((p for p in used if p.is_file()), Path(root) / "state" / "crawler.sqlite")
+    if not path.is_file():
+        raise UserError(f"no state file at {path}: pass --state PATH, the state the run used", EXIT_STATE)
+    try:
+        return CrawlState(path)
+    except StateError as error:
+        raise UserError(str(error), EXIT_STATE) from None
+
+
+def _run_end(manifest: dict[str, Any]) -> datetime:
+    """When the run ended: "stale" is judged as of then, so a run checked again later reads the same."""
+    from crawler.dates import ICT
+
+    try:
+        return datetime.fromisoformat(str(manifest.get("finished_at")))
+    except ValueError:
+        return datetime.now(ICT)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -1090,6 +1207,16 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("portal", nargs="?", help="with reset: the portal to forget (slug or host[:port])")
     state.add_argument("--state", help="state file (default: output/state/crawler.sqlite)")
     state.set_defaults(func=cmd_state)
+
+    check = sub.add_parser("check", help="judge a finished run again: pass / warn / fail per check (exit 0, 5 or 6)")
+    check.add_argument("run", nargs="?", help="run folder, or run id under output/runs (default: the newest run)")
+    check.add_argument("--state", help="state file (default: the one the run used, else output/state/crawler.sqlite)")
+    check.add_argument(
+        "-s", "--set", action="append", metavar="NAME=VALUE", help="a threshold (CHECK_*, see README) or OUTPUT_ROOT"
+    )
+    check.add_argument("-v", "--all", action="store_true", help="also list the checks that passed")
+    check.add_argument("--json", action="store_true", help="print the checks block (status and results) as JSON")
+    check.set_defaults(func=cmd_check)
 
     demo = sub.add_parser("demo", help="serve the bundled fixture portal on 127.0.0.1 and crawl it")
     demo.add_argument("--out", help="run folder (default: output/runs/<run-id>)")

@@ -192,6 +192,25 @@ class RunWriter:
                 done.append({"dest": shown, "error": f"{type(error).__name__}: {error}"})
         return done
 
+    def _checks(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The run judged against the portal's earlier runs in the state (crawler.checks); `crawler
+        check RUN` judges it again later, with the thresholds of the day."""
+        from crawler.checks import Thresholds, check_portal_run, checks_block
+        from crawler.middlewares import SettingsError
+
+        try:
+            thresholds = Thresholds.from_settings(self.crawler.settings)
+        except SettingsError as error:  # refused before the crawl by `crawler crawl` and the spider
+            return {"status": "fail", "results": [], "error": str(error)}
+        try:
+            history = self.state.portal_history(self.portal, before=self.run_id, limit=thresholds.history_limit)
+            newest = self.state.newest_record_at(self.portal)
+        except (sqlite3.Error, StateError) as error:
+            self.errors.add(error)
+            return {"status": "fail", "results": [], "error": f"the state could not be read ({error})"}
+        now = datetime.now(ICT)
+        return checks_block(check_portal_run(manifest, history, thresholds, newest_record_at=newest, now=now))
+
     def engine_stopped(self) -> None:
         """The run's own log ends with Scrapy's last lines (spider closed, the stats dump)."""
         if self.log is not None:
@@ -335,6 +354,7 @@ class RunWriter:
             records_by_day=dict(sorted(self.metrics.by_day.items(), reverse=True)),
         )
         manifest["articles_seen"] = articles_seen(manifest)
+        manifest["checks"] = self._checks(manifest)
         counts = {
             "records_written": self.records_written,
             **manifest["records"],

@@ -253,6 +253,10 @@ class MultiRun:
 
     def summary(self) -> dict[str, Any]:
         counts = {outcome: sum(1 for run in self.runs if run.outcome == outcome) for outcome in OUTCOMES}
+        results = [
+            result for run in self.runs for result in ((run.manifest or {}).get("checks") or {}).get("results", [])
+        ]
+        statuses = [((run.manifest or {}).get("checks") or {}).get("status") or "pass" for run in self.runs]
         return {
             "run_id": self.group,
             "started_at": self.started_at,
@@ -261,6 +265,7 @@ class MultiRun:
             "records_written": sum((run.manifest or {}).get("records_written", 0) for run in self.runs),
             "pages_fetched": sum((run.manifest or {}).get("pages_fetched", 0) for run in self.runs),
             "portals": [run.row() for run in self.runs],
+            "checks": {"status": max(statuses, key=("pass", "warn", "fail").index, default="pass"), "results": results},
             "exit_code": self.exit_code(),
         }
 

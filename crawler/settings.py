@@ -152,3 +152,22 @@ PORTALS_AT_ONCE = 8
 # A legacy (post-merger) portal whose host no longer resolves is taken for retired and passed over
 # by runs of many portals for this many days, then tried once more.
 RETIRED_RECHECK_DAYS = 30
+
+# Checks (crawler.checks): each finished portal run is judged pass / warn / fail into its manifest's
+# `checks`, and `crawler check RUN` judges it again with these. Shares are fractions (0.1 = 10%).
+CHECK_FAILED_PAGES_WARN = 0.10  # share of fetches that failed (after retries) from which a run warns …
+CHECK_FAILED_PAGES_FAIL = 0.50  # … and fails: half a portal unreachable is not a harvest
+CHECK_MIN_FETCHES = 10  # fewer fetches than this: one failure is no share worth judging
+CHECK_HISTORY_RUNS = 5  # the portal's recent runs (same mode: full or incremental) that make "usual"
+CHECK_MIN_HISTORY = 2  # earlier runs needed before counts and rates are compared (a first run passes)
+CHECK_RECORDS_DROP = 0.5  # articles seen or records written below this share of their usual count warn …
+CHECK_RECORDS_MIN_USUAL = 5  # … when usual is at least this: a portal that writes 2 a day may write 0
+CHECK_STALE_DAYS = 14  # an active portal without a new record for longer is "stale"
+CHECK_MIN_RECORDS = 10  # fill rates and duplicate shares are compared only over this many records or more
+CHECK_DRIFT_DROP = 0.4  # a field's fill rate falling this much (0.4 = 40 points) is layout drift
+# Layout drift on these fields fails rather than warns: without dates, incremental runs, --since and
+# the by-day counts go blind.
+CHECK_DRIFT_FAIL_FIELDS = ["published_at"]
+CHECK_DUPLICATES_RISE = 0.2  # duplicate share this far (20 points) above usual warns
+CHECK_REJECTS_FACTOR = 3.0  # a reject reason at this many times its usual count …
+CHECK_REJECTS_MIN_COUNT = 10  # … and at least this many above it warns (a new reason in bulk too)

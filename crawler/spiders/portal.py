@@ -267,7 +267,10 @@ class PortalSpider(scrapy.Spider):
         self.crawl_mode = self.frontier.mode
 
     def _frontier_settings(self) -> FrontierSettings:
+        from crawler.checks import Thresholds
+
         try:
+            Thresholds.from_settings(self.crawler.settings)  # a bad CHECK_* now, not when the run ends
             return FrontierSettings.from_settings(self.crawler.settings)
         except ValueError as error:  # a malformed DEAD_PAGE_BACKOFF_DAYS: one line, not a traceback
             raise SpiderArgumentError(str(error)) from None
