@@ -888,17 +888,40 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_portals(args: argparse.Namespace) -> int:
-    from crawler.registry import load_registry
+    from crawler.registry import load_registry, use_portals_files
 
+    if args.portals_file:
+        use_portals_files(args.portals_file)
+    selected = [entry for entry in load_registry() if not args.status or entry.status == args.status]
+    if args.slugs:  # one per line, nothing else: for shell loops (one Scrapyd job per portal)
+        for entry in selected:
+            print(entry.slug)
+        return 0
     rows = [("slug", "name", "code", "legacy", "status", "platform", "domain")]
-    for entry in load_registry():
-        if args.status and entry.status != args.status:
-            continue
+    for entry in selected:
         rows.append(
             (entry.slug, entry.name, entry.code, entry.legacy_code or "", entry.status, entry.platform, entry.domain)
         )
     _print_table(rows)
     print(f"{len(rows) - 1} portals")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from crawler.deploy import DeployError, deploy
+
+    try:
+        status = deploy(
+            Path.cwd(),
+            target=args.target,
+            project=args.project,
+            version=args.version,
+            build_egg=Path(args.build_egg) if args.build_egg else None,
+        )
+    except DeployError as error:
+        raise UserError(str(error)) from None
+    if status != 0:
+        raise UserError(f"scrapyd-deploy failed (exit status {status}): see its message above", 1)
     return 0
 
 
@@ -1270,7 +1293,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     portals = sub.add_parser("portals", help="list the portal registry")
     portals.add_argument("--status", choices=["active", "legacy", "unverified"])
+    portals.add_argument("--slugs", action="store_true", help="print only the slugs, one per line")
+    portals.add_argument(
+        "--portals-file", action="append", metavar="FILE", help="also the portals of this file (as PORTALS_FILE)"
+    )
     portals.set_defaults(func=cmd_portals)
+
+    deploy = sub.add_parser(
+        "deploy", help="build the Scrapyd egg (scrapyd-deploy) from a temporary copy of this checkout and deploy it"
+    )
+    deploy.add_argument(
+        "target", nargs="?", default="default", help="a [deploy:TARGET] of scrapy.cfg (default: [deploy])"
+    )
+    deploy.add_argument("-p", "--project", help="the Scrapyd project (default: the target's project, crawler)")
+    deploy.add_argument("-v", "--version", help="the version to deploy (default: the current time)")
+    deploy.add_argument("--build-egg", metavar="FILE", help="only write the egg to FILE, deploy nothing")
+    deploy.set_defaults(func=cmd_deploy)
 
     extract = sub.add_parser("extract", help="one page → one cleaned record as JSON on stdout")
     extract.add_argument("source", help="saved HTML file or http(s) URL")

@@ -10,7 +10,7 @@ from pathlib import Path
 from crawler.registry import load_registry
 from crawler.schema import record_schema, shipped_schema
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, MINIMAL_PORTAL
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -24,6 +24,20 @@ def test_portals_table() -> None:
     assert result.returncode == 0
     assert "kon-tum" in result.stdout and "legacy" in result.stdout
     assert result.stdout.strip().endswith(f"{len(load_registry())} portals")
+
+
+def test_portals_slugs_one_per_line_for_shell_loops(tmp_path: Path) -> None:
+    result = run("portals", "--status", "active", "--slugs")
+    assert result.returncode == 0, result.stderr
+    active = [entry.slug for entry in load_registry() if entry.status == "active"]
+    assert active and result.stdout.splitlines() == active
+    # A deployment's own portals (PORTALS_FILE) are listed with the packaged ones.
+    extra = tmp_path / "portals.toml"
+    local = MINIMAL_PORTAL.replace('"quang-ngai"', '"local-test"').replace("quangngai.gov.vn", "127.0.0.1")
+    extra.write_text(local, encoding="utf-8")
+    listed = run("portals", "--slugs", "--portals-file", str(extra))
+    assert listed.returncode == 0, listed.stderr
+    assert "local-test" in listed.stdout.splitlines() and "kon-tum" in listed.stdout.splitlines()
 
 
 def test_extract_a_saved_page() -> None:

@@ -27,6 +27,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+import crawler as crawler_package
 from crawler.boundary import Boundary, BoundaryRefusal
 from crawler.dates import parse_vietnamese_date
 from crawler.decoding import decode_html
@@ -40,6 +41,10 @@ from crawler.registry import PortalEntry, RegistryError, load_registry, use_port
 from crawler.runs import frontier_scope, page_rejected, response_validators, run_id_for
 from crawler.state import CrawlState, state_for
 from crawler.urls import site_key, url_key, url_too_long
+
+# Which code a run used, logged at its start: under Scrapyd the deployed egg
+# (<eggs_dir>/<project>/<version>.egg/crawler), not whatever checkout the server's Python also sees.
+CODE_LOCATION = Path(crawler_package.__file__).parent
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -275,6 +280,7 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value(name, n)
 
     async def start(self) -> Any:
+        self.logger.info("crawler code: %s", CODE_LOCATION)
         limit = self.settings.getint("URLLENGTH_LIMIT")
         for url in self.start_urls:
             if url_too_long(url, limit):  # Scrapy's UrlLengthMiddleware would drop it silently
