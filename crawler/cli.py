@@ -358,7 +358,7 @@ def run_many(
     from crawler.multirun import MultiRun, PortalRun, SelectionError, select_portals, write_summary
     from crawler.progress import PortalBoard
     from crawler.registry import load_registry
-    from crawler.runs import RunFolderError, check_new_run_dir, default_run_dir
+    from crawler.runs import RunFolderError, check_new_run_dir, default_run_dir, new_run_id
 
     settings = _crawl_settings(extra_settings)
     try:
@@ -377,7 +377,7 @@ def run_many(
     writable_folder(run_dir, "--out folder" if out else "run folder")
     _check_exports(exports or [])
     run_dir.mkdir(parents=True, exist_ok=True)
-    group = run_dir.name if not out else _new_group_id()
+    group = run_dir.name if not out else new_run_id()
     settings.set("LOG_FILE", str(run_dir / "crawl.log"), priority="cmdline")
     settings.set("LOG_FILE_APPEND", True, priority="cmdline")  # each portal's crawler re-opens the log
     _check_crawl_settings(settings, download_attachments, Path(settings["OUTPUT_ROOT"]) / "files")
@@ -413,19 +413,12 @@ def run_many(
     return run_dir, summary
 
 
-def _new_group_id() -> str:
-    from crawler.runs import new_run_id
-
-    return new_run_id()
-
-
 def _check_exports(destinations: list[str]) -> None:
     """Each --export destination opened and dropped before crawling (as the spider does for one portal)."""
-    from crawler.spiders.portal import SpiderArgumentError
-    from crawler.spiders.portal import _check_exports as check
+    from crawler.spiders.portal import SpiderArgumentError, check_exports
 
     try:
-        check(destinations)
+        check_exports(destinations)
     except SpiderArgumentError as error:
         raise UserError(str(error)) from None
 

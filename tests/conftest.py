@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +77,25 @@ def database_url() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return url
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`crawler ARGS…` in a subprocess, as a user runs it; its output captured, its status not checked."""
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on (a server that is never up, or one to start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -17,16 +17,11 @@ import pytest
 from crawler.demo.site import build_routes, generated_articles, serve
 from crawler.registry import REGISTRY_PATH, parse_registry
 
+from .conftest import run_cli
+
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], code: int, message: str) -> None:

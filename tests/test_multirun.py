@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,8 @@ from crawler.progress import PortalBoard
 from crawler.registry import load_registry, parse_registry
 from crawler.state import CrawlState
 
+from .conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 RESOLVER = "DNS_RESOLVER=tests.loopback_dns.LoopbackOnlyResolver"
 
@@ -32,12 +33,6 @@ def _portal(slug: str, start: str, domain: str, *, status: str = "active", extra
         f'\n[[portal]]\nslug = "{slug}"\nname = "Cổng thử {slug}"\nkind = "province"\ncode = "66"\n'
         f'domain = "{domain}"\nplatform = "unknown"\nstatus = "{status}"\nstart_urls = ["{start}/"]\n{extra}'
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _die_after(server: Any, requests: int) -> None:
@@ -60,7 +55,7 @@ def sites(tmp_path: Path) -> Iterator[dict[str, Any]]:
     other, other_url = serve(build_routes(generated_articles(12)))
     dying, dying_url = serve(build_routes(generated_articles(40, first_id=300000)), article_delay=0.05)
     _die_after(dying, 12)
-    never = _free_port()
+    never = free_port()
     portals = tmp_path / "portals.toml"
     portals.write_text(
         _portal("site-a", healthy_url, "127.0.0.1")

@@ -9,7 +9,6 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import pytest
 
 from crawler.state import CrawlState
 
-from .conftest import ROOT, STRICT
+from .conftest import ROOT, STRICT, free_port, run_cli
 
 PROJECT = "crawler"
 PORTAL = "local-demo"
@@ -39,24 +38,6 @@ def _skip_or_fail(message: str) -> NoReturn:
     if STRICT:
         pytest.fail(message)
     pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-        env=env,
-    )
 
 
 @dataclass(frozen=True)
@@ -82,7 +63,7 @@ def scrapyd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrapyd]:
     if importlib.util.find_spec("scrapyd") is None:
         _skip_or_fail("scrapyd is not installed: pip install -e '.[test]'")
     folder = tmp_path_factory.mktemp("scrapyd")
-    port = _free_port()
+    port = free_port()
     (folder / "scrapyd.conf").write_text(
         "[scrapyd]\n"
         "bind_address = 127.0.0.1\n"
@@ -141,7 +122,7 @@ def _checkout_leftovers() -> set[str]:
 def test_the_egg_holds_the_package_data_and_runs_from_the_zip(tmp_path: Path) -> None:
     before = _checkout_leftovers()
     egg = tmp_path / "crawler.egg"
-    built = _cli("deploy", "--build-egg", str(egg))
+    built = run_cli("deploy", "--build-egg", str(egg))
     assert built.returncode == 0, built.stderr
     assert _checkout_leftovers() == before
     with zipfile.ZipFile(egg) as archive:
@@ -185,7 +166,7 @@ def test_a_scheduled_job_runs_the_same_crawl_as_crawler_crawl(scrapyd: Scrapyd, 
     config = tmp_path / "config"
     config.mkdir()
     (config / "scrapy.cfg").write_text(f"[deploy:here]\nurl = {scrapyd.url}\nproject = {PROJECT}\n", encoding="utf-8")
-    deployed = _cli("deploy", "here", env={**os.environ, "XDG_CONFIG_HOME": str(config), "HOME": str(tmp_path)})
+    deployed = run_cli("deploy", "here", env={**os.environ, "XDG_CONFIG_HOME": str(config), "HOME": str(tmp_path)})
     assert deployed.returncode == 0, deployed.stderr
     assert scrapyd.call(f"listspiders.json?project={PROJECT}")["spiders"] == ["portal"]
 
@@ -222,7 +203,7 @@ def test_a_scheduled_job_runs_the_same_crawl_as_crawler_crawl(scrapyd: Scrapyd, 
         stored = {json.loads(item.data)["id"] for batch in state.iter_records(portal=PORTAL) for item in batch}
     assert stored == {record["id"] for record in records}
 
-    ours = _cli(
+    ours = run_cli(
         "crawl", PORTAL, "--out", str(tmp_path / "cli-run"), "--state", str(tmp_path / "cli.sqlite"),
         "--delay", "0", "-s", f"PORTALS_FILE={portals}",
     )  # fmt: skip
@@ -232,7 +213,7 @@ def test_a_scheduled_job_runs_the_same_crawl_as_crawler_crawl(scrapyd: Scrapyd, 
 
 
 def test_deploy_outside_a_source_checkout_is_one_line(tmp_path: Path) -> None:
-    result = _cli("deploy", "--build-egg", str(tmp_path / "x.egg"), cwd=tmp_path)
+    result = run_cli("deploy", "--build-egg", str(tmp_path / "x.egg"), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == (
         "crawler: no scrapy.cfg here or above: run `crawler deploy` in the project's source checkout\n"

@@ -97,7 +97,7 @@ def _refuse_unknown_arguments(arguments: dict[str, Any]) -> None:
         raise SpiderArgumentError(f"unknown spider argument {name!r}{hint}")
 
 
-def _check_exports(destinations: list[str]) -> None:
+def check_exports(destinations: list[str]) -> None:
     """Each export destination opened and dropped before crawling: a wrong suffix, an unwritable
     folder or an unreachable database is one line now, not after the crawl."""
     from crawler.sinks import Selection, SinkError, open_sink
@@ -217,7 +217,7 @@ class PortalSpider(scrapy.Spider):
         for name, value in spider.argument_settings.items():
             crawler.settings.set(name, value, priority="cmdline")
         spider.apply_option_settings(crawler.settings)
-        _check_exports(crawler.settings.getlist("EXPORTS"))
+        check_exports(crawler.settings.getlist("EXPORTS"))
         if spider.entry is not None:
             # Portal quirks from the registry (legacy TLS, longer timeouts …); the command line still wins.
             for name, value in spider.entry.settings:
